@@ -1,0 +1,102 @@
+"""Settings: one msgspec Struct read from ``VELLUM_*`` environment variables.
+
+Every field maps to ``VELLUM_<FIELD NAME IN UPPER CASE>``. Values are decoded with msgspec's
+string conversion, so a bad value fails at start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+import msgspec
+
+PREFIX = "VELLUM_"
+
+
+class SettingsError(ValueError):
+    """A VELLUM_* variable has a value that cannot be used."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    # Where the embedded default keeps Postgres and Redis data, media and caches.
+    data_dir: str = ".vellum"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Empty = embedded Postgres / Redis under data_dir, started and stopped by `vellum serve`.
+    database_url: str = ""
+    redis_url: str = ""
+    kurrentdb_url: str = ""
+    admin_user: str = "admin"
+    admin_password: str = ""
+    admin_email: str = "admin@localhost"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    # Event store tuning: snapshot a stream every N events; largest group-commit batch.
+    snapshot_every: int = 500
+    group_commit_max: int = 256
+    # Projector: events per batch and how long to wait for a doorbell before polling.
+    projector_batch: int = 1000
+    projector_poll_s: float = 1.0
+    # Read-your-writes: how long a read waits for the projector before answering 503.
+    read_your_writes_timeout_s: float = 5.0
+    # Run the projector and arq worker inside `vellum serve` (embedded default) or not.
+    inprocess_projector: bool = True
+    inprocess_worker: bool = True
+    ray_address: str = ""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise SettingsError(f"{PREFIX}PORT must be between 1 and 65535, got {self.port}")
+        for name in ("snapshot_every", "group_commit_max", "projector_batch", "db_pool_max"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
+        if self.db_pool_min < 0 or self.db_pool_min > self.db_pool_max:
+            raise SettingsError(
+                f"{PREFIX}DB_POOL_MIN must be between 0 and {PREFIX}DB_POOL_MAX "
+                f"({self.db_pool_max})"
+            )
+        for name in ("database_url", "redis_url"):
+            url = getattr(self, name)
+            if url and "://" not in url:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be a URL, got {url!r}")
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url or not self.redis_url
+
+
+_FIELDS = {f.name for f in msgspec.structs.fields(Settings)}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment (unknown VELLUM_* names are ignored here and
+    reported by `unknown_variables`, so a newer deployment file does not stop an older build)."""
+    env = os.environ if environ is None else environ
+    raw = {
+        key[len(PREFIX) :].lower(): value
+        for key, value in env.items()
+        if key.startswith(PREFIX) and key[len(PREFIX) :].lower() in _FIELDS
+    }
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        # msgspec names the field as `$.port`; report the variable the user actually set.
+        message = str(exc)
+        for name in raw:
+            if f"$.{name}" in message:
+                raise SettingsError(
+                    f"{PREFIX}{name.upper()}={raw[name]!r} is invalid: {message.split(' - ')[0]}"
+                ) from None
+        raise SettingsError(message) from None
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """VELLUM_* variables that are not settings: most likely typos, worth a warning."""
+    env = os.environ if environ is None else environ
+    return sorted(
+        k for k in env if k.startswith(PREFIX) and k[len(PREFIX) :].lower() not in _FIELDS
+    )
