@@ -10,6 +10,7 @@ class DomainError(Exception):
         super().__init__(f"{field}: {message}" if field else message)
         self.message = message
         self.field = field
+        self.command_index: int | None = None  # which command of a batch, set by decide()
 
 
 class ValidationError(DomainError):
