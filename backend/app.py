@@ -1,0 +1,54 @@
+"""Starlette app factory: routes, middleware, lifespan. No logic here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from backend.api import server
+from backend.bootstrap import bootstrap
+from backend.projections.registry import all_projections
+from backend.projections.runner import Projector
+from backend.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        container = await bootstrap(settings)
+        app.state.container = container
+        stop = asyncio.Event()
+        background: list[asyncio.Task[None]] = []
+        worker = None
+        if settings.inprocess_projector:
+            projector = Projector(
+                container.pool, container.store, all_projections(),
+                batch=settings.projector_batch, poll_s=settings.projector_poll_s,
+            )  # fmt: skip
+            background.append(asyncio.create_task(projector.run(stop), name="projector"))
+        if settings.inprocess_worker:
+            from workers.settings import build_worker
+
+            worker = build_worker(settings.redis_url, handle_signals=False)
+            background.append(asyncio.create_task(worker.main(), name="worker"))
+        log.info("vellum started", projector=settings.inprocess_projector, worker=bool(worker))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker.close()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await container.close()
+
+    routes = [Route("/api/server/about", server.about, methods=["GET"])]
+    return Starlette(routes=routes, lifespan=lifespan)

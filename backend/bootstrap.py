@@ -1,0 +1,32 @@
+"""The composition root: wires settings to adapters (pool, event store, redis) once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from psycopg_pool import AsyncConnectionPool
+
+from backend.db import open_pool
+from backend.eventstore.postgres import PostgresEventStore
+from backend.settings import Settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    pool: AsyncConnectionPool
+    store: PostgresEventStore
+    redis: aioredis.Redis
+
+    async def close(self) -> None:
+        await self.store.close()
+        await self.redis.aclose()
+        await self.pool.close()
+
+
+async def bootstrap(settings: Settings) -> Container:
+    pool = await open_pool(settings.database_url, settings.db_pool_min, settings.db_pool_max)
+    store = PostgresEventStore(pool, max_batch=settings.group_commit_max)
+    client = aioredis.Redis.from_url(settings.redis_url)
+    return Container(settings=settings, pool=pool, store=store, redis=client)

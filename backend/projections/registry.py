@@ -1,0 +1,12 @@
+"""Every read model the projector maintains, in one list (used by serve, projector, replay)."""
+
+from __future__ import annotations
+
+from backend.projections.runner import Projection
+
+
+def all_projections() -> list[Projection]:
+    from backend.projections.job_objects import JobObjectsProjection
+    from backend.projections.jobs import JobsProjection
+
+    return [JobsProjection(), JobObjectsProjection()]

@@ -1,0 +1,147 @@
+"""The projector runner: reads the global log from each projection's checkpoint and applies
+events to its read model, storing the checkpoint in the SAME transaction as the change.
+
+So a crash (even kill -9) at any point leaves each read model exactly at its checkpoint, and
+a restart resumes there. Several runner processes may run at once: the checkpoint row is
+locked (FOR UPDATE) while a batch is applied, and a runner that finds the checkpoint moved
+skips what the other one already applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+import psycopg
+import structlog
+from psycopg_pool import AsyncConnectionPool
+
+from backend.eventstore.port import EventStore, RecordedEvent
+from backend.eventstore.postgres import doorbell
+
+log = structlog.get_logger(__name__)
+
+PROJECTED_CHANNEL = "vellum_projected"
+
+
+class Projection(Protocol):
+    name: str
+    tables: tuple[str, ...]  # the read-model tables it owns (rebuilt by `vellum replay`)
+
+    async def apply(
+        self, conn: psycopg.AsyncConnection[tuple[object, ...]], events: Sequence[RecordedEvent]
+    ) -> None:
+        """Apply events (position order) inside the caller's transaction."""
+        ...
+
+
+class ProjectionLag(Exception):
+    """A read-your-writes wait ran out of time (the HTTP layer answers 503 + Retry-After)."""
+
+
+class Projector:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        store: EventStore,
+        projections: Sequence[Projection],
+        *,
+        batch: int = 1000,
+        poll_s: float = 1.0,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.projections = list(projections)
+        self.batch = batch
+        self.poll_s = poll_s
+
+    async def checkpoints(self) -> dict[str, int]:
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO projector_checkpoints (name) SELECT unnest(%s::text[])"
+                " ON CONFLICT DO NOTHING",
+                [[p.name for p in self.projections]],
+            )
+            cur = await conn.execute(
+                "SELECT name, position FROM projector_checkpoints WHERE name = ANY(%s)",
+                [[p.name for p in self.projections]],
+            )
+            return {name: int(pos) for name, pos in await cur.fetchall()}
+
+    async def step(self, until_position: int | None = None) -> int:
+        """Apply one batch to every projection that is behind. Returns how many events were
+        read (0: every projection is at the head, or at `until_position`)."""
+        marks = await self.checkpoints()
+        low = min(marks.values(), default=0)
+        events = await self.store.read_all(low, self.batch)
+        if until_position is not None:
+            events = [e for e in events if e.position <= until_position]
+        if not events:
+            return 0
+        for projection in self.projections:
+            if events[-1].position > marks[projection.name]:
+                await self._apply(projection, events)
+        return len(events)
+
+    async def _apply(self, projection: Projection, events: list[RecordedEvent]) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "SELECT position FROM projector_checkpoints WHERE name = %s FOR UPDATE",
+                [projection.name],
+            )
+            row = await cur.fetchone()
+            done = int(row[0]) if row else 0
+            mine = [e for e in events if e.position > done]
+            if not mine:
+                return
+            await projection.apply(conn, mine)
+            last = mine[-1].position
+            await conn.execute(
+                "UPDATE projector_checkpoints SET position = %s WHERE name = %s",
+                [last, projection.name],
+            )
+            await conn.execute("SELECT pg_notify(%s, %s)", [PROJECTED_CHANNEL, str(last)])
+
+    async def catch_up(self, until_position: int | None = None) -> None:
+        """Run until every projection has reached `until_position` (default: the head now)."""
+        target = await self.store.head_position() if until_position is None else until_position
+        while await self.step(target):
+            pass
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Project forever (until `stop` is set). Errors are logged and retried: a read
+        model must never silently stop moving."""
+        stop = stop or asyncio.Event()
+        async with doorbell(self.pool.conninfo) as ring:
+            while not stop.is_set():
+                try:
+                    read = await self.step()
+                except Exception:
+                    log.exception("projector step failed; retrying")
+                    read = 0
+                    await asyncio.sleep(self.poll_s)
+                if read < self.batch:
+                    await ring(self.poll_s)
+
+
+async def wait_for_projection(
+    pool: AsyncConnectionPool, name: str, position: int, timeout_s: float = 5.0
+) -> None:
+    """Read-your-writes: return once projection `name` has applied `position`; raise
+    ProjectionLag after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    async with doorbell(pool.conninfo, channel=PROJECTED_CHANNEL) as ring:
+        while True:
+            async with pool.connection() as conn:
+                cur = await conn.execute(
+                    "SELECT position FROM projector_checkpoints WHERE name = %s", [name]
+                )
+                row = await cur.fetchone()
+            if row is not None and int(row[0]) >= position:
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ProjectionLag(f"read model {name!r} has not reached position {position}")
+            await ring(min(left, 0.25))

@@ -1,0 +1,81 @@
+"""`vellum serve` with the embedded default: starts Postgres + Redis under its data dir,
+answers HTTP, keeps data across restarts, and leaves no orphan process on any exit."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.devstack import running_service_processes
+
+from .helpers import VELLUM, free_port, start, stop, vellum_env, wait_http
+
+
+def _no_orphans(data_dir: Path, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while running_service_processes(data_dir):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"orphans left: {running_service_processes(data_dir)}")
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_serve_stops_everything_it_started(tmp_path: Path, sig: int) -> None:
+    port = free_port()
+    data = tmp_path / "data"
+    env = vellum_env(data_dir=str(data), port=str(port), admin_password="s3cret-pass")
+    proc = start(["serve"], env, tmp_path / "serve.log")
+    try:
+        about = json.loads(wait_http(f"http://127.0.0.1:{port}/api/server/about", proc))
+        assert about["version"] == "2.80.0"
+        assert len(running_service_processes(data)) >= 2  # postgres (+ its workers) and redis
+    finally:
+        code = stop(proc, sig)
+    assert code == 0, (tmp_path / "serve.log").read_text()[-3000:]
+    _no_orphans(data)
+
+
+def test_data_survives_restart_and_admin_is_created_once(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    log = tmp_path / "serve.log"
+    for run in range(2):
+        port = free_port()
+        proc = start(["serve"], vellum_env(data_dir=str(data), port=str(port)), log)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
+        finally:
+            assert stop(proc) == 0
+        _no_orphans(data)
+        if run == 0:
+            assert log.read_text().count("Created admin user 'admin' with password") == 1
+    assert log.read_text().count("Created admin user") == 1  # not again on the second start
+
+
+def test_a_killed_server_leaves_no_redis_and_the_next_start_recovers(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    log = tmp_path / "serve.log"
+    port = free_port()
+    proc = start(["serve"], vellum_env(data_dir=str(data), port=str(port)), log)
+    wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
+    proc.kill()  # no chance to clean up: redis must die with it (parent-death signal)
+    proc.wait()
+    port = free_port()
+    proc = start(["serve"], vellum_env(data_dir=str(data), port=str(port)), log)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
+    finally:
+        assert stop(proc) == 0
+    _no_orphans(data)
+
+
+def test_invalid_setting_fails_at_start_naming_the_variable(tmp_path: Path) -> None:
+    env = vellum_env(data_dir=str(tmp_path), port="eighty")
+    result = subprocess.run([VELLUM, "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "VELLUM_PORT" in result.stderr
+    assert not running_service_processes(tmp_path)
