@@ -1,0 +1,175 @@
+"""Application service for a job's annotations: load the aggregate, decide, append with the
+expected revision, and retry the decision on a concurrent write.
+
+Commands are property-level, so re-deciding on top of a concurrent writer's events is the
+intended semantics (different properties both apply, the same property is last-writer-wins
+in server order, an edit of an object deleted meanwhile is rejected by the domain).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import msgspec
+from psycopg_pool import AsyncConnectionPool
+
+from backend.domain.annotations import JobAnnotations, JobAnnotationsSnapshot
+from backend.domain.commands import Command, CreateJob, ids_needed
+from backend.domain.events import Event, decode_event, encode_event
+from backend.domain.labels import LabelSet
+from backend.eventstore.port import (
+    NO_STREAM,
+    EventStore,
+    NewEvent,
+    RecordedEvent,
+    Snapshot,
+    WrongExpectedRevision,
+)
+
+SNAPSHOT_TYPE = "JobAnnotationsSnapshot"
+SNAPSHOT_VERSION = 1
+# An append this large is worth a snapshot at once: loading it back from the log would
+# decode it again on every cold load.
+_BIG_APPEND_BYTES = 1 << 20
+_MAX_ATTEMPTS = 10
+
+_snapshot_decoder = msgspec.json.Decoder(JobAnnotationsSnapshot)
+_encoder = msgspec.json.Encoder()
+
+
+def job_stream(job_id: int) -> str:
+    return f"job-{job_id}"
+
+
+class EventMetadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Who and how, stored beside each event (never personal data: ids only)."""
+
+    actor: int | None = None
+    source: str = "api"  # api | ws | import | auto-annotation | system
+    op_id: str | None = None  # the client's op id (realtime), echoed to subscribers
+    request_id: str | None = None
+
+
+class Outcome(msgspec.Struct, frozen=True):
+    revision: int  # the job stream's revision after the append
+    position: int  # global position of the last event (for read-your-writes)
+    events: list[Event]
+
+
+def _decode(recorded: Sequence[RecordedEvent]) -> list[Event]:
+    return [decode_event(e.type, e.version, e.data) for e in recorded]
+
+
+class JobAnnotationsService:
+    def __init__(
+        self,
+        store: EventStore,
+        pool: AsyncConnectionPool,
+        *,
+        snapshot_every: int = 500,
+        cache_size: int = 64,
+    ) -> None:
+        self.store = store
+        self.pool = pool
+        self.snapshot_every = snapshot_every
+        # Hot aggregates stay in memory and are brought up to date from the stream tail.
+        self._cache: OrderedDict[int, JobAnnotations] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def load(self, job_id: int, at_revision: int | None = None) -> JobAnnotations:
+        """The aggregate now, or as it was at `at_revision` (time travel)."""
+        if at_revision is None:
+            cached = self._cache.get(job_id)
+            if cached is not None:
+                self._cache.move_to_end(job_id)
+                for event in _decode(
+                    await self.store.read_stream(job_stream(job_id), cached.revision + 1)
+                ):
+                    cached.apply(event)
+                return cached
+        state = await self._load_cold(job_id, at_revision)
+        if at_revision is None:
+            self._remember(job_id, state)
+        return state
+
+    async def _load_cold(self, job_id: int, at_revision: int | None) -> JobAnnotations:
+        stream = job_stream(job_id)
+        snap = await self.store.load_snapshot(stream)
+        if (
+            snap is not None
+            and snap.version == SNAPSHOT_VERSION
+            and (at_revision is None or snap.revision <= at_revision)
+        ):
+            state = JobAnnotations.from_snapshot(_snapshot_decoder.decode(snap.data))
+        else:
+            state = JobAnnotations()
+        limit = None if at_revision is None else at_revision - state.revision
+        if limit is None or limit > 0:
+            for event in _decode(await self.store.read_stream(stream, state.revision + 1, limit)):
+                state.apply(event)
+        return state
+
+    def _remember(self, job_id: int, state: JobAnnotations) -> None:
+        self._cache[job_id] = state
+        self._cache.move_to_end(job_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def execute(
+        self,
+        job_id: int,
+        commands: Sequence[Command],
+        labels: LabelSet,
+        metadata: EventMetadata | None = None,
+    ) -> Outcome:
+        """Decide and append one batch atomically. Raises DomainError (nothing appended)."""
+        meta = msgspec.to_builtins(metadata or EventMetadata())
+        for _ in range(_MAX_ATTEMPTS):
+            state = await self.load(job_id)
+            ids = await self._allocate_ids(ids_needed(list(commands)))
+            events = state.decide(commands, labels, iter(ids))
+            if not events:
+                return Outcome(state.revision, 0, [])
+            encoded = [encode_event(e) for e in events]
+            new = [NewEvent(type=t, version=v, data=d, metadata=meta) for t, v, d in encoded]
+            expected = NO_STREAM if state.revision < 0 else state.revision
+            try:
+                result = await self.store.append(job_stream(job_id), new, expected)
+            except WrongExpectedRevision:
+                continue  # someone wrote first: decide again on the newer state
+            before = state.revision
+            for event in events:
+                state.apply(event)
+            size = sum(len(d) for _, _, d in encoded)
+            if size >= _BIG_APPEND_BYTES or before // self.snapshot_every != (
+                result.last_revision // self.snapshot_every
+            ):
+                await self.save_snapshot(job_id, state)
+            return Outcome(result.last_revision, result.last_position, events)
+        raise RuntimeError(f"job {job_id}: too much contention, gave up after retries")
+
+    async def create_job(
+        self, command: CreateJob, metadata: EventMetadata | None = None
+    ) -> Outcome:
+        return await self.execute(command.job_id, [command], LabelSet([]), metadata)
+
+    async def save_snapshot(self, job_id: int, state: JobAnnotations) -> None:
+        await self.store.save_snapshot(
+            Snapshot(
+                stream_id=job_stream(job_id),
+                revision=state.revision,
+                type=SNAPSHOT_TYPE,
+                version=SNAPSHOT_VERSION,
+                data=_encoder.encode(state.snapshot()),
+            )
+        )
+
+    async def _allocate_ids(self, count: int) -> list[int]:
+        if count == 0:
+            return []
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT nextval('annotation_ids') FROM generate_series(1, %s)", [count]
+            )
+            return [int(row[0]) for row in await cur.fetchall()]
