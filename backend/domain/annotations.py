@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import msgspec
 
 from backend.domain.apply import ObjectMap, apply_to_objects
-from backend.domain.commands import Command
+from backend.domain.commands import Command, ids_needed
 from backend.domain.decisions import Decider
 from backend.domain.events import Event, JobCreated
 from backend.domain.labels import LabelSet
@@ -24,6 +24,8 @@ from backend.domain.objects import (
     LabeledShape,
     LabeledTrack,
 )
+
+__all__ = ["CvatAnnotations", "JobAnnotations", "JobAnnotationsSnapshot", "ids_needed"]
 
 
 class CvatAnnotations(msgspec.Struct, frozen=True, kw_only=True):
