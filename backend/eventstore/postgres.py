@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 import psycopg
@@ -27,33 +26,28 @@ from psycopg_pool import AsyncConnectionPool
 
 from .port import (
     AppendResult,
+    DuplicateEventId,
     EventStoreError,
     ExpectedRevision,
+    ExpectedState,
     NewEvent,
     RecordedEvent,
     Snapshot,
-    check_expected,
-    retry_result,
+    WrongExpectedRevision,
 )
 
 NOTIFY_CHANNEL = "vellum_events"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _COLUMNS = (
     "position, stream_id, revision, event_id, type, version, data, metadata::text, recorded_at"
 )
-_INSERT = (
-    "INSERT INTO events (position, stream_id, revision, event_id, type, version, data, metadata)"
-    " SELECT p, s, r, i, t, v, d, m::jsonb FROM unnest("
-    "%s::bigint[], %s::text[], %s::bigint[], %s::uuid[], %s::text[], %s::int[], %s::bytea[],"
-    " %s::text[]) AS u(p, s, r, i, t, v, d, m)"
-    " RETURNING position, recorded_at"
+_APPEND = (
+    "SELECT * FROM vellum_append(%s::text[], %s::bigint[], %s::int[], %s::uuid[], %s::text[],"
+    " %s::int[], %s::bytea[], %s::text[])"
 )
-_REVISIONS = (
-    "SELECT s, (SELECT revision FROM events WHERE stream_id = s ORDER BY revision DESC LIMIT 1)"
-    " FROM unnest(%s::text[]) AS s"
-)
-_KNOWN_IDS = f"SELECT {_COLUMNS} FROM events WHERE event_id = ANY(%s::uuid[])"
+# How many batches may be in the database at once: while one waits for its WAL flush the
+# next is already queued on the lock, so the flush is not followed by a network round trip.
+_IN_FLIGHT = 2
 
 _json = msgspec.json.Encoder()
 _decode_metadata = msgspec.json.Decoder(dict[str, object])
@@ -65,8 +59,17 @@ class _Pending:
     events: Sequence[NewEvent]
     expected: ExpectedRevision
     future: asyncio.Future[AppendResult]
-    # filled while the batch is decided:
-    rows: list[tuple[object, ...]] = field(default_factory=list)
+
+
+def _expected_code(expected: ExpectedRevision) -> int:
+    """The encoding vellum_append() understands (see migration 004)."""
+    if isinstance(expected, int):
+        if expected < 0:
+            raise ValueError(f"expected revision must be >= 0, got {expected}")
+        return expected
+    return {ExpectedState.NO_STREAM: -1, ExpectedState.ANY: -2, ExpectedState.STREAM_EXISTS: -3}[
+        expected
+    ]
 
 
 def _record(row: tuple[object, ...]) -> RecordedEvent:
@@ -92,6 +95,9 @@ class PostgresEventStore:
         self._wake = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._closed = False
+        self._slots = asyncio.Semaphore(_IN_FLIGHT)
+        self._idle: list[psycopg.AsyncConnection[tuple[Any, ...]]] = []
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     # -- writing -------------------------------------------------------------------------
 
@@ -104,6 +110,8 @@ class PostgresEventStore:
             raise ValueError("stream_id must not be empty")
         if self._closed:
             raise EventStoreError("the event store is closed")
+        if len({e.event_id for e in events}) != len(events):
+            raise ValueError("an append must not repeat an event id")
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(stream_id, events, expected_revision, future))
         self._wake.set()
@@ -116,107 +124,75 @@ class PostgresEventStore:
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
+                await self._slots.acquire()  # at most _IN_FLIGHT batches at once
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
-                try:
-                    await self._commit(batch)
-                except Exception as exc:  # a database error fails every append of the batch
-                    for pending in batch:
-                        if not pending.future.done():
-                            pending.future.set_exception(exc)
+                task = asyncio.create_task(self._commit(batch))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+        await asyncio.gather(*self._in_flight)
 
     async def _commit(self, batch: list[_Pending]) -> None:
-        streams = list({p.stream_id for p in batch})
-        ids = [e.event_id for p in batch for e in p.events]
-        async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
-            await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-            head_cur = await conn.execute("SELECT coalesce(max(position), 0) FROM events")
-            rev_cur = await conn.execute(_REVISIONS, [streams])
-            known_cur = await conn.execute(_KNOWN_IDS, [ids])
-            head_row = await head_cur.fetchone()
-            head: int = head_row[0] if head_row else 0
-            current: dict[str, int | None] = dict(await rev_cur.fetchall())
-            known = {r.event_id: r for r in map(_record, await known_cur.fetchall())}
-            results: dict[int, AppendResult | Exception] = {}
-            accepted: list[_Pending] = []
-            for index, pending in enumerate(batch):
-                outcome = self._decide(pending, head, current, known)
-                if isinstance(outcome, int):
-                    accepted.append(pending)
-                    head = outcome
-                else:
-                    results[index] = outcome
-            if accepted:
-                columns: list[list[object]] = [[] for _ in range(8)]
-                for pending in accepted:
-                    for row in pending.rows:
-                        for column, value in zip(columns, row, strict=True):
-                            column.append(value)
-                await conn.execute(_INSERT, columns)
-                await conn.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, str(head)])
+        conn = None
+        try:
+            conn = await self._connection()
+            rows = await self._call(conn, batch)
+        except Exception as exc:  # a database error fails every append of the batch
+            if conn is not None:
+                await conn.close()  # its state is unknown: never reuse it
+            error = EventStoreError(f"append failed, outcome unknown (retry is safe): {exc}")
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(error)
+            return
+        else:
+            self._idle.append(conn)
+        finally:
+            self._slots.release()
         # Committed and flushed: only now may anyone learn that their append succeeded.
-        for index, pending in enumerate(batch):
+        for pending, (status, first, last, revision, actual) in zip(batch, rows, strict=True):
             if pending.future.done():
                 continue
-            outcome = results.get(index)
-            if outcome is None:
-                first, last = pending.rows[0], pending.rows[-1]
-                outcome = AppendResult(first[0], last[0], last[2])  # type: ignore[arg-type]
-            if isinstance(outcome, Exception):
-                pending.future.set_exception(outcome)
+            if status in ("ok", "retry"):
+                pending.future.set_result(AppendResult(first, last, revision))
+            elif status == "wrong":
+                pending.future.set_exception(
+                    WrongExpectedRevision(pending.stream_id, pending.expected, actual)
+                )
             else:
-                pending.future.set_result(outcome)
+                pending.future.set_exception(
+                    DuplicateEventId(
+                        f"stream {pending.stream_id!r}: some of these event ids are already "
+                        "stored differently"
+                    )
+                )
+
+    async def _connection(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.closed:
+                return conn
+        return await psycopg.AsyncConnection.connect(self._pool.conninfo, autocommit=True)
 
     @staticmethod
-    def _decide(
-        pending: _Pending,
-        head: int,
-        current: dict[str, int | None],
-        known: dict[uuid.UUID, RecordedEvent],
-    ) -> int | AppendResult | Exception:
-        """Check one append against the state the batch has reached so far. Returns the new
-        head position when accepted (rows filled in), else its result or error."""
-        try:
-            retried = retry_result(
-                pending.stream_id, pending.events, [known.get(e.event_id) for e in pending.events]
-            )
-            if retried is not None:
-                return retried
-            revision = current.get(pending.stream_id)
-            check_expected(pending.stream_id, pending.expected, revision)
-        except EventStoreError as exc:
-            return exc
-        next_revision = -1 if revision is None else revision
-        pending.rows = []
-        for event in pending.events:
-            head += 1
-            next_revision += 1
-            pending.rows.append(
-                (
-                    head,
-                    pending.stream_id,
-                    next_revision,
-                    event.event_id,
-                    event.type,
-                    event.version,
-                    event.data,
-                    _json.encode(event.metadata).decode(),
-                )
-            )
-            # Later appends in the same batch see these as stored (retries, revisions).
-            known[event.event_id] = RecordedEvent(
-                position=head,
-                stream_id=pending.stream_id,
-                revision=next_revision,
-                event_id=event.event_id,
-                type=event.type,
-                version=event.version,
-                data=event.data,
-                metadata=event.metadata,
-                recorded_at=_EPOCH,
-            )
-        current[pending.stream_id] = next_revision
-        return head
+    async def _call(
+        conn: psycopg.AsyncConnection[tuple[Any, ...]], batch: list[_Pending]
+    ) -> list[tuple[Any, ...]]:
+        events = [e for p in batch for e in p.events]
+        params = [
+            [p.stream_id for p in batch],
+            [_expected_code(p.expected) for p in batch],
+            [len(p.events) for p in batch],
+            [e.event_id for e in events],
+            [e.type for e in events],
+            [e.version for e in events],
+            [e.data for e in events],
+            [_json.encode(e.metadata).decode() for e in events],
+        ]
+        cur = await conn.execute(_APPEND, params)
+        rows = await cur.fetchall()
+        rows.sort(key=lambda r: r[0])
+        return [r[1:] for r in rows]
 
     # -- reading -------------------------------------------------------------------------
 
@@ -306,11 +282,16 @@ class PostgresEventStore:
         self._wake.set()
         if self._committer is not None:  # queued appends finish rather than strand callers
             await self._committer
+        for conn in self._idle:
+            await conn.close()
+        self._idle.clear()
 
 
 @contextlib.asynccontextmanager
-async def doorbell(conninfo: str) -> AsyncIterator[Callable[[float], Awaitable[None]]]:
-    """A LISTEN connection on NOTIFY_CHANNEL; `await ring(timeout)` returns on the next
+async def doorbell(
+    conninfo: str, channel: str = NOTIFY_CHANNEL
+) -> AsyncIterator[Callable[[float], Awaitable[None]]]:
+    """A LISTEN connection on `channel`; `await ring(timeout)` returns on the next
     notification or after `timeout` seconds, whichever comes first. If the connection
     breaks, ring() degrades to a plain sleep and reconnects on the next call."""
     conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
@@ -318,7 +299,7 @@ async def doorbell(conninfo: str) -> AsyncIterator[Callable[[float], Awaitable[N
     async def connect() -> psycopg.AsyncConnection[tuple[object, ...]] | None:
         try:
             c = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
-            await c.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            await c.execute(f"LISTEN {channel}")
             return c
         except psycopg.Error:
             return None

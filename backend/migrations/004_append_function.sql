@@ -1,0 +1,76 @@
+-- Group commit in one statement: every append of a batch is checked and inserted by one
+-- function call, which is one round trip and (in autocommit) one transaction and one flush.
+-- The table lock makes transactions commit in position order, so global readers never skip.
+--
+-- Per append i: p_streams[i], p_expected[i] (>= 0: that revision; -1: no stream; -2: any;
+-- -3: stream exists), p_counts[i] events taken in order from the event arrays.
+-- Returns one row per append: status 'ok' | 'retry' (all ids already stored as one run on
+-- this stream: the original positions) | 'wrong' (expected revision mismatch; `actual`) |
+-- 'duplicate' (some ids stored, or stored differently). Only 'ok' appends insert anything.
+CREATE OR REPLACE FUNCTION vellum_append(
+    p_streams text[], p_expected bigint[], p_counts int[],
+    p_event_ids uuid[], p_types text[], p_versions int[], p_data bytea[], p_metadata text[]
+) RETURNS TABLE (idx int, status text, first_position bigint, last_position bigint,
+                 last_revision bigint, actual bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    head bigint;
+    cur bigint;
+    lo int := 1;
+    n int;
+    ids uuid[];
+    known boolean; k bigint; p1 bigint; p2 bigint; r1 bigint; r2 bigint; same boolean; first_rev bigint;
+BEGIN
+    LOCK TABLE events IN EXCLUSIVE MODE;
+    SELECT coalesce(max(e.position), 0) INTO head FROM events e;
+    FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
+        n := p_counts[i];
+        -- Single-event appends (the common case) avoid array slices and unnest.
+        ids := CASE WHEN n = 1 THEN ARRAY[p_event_ids[lo]] ELSE p_event_ids[lo : lo + n - 1] END;
+        idx := i - 1; first_position := NULL; last_position := NULL;
+        last_revision := NULL; actual := NULL;
+        -- One statement for both lookups: the common case (new ids) pays for one.
+        SELECT (SELECT e.revision FROM events e WHERE e.stream_id = p_streams[i]
+                 ORDER BY e.revision DESC LIMIT 1),
+               EXISTS (SELECT 1 FROM events e WHERE e.event_id = ANY(ids))
+          INTO cur, known;
+        IF known THEN
+            SELECT count(*), min(e.position), max(e.position), min(e.revision),
+                   max(e.revision), bool_and(e.stream_id = p_streams[i])
+              INTO k, p1, p2, r1, r2, same FROM events e WHERE e.event_id = ANY(ids);
+            SELECT e.revision INTO first_rev FROM events e WHERE e.event_id = ids[1];
+            IF k = n AND same AND r2 - r1 = n - 1 AND first_rev = r1 THEN
+                status := 'retry'; first_position := p1; last_position := p2;
+                last_revision := r2;
+            ELSE
+                status := 'duplicate';
+            END IF;
+            RETURN NEXT; lo := lo + n; CONTINUE;
+        END IF;
+        IF (p_expected[i] >= 0 AND cur IS DISTINCT FROM p_expected[i])
+           OR (p_expected[i] = -1 AND cur IS NOT NULL)
+           OR (p_expected[i] = -3 AND cur IS NULL) THEN
+            status := 'wrong'; actual := cur;
+            RETURN NEXT; lo := lo + n; CONTINUE;
+        END IF;
+        IF n = 1 THEN
+            INSERT INTO events (position, stream_id, revision, event_id, type, version, data,
+                                metadata)
+            VALUES (head + 1, p_streams[i], coalesce(cur, -1) + 1, p_event_ids[lo],
+                    p_types[lo], p_versions[lo], p_data[lo], p_metadata[lo]::jsonb);
+        ELSE
+        INSERT INTO events (position, stream_id, revision, event_id, type, version, data,
+                            metadata)
+        SELECT head + u.ord, p_streams[i], coalesce(cur, -1) + u.ord, u.eid, u.etype,
+               u.ever, u.edata, u.emeta::jsonb
+          FROM unnest(ids, p_types[lo : lo + n - 1], p_versions[lo : lo + n - 1],
+                      p_data[lo : lo + n - 1], p_metadata[lo : lo + n - 1])
+               WITH ORDINALITY AS u(eid, etype, ever, edata, emeta, ord);
+        END IF;
+        status := 'ok'; first_position := head + 1; last_position := head + n;
+        last_revision := coalesce(cur, -1) + n;
+        head := head + n; lo := lo + n;
+        RETURN NEXT;
+    END LOOP;
+    PERFORM pg_notify('vellum_events', head::text);
+END $$;
