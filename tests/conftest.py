@@ -4,7 +4,9 @@ own devstack), and a fresh migrated database per test that asks for one."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -21,21 +23,23 @@ def services() -> Iterator[EmbeddedServices]:
     VELLUM_TEST_DATABASE_URL / VELLUM_TEST_REDIS_URL are set."""
     db_url = os.environ.get("VELLUM_TEST_DATABASE_URL", "")
     redis_url = os.environ.get("VELLUM_TEST_REDIS_URL", "")
-    root = tempfile.mkdtemp(prefix="vellum-test-")
-    svc = EmbeddedServices(root)
     if db_url and redis_url:
+        svc = EmbeddedServices(tempfile.gettempdir())
         svc.database_url, svc.redis_url = db_url, redis_url
         yield svc
         return
-    with svc:
-        yield svc
+    root = tempfile.mkdtemp(prefix="vellum-test-")
+    try:
+        with EmbeddedServices(root) as svc:
+            yield svc
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def database_url(base_url: str, name: str) -> str:
-    """The URL of database `name` on the server of `base_url`."""
-    info = psycopg.conninfo.conninfo_to_dict(base_url)
-    info["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+    """The URL of database `name` on the server of `base_url` (a postgresql:// URL)."""
+    parts = urllib.parse.urlsplit(base_url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @pytest.fixture(scope="session")

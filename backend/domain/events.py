@@ -142,6 +142,21 @@ def encode_event(event: Event) -> tuple[str, int, bytes]:
     return cls.__name__, cls.VERSION, _ENCODER.encode(event)
 
 
+class ForeignEvent(Event, frozen=True, kw_only=True, tag="ForeignEvent"):
+    """A job-stream event that annotations do not interpret (review issues, or a type added
+    by a later version): folding it only advances the revision. Never stored."""
+
+    name: str
+
+
+def decode_job_event(event_type: str, version: int, data: bytes) -> Event:
+    """Like decode_event, but an event type this module does not define (other features
+    share the job stream) becomes a ForeignEvent instead of an error."""
+    if event_type not in EVENT_TYPES:
+        return ForeignEvent(name=event_type)
+    return decode_event(event_type, version, data)
+
+
 def decode_event(event_type: str, version: int, data: bytes) -> Event:
     cls = EVENT_TYPES.get(event_type)
     if cls is None:

@@ -63,6 +63,7 @@ from .port import (
     Snapshot,
     WrongExpectedRevision,
     retry_result,
+    validate_expected,
 )
 
 VERSION_KEY = "$v"  # our event version, inside the KurrentDB metadata
@@ -215,6 +216,7 @@ class KurrentDBEventStore:
         ids = [e.event_id for e in events]
         if len(set(ids)) != len(ids):
             raise DuplicateEventId(f"stream {stream_id!r}: the same event id twice in one append")
+        validate_expected(expected_revision)
         current_version = to_stream_state(expected_revision)
         new_events = [to_new_event(e) for e in events]  # validates metadata before any write
 

@@ -15,6 +15,7 @@ from .port import (
     Snapshot,
     check_expected,
     retry_result,
+    validate_expected,
 )
 
 
@@ -31,6 +32,7 @@ class MemoryEventStore:
     ) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
+        validate_expected(expected_revision)
         stream = self._streams.get(stream_id, [])
         retried = retry_result(stream_id, events, [self._by_id.get(e.event_id) for e in events])
         if retried is not None:

@@ -117,6 +117,12 @@ class EventStore(Protocol):
     async def close(self) -> None: ...
 
 
+def validate_expected(expected: ExpectedRevision) -> None:
+    """Reject an argument that can never match (before it joins a batch)."""
+    if isinstance(expected, int) and (isinstance(expected, bool) or expected < 0):
+        raise ValueError(f"expected revision must be a revision >= 0 or a state, got {expected!r}")
+
+
 def check_expected(stream_id: str, expected: ExpectedRevision, current: int | None) -> None:
     """Raise WrongExpectedRevision unless `current` (None: no stream) satisfies `expected`."""
     if expected is ExpectedState.ANY:

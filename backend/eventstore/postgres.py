@@ -7,7 +7,8 @@ never exist. A sequence would allocate positions before commit and let a late co
 behind a reader.
 
 Group commit: appends that arrive while a transaction is in flight wait in a queue and go
-together in the next transaction (one lock, one INSERT, one WAL flush). Each keeps its own
+together in the next transaction: one call of `vellum_append()` (migration 004), one lock,
+one WAL flush. Each keeps its own
 expected-revision check and result: a failing append is left out of the batch, it never
 fails its neighbours. Only a database error fails the whole batch.
 """
@@ -34,6 +35,7 @@ from .port import (
     RecordedEvent,
     Snapshot,
     WrongExpectedRevision,
+    validate_expected,
 )
 
 NOTIFY_CHANNEL = "vellum_events"
@@ -64,8 +66,6 @@ class _Pending:
 def _expected_code(expected: ExpectedRevision) -> int:
     """The encoding vellum_append() understands (see migration 004)."""
     if isinstance(expected, int):
-        if expected < 0:
-            raise ValueError(f"expected revision must be >= 0, got {expected}")
         return expected
     return {ExpectedState.NO_STREAM: -1, ExpectedState.ANY: -2, ExpectedState.STREAM_EXISTS: -3}[
         expected
@@ -112,6 +112,7 @@ class PostgresEventStore:
             raise EventStoreError("the event store is closed")
         if len({e.event_id for e in events}) != len(events):
             raise ValueError("an append must not repeat an event id")
+        validate_expected(expected_revision)  # a bad argument fails this append only
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(stream_id, events, expected_revision, future))
         self._wake.set()

@@ -33,24 +33,30 @@ async def create_user(
     email: str = "",
     is_superuser: bool = False,
 ) -> int:
-    async with pool.connection() as conn, conn.transaction():
-        cur = await conn.execute("SELECT nextval('user_ids')")
-        row = await cur.fetchone()
-        assert row is not None
-        user_id = int(row[0])
-        await conn.execute(
+    # The row and the event live in different transactions (the store appends through
+    # its own connections): write the row first (it enforces unique usernames), then the
+    # event, and remove the row again if the append fails.
+    async with pool.connection() as conn:
+        cur = await conn.execute(
             "INSERT INTO users (id, username, email, password_hash, is_superuser, is_staff)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            [user_id, username, email, hash_password(password), is_superuser, is_superuser],
+            " VALUES (nextval('user_ids'), %s, %s, %s, %s, %s) RETURNING id",
+            [username, email, hash_password(password), is_superuser, is_superuser],
         )
-        # Appended inside the row's transaction scope: if the append fails the row rolls back.
-        event = UserCreated(user_id=user_id, is_superuser=is_superuser)
+        row = await cur.fetchone()
+    assert row is not None
+    user_id = int(row[0])
+    event = UserCreated(user_id=user_id, is_superuser=is_superuser)
+    try:
         await store.append(
             f"user-{user_id}",
             [NewEvent(type="UserCreated", data=msgspec.json.encode(event),
                       metadata={"source": "system"})],
             NO_STREAM,
         )  # fmt: skip
+    except BaseException:
+        async with pool.connection() as conn:
+            await conn.execute("DELETE FROM users WHERE id = %s", [user_id])
+        raise
     return user_id
 
 

@@ -19,7 +19,7 @@ DECLARE
     lo int := 1;
     n int;
     ids uuid[];
-    known boolean; k bigint; p1 bigint; p2 bigint; r1 bigint; r2 bigint; same boolean; first_rev bigint;
+    known boolean; k bigint; p1 bigint; p2 bigint; r1 bigint; r2 bigint; same boolean; in_order boolean;
 BEGIN
     LOCK TABLE events IN EXCLUSIVE MODE;
     SELECT coalesce(max(e.position), 0) INTO head FROM events e;
@@ -38,8 +38,10 @@ BEGIN
             SELECT count(*), min(e.position), max(e.position), min(e.revision),
                    max(e.revision), bool_and(e.stream_id = p_streams[i])
               INTO k, p1, p2, r1, r2, same FROM events e WHERE e.event_id = ANY(ids);
-            SELECT e.revision INTO first_rev FROM events e WHERE e.event_id = ids[1];
-            IF k = n AND same AND r2 - r1 = n - 1 AND first_rev = r1 THEN
+            -- A clean retry: the same ids, stored as one run in the same order.
+            SELECT bool_and(e.revision = r1 + array_position(ids, e.event_id) - 1)
+              INTO in_order FROM events e WHERE e.event_id = ANY(ids);
+            IF k = n AND same AND r2 - r1 = n - 1 AND in_order THEN
                 status := 'retry'; first_position := p1; last_position := p2;
                 last_revision := r2;
             ELSE

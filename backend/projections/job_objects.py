@@ -15,7 +15,7 @@ import msgspec
 import psycopg
 
 from backend.domain.apply import affected_objects, apply_to_objects
-from backend.domain.events import ObjectsUpdated, TrackKeyframesChanged, decode_event
+from backend.domain.events import ObjectsUpdated, TrackKeyframesChanged, decode_job_event
 from backend.domain.objects import AnnotationObject, Key, LabeledImage, LabeledShape, LabeledTrack
 from backend.eventstore.port import RecordedEvent
 from backend.projections.jobs import job_id_of
@@ -45,7 +45,7 @@ class JobObjectsProjection:
         self, conn: psycopg.AsyncConnection[tuple[object, ...]], events: Sequence[RecordedEvent]
     ) -> None:
         decoded = [
-            (job_id, decode_event(e.type, e.version, e.data))
+            (job_id, decode_job_event(e.type, e.version, e.data))
             for e in events
             if (job_id := job_id_of(e.stream_id)) is not None
         ]

@@ -16,7 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from backend.domain.annotations import JobAnnotations, JobAnnotationsSnapshot
 from backend.domain.commands import Command, CreateJob, ids_needed
-from backend.domain.events import Event, decode_event, encode_event
+from backend.domain.events import Event, decode_job_event, encode_event
 from backend.domain.labels import LabelSet
 from backend.eventstore.port import (
     NO_STREAM,
@@ -58,7 +58,7 @@ class Outcome(msgspec.Struct, frozen=True):
 
 
 def _decode(recorded: Sequence[RecordedEvent]) -> list[Event]:
-    return [decode_event(e.type, e.version, e.data) for e in recorded]
+    return [decode_job_event(e.type, e.version, e.data) for e in recorded]
 
 
 class JobAnnotationsService:
@@ -133,14 +133,17 @@ class JobAnnotationsService:
                 return Outcome(state.revision, 0, [])
             encoded = [encode_event(e) for e in events]
             new = [NewEvent(type=t, version=v, data=d, metadata=meta) for t, v, d in encoded]
-            expected = NO_STREAM if state.revision < 0 else state.revision
+            before = state.revision
+            expected = NO_STREAM if before < 0 else before
             try:
                 result = await self.store.append(job_stream(job_id), new, expected)
             except WrongExpectedRevision:
                 continue  # someone wrote first: decide again on the newer state
-            before = state.revision
-            for event in events:
-                state.apply(event)
+            # A load in this process may already have read our events from the stream
+            # while we waited for the commit: apply them only if nobody has.
+            if state.revision == before:
+                for event in events:
+                    state.apply(event)
             size = sum(len(d) for _, _, d in encoded)
             if size >= _BIG_APPEND_BYTES or before // self.snapshot_every != (
                 result.last_revision // self.snapshot_every

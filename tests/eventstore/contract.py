@@ -95,6 +95,18 @@ class EventStoreContract:
             await store.append(s, [known, ev(2)], ANY)
         assert len(await store.read_stream(s)) == 1
 
+    async def test_retry_in_another_order_is_rejected(self, store: EventStore):
+        s = stream()
+        a, b, c = ev(1), ev(2), ev(3)
+        await store.append(s, [a, b, c], NO_STREAM)
+        with pytest.raises(DuplicateEventId):
+            await store.append(s, [a, c, b], NO_STREAM)
+        assert len(await store.read_stream(s)) == 3
+
+    async def test_negative_expected_revision_is_refused(self, store: EventStore):
+        with pytest.raises(ValueError):
+            await store.append(stream(), [ev(1)], -5)
+
     async def test_known_event_id_on_another_stream_is_rejected(self, store: EventStore):
         known = ev(1)
         await store.append(stream(), [known], NO_STREAM)

@@ -168,3 +168,24 @@ async def test_read_your_writes_waits_for_the_projector(env, pool):
     await asyncio.sleep(0.05)
     await projector.catch_up()
     await asyncio.wait_for(waiter, 10)
+
+
+async def test_a_load_between_commit_and_ack_does_not_apply_events_twice(pool):
+    """The append's ack reaches the service only after the commit; a load in that window
+    already reads the new events from the stream into the cached aggregate."""
+
+    class LateAck(PostgresEventStore):
+        async def append(self, stream_id, events, expected_revision):
+            result = await super().append(stream_id, events, expected_revision)
+            await service.load(8)  # what a concurrent request may do in the window
+            return result
+
+    store = LateAck(pool)
+    service = JobAnnotationsService(store, pool)
+    await service.create_job(CreateJob(job_id=8, task_id=1, start_frame=0, stop_frame=9))
+    for f in range(3):
+        await service.execute(8, [CreateObjects(shapes=[rect(f, float(f))])], LABELS)
+    state = await service.load(8)
+    assert state.revision == await store.stream_revision("job-8") == 3
+    assert len(state) == 3
+    await store.close()

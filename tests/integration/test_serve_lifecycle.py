@@ -73,6 +73,26 @@ def test_a_killed_server_leaves_no_redis_and_the_next_start_recovers(tmp_path: P
     _no_orphans(data)
 
 
+def test_cli_commands_leave_a_running_server_alone(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    port = free_port()
+    env = vellum_env(data_dir=str(data), port=str(port))
+    proc = start(["serve"], env, tmp_path / "serve.log")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
+        for args in (["migrate"], ["replay"]):
+            done = subprocess.run([VELLUM, *args], env=env, capture_output=True, timeout=120)
+            assert done.returncode == 0, done.stderr.decode()[-2000:]
+        # Postgres and Redis still serve the running server.
+        assert proc.poll() is None
+        wait_http(f"http://127.0.0.1:{port}/api/server/about", proc, timeout=5)
+        names = {p.name() for p in running_service_processes(data)}
+        assert {"postgres", "redis-server"} <= names
+    finally:
+        assert stop(proc) == 0
+    _no_orphans(data)
+
+
 def test_invalid_setting_fails_at_start_naming_the_variable(tmp_path: Path) -> None:
     env = vellum_env(data_dir=str(tmp_path), port="eighty")
     result = subprocess.run([VELLUM, "serve"], env=env, capture_output=True, text=True, timeout=60)

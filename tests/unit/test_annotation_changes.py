@@ -40,9 +40,11 @@ from backend.domain.commands import (
 )
 from backend.domain.events import (
     AnnotationsReplaced,
+    ForeignEvent,
     ObjectsUpdated,
     TrackKeyframesChanged,
     decode_event,
+    decode_job_event,
     encode_event,
 )
 from backend.domain.objects import (
@@ -297,11 +299,20 @@ def test_snapshot_plus_tail_equals_full_replay() -> None:
     assert replayed.to_cvat() == state.to_cvat()
 
 
-def test_unknown_stream_events_only_advance_the_revision() -> None:
+def test_patch_of_an_unknown_object_only_advances_the_revision() -> None:
     state = job()
     before = state.revision
     state.apply(ObjectsUpdated(shapes=[ShapePatch(id=99999, z_order=1)]))
     assert state.revision == before + 1 and len(state) == 0
+
+
+def test_events_of_other_features_only_advance_the_revision() -> None:
+    state = job()
+    before, objects = state.revision, dict(state.objects)
+    event = decode_job_event("IssueCreated", 1, b'{"issue_id": 1}')
+    assert isinstance(event, ForeignEvent) and event.name == "IssueCreated"
+    state.apply(event)
+    assert state.revision == before + 1 and dict(state.objects) == objects
 
 
 def test_head_and_foot_labels_are_the_skeleton_points() -> None:
