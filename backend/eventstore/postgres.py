@@ -43,13 +43,14 @@ NOTIFY_CHANNEL = "vellum_events"
 _COLUMNS = (
     "position, stream_id, revision, event_id, type, version, data, metadata::text, recorded_at"
 )
+# Binary parameters: bytea arrays in text form would be hex-escaped by a regex per element.
 _APPEND = (
-    "SELECT * FROM vellum_append(%s::text[], %s::bigint[], %s::int[], %s::uuid[], %s::text[],"
-    " %s::int[], %s::bytea[], %s::text[])"
+    "SELECT * FROM vellum_append(%b::text[], %b::bigint[], %b::int[], %b::uuid[], %b::text[],"
+    " %b::int[], %b::bytea[], %b::text[])"
 )
 # How many batches may be in the database at once: while one waits for its WAL flush the
 # next is already queued on the lock, so the flush is not followed by a network round trip.
-_IN_FLIGHT = 2
+_IN_FLIGHT = 1
 
 _json = msgspec.json.Encoder()
 _decode_metadata = msgspec.json.Decoder(dict[str, object])
