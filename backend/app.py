@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from backend.api import server
 from backend.bootstrap import bootstrap
+from backend.metrics import metrics
 from backend.projections.registry import all_projections
 from backend.projections.runner import Projector
 from backend.settings import Settings
@@ -50,5 +51,8 @@ def create_app(settings: Settings) -> Starlette:
             await asyncio.gather(*background, return_exceptions=True)
             await container.close()
 
-    routes = [Route("/api/server/about", server.about, methods=["GET"])]
+    routes = [
+        Route("/api/server/about", server.about, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
     return Starlette(routes=routes, lifespan=lifespan)

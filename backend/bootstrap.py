@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from backend.db import open_pool
 from backend.eventstore.postgres import PostgresEventStore
+from backend.services.job_annotations import JobAnnotationsService
 from backend.settings import Settings
 
 
@@ -18,6 +19,7 @@ class Container:
     pool: AsyncConnectionPool
     store: PostgresEventStore
     redis: aioredis.Redis
+    annotations: JobAnnotationsService
 
     async def close(self) -> None:
         await self.store.close()
@@ -29,4 +31,7 @@ async def bootstrap(settings: Settings) -> Container:
     pool = await open_pool(settings.database_url, settings.db_pool_min, settings.db_pool_max)
     store = PostgresEventStore(pool, max_batch=settings.group_commit_max)
     client = aioredis.Redis.from_url(settings.redis_url)
-    return Container(settings=settings, pool=pool, store=store, redis=client)
+    annotations = JobAnnotationsService(store, pool, snapshot_every=settings.snapshot_every)
+    return Container(
+        settings=settings, pool=pool, store=store, redis=client, annotations=annotations
+    )

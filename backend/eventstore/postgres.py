@@ -25,6 +25,8 @@ import msgspec
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from backend.metrics import APPEND_BATCH_SIZE, EVENTS_APPENDED
+
 from .port import (
     AppendResult,
     DuplicateEventId,
@@ -48,9 +50,6 @@ _APPEND = (
     "SELECT * FROM vellum_append(%b::text[], %b::bigint[], %b::int[], %b::uuid[], %b::text[],"
     " %b::int[], %b::bytea[], %b::text[])"
 )
-# How many batches may be in the database at once: while one waits for its WAL flush the
-# next is already queued on the lock, so the flush is not followed by a network round trip.
-_IN_FLIGHT = 1
 
 _json = msgspec.json.Encoder()
 _decode_metadata = msgspec.json.Decoder(dict[str, object])
@@ -93,12 +92,10 @@ class PostgresEventStore:
         self._pool = pool
         self._max_batch = max_batch
         self._queue: list[_Pending] = []
-        self._wake = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._closed = False
-        self._slots = asyncio.Semaphore(_IN_FLIGHT)
-        self._idle: list[psycopg.AsyncConnection[tuple[Any, ...]]] = []
-        self._in_flight: set[asyncio.Task[None]] = set()
+        # The committer's own connection, outside the pool (replaced after any error).
+        self._conn: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
 
     # -- writing -------------------------------------------------------------------------
 
@@ -116,23 +113,19 @@ class PostgresEventStore:
         validate_expected(expected_revision)  # a bad argument fails this append only
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(stream_id, events, expected_revision, future))
-        self._wake.set()
         if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_loop(), name="eventstore-commit")
+            # A task of its own, not the caller: a cancelled caller must not strand the
+            # other appends of its batch.
+            self._committer = asyncio.create_task(self._drain(), name="eventstore-commit")
         return await future
 
-    async def _commit_loop(self) -> None:
-        while not self._closed or self._queue:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                await self._slots.acquire()  # at most _IN_FLIGHT batches at once
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-                task = asyncio.create_task(self._commit(batch))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
-        await asyncio.gather(*self._in_flight)
+    async def _drain(self) -> None:
+        """Commit batches until the queue is empty. Appends that arrive while a batch is in
+        the database form the next batch: under load batches grow by themselves."""
+        while self._queue:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            await self._commit(batch)
 
     async def _commit(self, batch: list[_Pending]) -> None:
         conn = None
@@ -148,11 +141,12 @@ class PostgresEventStore:
                     pending.future.set_exception(error)
             return
         else:
-            self._idle.append(conn)
-        finally:
-            self._slots.release()
+            self._conn = conn
         # Committed and flushed: only now may anyone learn that their append succeeded.
+        APPEND_BATCH_SIZE.observe(len(batch))
         for pending, (status, first, last, revision, actual) in zip(batch, rows, strict=True):
+            if status == "ok":
+                EVENTS_APPENDED.inc(len(pending.events))
             if pending.future.done():
                 continue
             if status in ("ok", "retry"):
@@ -170,10 +164,9 @@ class PostgresEventStore:
                 )
 
     async def _connection(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
-        while self._idle:
-            conn = self._idle.pop()
-            if not conn.closed:
-                return conn
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.closed:
+            return conn
         return await psycopg.AsyncConnection.connect(self._pool.conninfo, autocommit=True)
 
     @staticmethod
@@ -281,12 +274,11 @@ class PostgresEventStore:
 
     async def close(self) -> None:
         self._closed = True
-        self._wake.set()
         if self._committer is not None:  # queued appends finish rather than strand callers
             await self._committer
-        for conn in self._idle:
-            await conn.close()
-        self._idle.clear()
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
 
 
 @contextlib.asynccontextmanager

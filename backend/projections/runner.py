@@ -20,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from backend.eventstore.port import EventStore, RecordedEvent
 from backend.eventstore.postgres import doorbell
+from backend.metrics import PROJECTION_POSITION
 
 log = structlog.get_logger(__name__)
 
@@ -103,6 +104,7 @@ class Projector:
                 [last, projection.name],
             )
             await conn.execute("SELECT pg_notify(%s, %s)", [PROJECTED_CHANNEL, str(last)])
+        PROJECTION_POSITION.labels(projection.name).set(last)
 
     async def catch_up(self, until_position: int | None = None) -> None:
         """Run until every projection has reached `until_position` (default: the head now)."""

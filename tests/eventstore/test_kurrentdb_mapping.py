@@ -35,7 +35,7 @@ from backend.eventstore.port import (
 )
 
 from .contract import EventStoreContract, ev, stream
-from .test_kurrentdb import KurrentDBPositions
+from .test_kurrentdb import KurrentDBChecks
 
 # -- pure helpers --------------------------------------------------------------------------
 
@@ -336,7 +336,7 @@ class FakeKurrentDBClient:
         return None
 
 
-class TestKurrentDBAdapterOnFakeClient(KurrentDBPositions, EventStoreContract):
+class TestKurrentDBAdapterOnFakeClient(KurrentDBChecks, EventStoreContract):
     @pytest.fixture
     def client(self) -> FakeKurrentDBClient:
         return FakeKurrentDBClient()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -9,7 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 VELLUM = str(Path(sys.executable).with_name("vellum"))
 
@@ -48,3 +51,26 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) ->
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT, timeout: float = 30) -> int:
     proc.send_signal(sig)
     return proc.wait(timeout)
+
+
+class Server(NamedTuple):
+    proc: subprocess.Popen[bytes]
+    url: str
+    env: dict[str, str]
+
+
+@contextlib.contextmanager
+def serving(data: Path, log: Path, sig: int = signal.SIGINT, **settings: str) -> Iterator[Server]:
+    """`vellum serve` on a free port over `data`, answering once the block starts; stopped
+    with `sig` at the end (which must exit 0), unless the block already ended it."""
+    port = free_port()
+    env = vellum_env(data_dir=str(data), port=str(port), **settings)
+    proc = start(["serve"], env, log)
+    server = Server(proc, f"http://127.0.0.1:{port}", env)
+    try:
+        wait_http(f"{server.url}/api/server/about", proc)
+        yield server
+    finally:
+        if proc.poll() is None:
+            code = stop(proc, sig)
+            assert code == 0, log.read_text()[-3000:]

@@ -13,7 +13,7 @@ import pytest
 
 from backend.devstack import running_service_processes
 
-from .helpers import VELLUM, free_port, start, stop, vellum_env, wait_http
+from .helpers import VELLUM, serving, vellum_env, wait_http
 
 
 def _no_orphans(data_dir: Path, timeout: float = 10.0) -> None:
@@ -26,70 +26,54 @@ def _no_orphans(data_dir: Path, timeout: float = 10.0) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_serve_stops_everything_it_started(tmp_path: Path, sig: int) -> None:
-    port = free_port()
     data = tmp_path / "data"
-    env = vellum_env(data_dir=str(data), port=str(port), admin_password="s3cret-pass")
-    proc = start(["serve"], env, tmp_path / "serve.log")
-    try:
-        about = json.loads(wait_http(f"http://127.0.0.1:{port}/api/server/about", proc))
+    with serving(data, tmp_path / "serve.log", sig, admin_password="s3cret-pass") as server:
+        about = json.loads(wait_http(f"{server.url}/api/server/about", server.proc))
         assert about["version"] == "2.80.0"
+        # The first start appended the admin's UserCreated; the in-process projector ran.
+        deadline = time.monotonic() + 10
+        while b'vellum_projection_position{projection="jobs"}' not in (
+            metrics := wait_http(f"{server.url}/metrics", server.proc)
+        ):
+            assert time.monotonic() < deadline, metrics.decode()[-2000:]
+            time.sleep(0.1)
+        assert b"vellum_events_appended_total 1.0" in metrics
         assert len(running_service_processes(data)) >= 2  # postgres (+ its workers) and redis
-    finally:
-        code = stop(proc, sig)
-    assert code == 0, (tmp_path / "serve.log").read_text()[-3000:]
     _no_orphans(data)
 
 
 def test_data_survives_restart_and_admin_is_created_once(tmp_path: Path) -> None:
     data = tmp_path / "data"
     log = tmp_path / "serve.log"
-    for run in range(2):
-        port = free_port()
-        proc = start(["serve"], vellum_env(data_dir=str(data), port=str(port)), log)
-        try:
-            wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
-        finally:
-            assert stop(proc) == 0
+    for _ in range(2):
+        with serving(data, log):
+            pass
         _no_orphans(data)
-        if run == 0:
-            assert log.read_text().count("Created admin user 'admin' with password") == 1
-    assert log.read_text().count("Created admin user") == 1  # not again on the second start
+        assert log.read_text().count("Created admin user 'admin' with password") == 1
 
 
 def test_a_killed_server_leaves_no_redis_and_the_next_start_recovers(tmp_path: Path) -> None:
     data = tmp_path / "data"
     log = tmp_path / "serve.log"
-    port = free_port()
-    proc = start(["serve"], vellum_env(data_dir=str(data), port=str(port)), log)
-    wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
-    proc.kill()  # no chance to clean up: redis must die with it (parent-death signal)
-    proc.wait()
-    port = free_port()
-    proc = start(["serve"], vellum_env(data_dir=str(data), port=str(port)), log)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
-    finally:
-        assert stop(proc) == 0
+    with serving(data, log) as server:
+        server.proc.kill()  # no chance to clean up: redis must die with it (parent-death signal)
+        server.proc.wait()
+    with serving(data, log):
+        pass
     _no_orphans(data)
 
 
 def test_cli_commands_leave_a_running_server_alone(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    port = free_port()
-    env = vellum_env(data_dir=str(data), port=str(port))
-    proc = start(["serve"], env, tmp_path / "serve.log")
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
+    with serving(data, tmp_path / "serve.log") as server:
         for args in (["migrate"], ["replay"]):
-            done = subprocess.run([VELLUM, *args], env=env, capture_output=True, timeout=120)
+            done = subprocess.run([VELLUM, *args], env=server.env, capture_output=True, timeout=120)
             assert done.returncode == 0, done.stderr.decode()[-2000:]
         # Postgres and Redis still serve the running server.
-        assert proc.poll() is None
-        wait_http(f"http://127.0.0.1:{port}/api/server/about", proc, timeout=5)
+        assert server.proc.poll() is None
+        wait_http(f"{server.url}/api/server/about", server.proc, timeout=5)
         names = {p.name() for p in running_service_processes(data)}
         assert {"postgres", "redis-server"} <= names
-    finally:
-        assert stop(proc) == 0
     _no_orphans(data)
 
 
