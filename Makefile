@@ -24,7 +24,7 @@ lint: install
 	$(BIN)/ruff format --check backend workers tests bench
 
 typecheck: install
-	$(BIN)/mypy --strict backend/domain
+	$(BIN)/mypy --strict backend workers  # backend/domain included
 
 test: install lint typecheck
 	$(BIN)/pytest -q $(PYTEST_ARGS)

@@ -56,6 +56,15 @@ async def migrate(conninfo: str) -> list[str]:
     return applied
 
 
+def conninfo_of(pool: AsyncConnectionPool) -> str:
+    """The pool's connection string (we always build pools from a string), for the few
+    connections that must live outside the pool (LISTEN, the committer)."""
+    value = pool.conninfo
+    if not isinstance(value, str):
+        raise TypeError("pools must be created from a connection string")
+    return value
+
+
 async def open_pool(conninfo: str, min_size: int = 2, max_size: int = 10) -> AsyncConnectionPool:
     pool = AsyncConnectionPool(
         conninfo, min_size=min_size, max_size=max_size, open=False, kwargs={"autocommit": True}

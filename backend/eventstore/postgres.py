@@ -8,9 +8,8 @@ behind a reader.
 
 Group commit: appends that arrive while a transaction is in flight wait in a queue and go
 together in the next transaction: one call of `vellum_append()` (migration 004), one lock,
-one WAL flush. Each keeps its own
-expected-revision check and result: a failing append is left out of the batch, it never
-fails its neighbours. Only a database error fails the whole batch.
+one WAL flush. Each keeps its own expected-revision check and result: a failing append
+inserts nothing and never fails its neighbours. Only a database error fails the batch.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ import msgspec
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from backend.db import conninfo_of
 from backend.metrics import APPEND_BATCH_SIZE, EVENTS_APPENDED
 
 from .port import (
@@ -167,7 +167,7 @@ class PostgresEventStore:
         conn, self._conn = self._conn, None
         if conn is not None and not conn.closed:
             return conn
-        return await psycopg.AsyncConnection.connect(self._pool.conninfo, autocommit=True)
+        return await psycopg.AsyncConnection.connect(conninfo_of(self._pool), autocommit=True)
 
     @staticmethod
     async def _call(
@@ -235,7 +235,7 @@ class PostgresEventStore:
         """LISTEN/NOTIFY rings the bell; polling every `poll_interval` covers a lost
         notification or a dropped listener connection."""
         position = after_position
-        async with doorbell(self._pool.conninfo) as ring:
+        async with doorbell(conninfo_of(self._pool)) as ring:
             while True:
                 events = await self.read_all(position, batch)
                 for event in events:

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 import psycopg
 
 from backend.domain.apply import affected_objects, apply_to_objects
 from backend.domain.events import ObjectsUpdated, TrackKeyframesChanged, decode_job_event
-from backend.domain.objects import AnnotationObject, Key, LabeledImage, LabeledShape, LabeledTrack
+from backend.domain.objects import (
+    AnnotationObject,
+    Key,
+    Kind,
+    LabeledImage,
+    LabeledShape,
+    LabeledTrack,
+)
 from backend.eventstore.port import RecordedEvent
 from backend.projections.jobs import job_id_of
 
@@ -39,7 +47,7 @@ class _JobChanges:
 
 class JobObjectsProjection:
     name = "job_objects"
-    tables = ("job_objects",)
+    tables: tuple[str, ...] = ("job_objects",)
 
     async def apply(
         self, conn: psycopg.AsyncConnection[tuple[object, ...]], events: Sequence[RecordedEvent]
@@ -78,7 +86,7 @@ class JobObjectsProjection:
 
 async def _load(
     conn: psycopg.AsyncConnection[tuple[object, ...]], wanted: list[tuple[int, Key]]
-) -> list[tuple[int, str, int, str]]:
+) -> list[tuple[int, Kind, int, str]]:
     if not wanted:
         return []
     cur = await conn.execute(
@@ -94,34 +102,35 @@ async def _write(
     conn: psycopg.AsyncConnection[tuple[object, ...]], jobs: dict[int, _JobChanges]
 ) -> None:
     resets = [job_id for job_id, c in jobs.items() if c.reset]
-    gone: tuple[list[int], list[str], list[int]] = ([], [], [])
-    kept: tuple[list[int], list[str], list[int], list[int], list[str]] = ([], [], [], [], [])
+    gone: list[tuple[int, str, int]] = []
+    kept: list[tuple[int, str, int, int, str]] = []
     for job_id, changes in jobs.items():
         for kind, object_id in changes.touched:
             obj = changes.objects.get((kind, object_id))
-            if obj is None:
-                if not changes.reset:
-                    for column, value in zip(gone, (job_id, kind, object_id), strict=True):
-                        column.append(value)  # type: ignore[attr-defined]
-                continue
-            row = (job_id, kind, object_id, obj.frame, _encode(obj).decode())
-            for column, value in zip(kept, row, strict=True):
-                column.append(value)  # type: ignore[attr-defined]
+            if obj is not None:
+                kept.append((job_id, kind, object_id, obj.frame, _encode(obj).decode()))
+            elif not changes.reset:  # after a reset the job's rows are deleted anyway
+                gone.append((job_id, kind, object_id))
     if resets:
         await conn.execute("DELETE FROM job_objects WHERE job_id = ANY(%s)", [resets])
-    if gone[0]:
+    if gone:
         await conn.execute(
             "DELETE FROM job_objects o USING unnest(%s::bigint[], %s::text[], %s::bigint[])"
             " AS g(job_id, kind, object_id)"
             " WHERE (o.job_id, o.kind, o.object_id) = (g.job_id, g.kind, g.object_id)",
-            list(gone),
+            _columns(gone),
         )
-    if kept[0]:
+    if kept:
         await conn.execute(
             "INSERT INTO job_objects (job_id, kind, object_id, frame, data)"
             " SELECT j, k, i, f, d::jsonb FROM unnest("
             "%s::bigint[], %s::text[], %s::bigint[], %s::int[], %s::text[]) AS u(j, k, i, f, d)"
             " ON CONFLICT (job_id, kind, object_id)"
             " DO UPDATE SET frame = excluded.frame, data = excluded.data",
-            list(kept),
+            _columns(kept),
         )
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows to the column arrays that unnest() takes: one parameter per column."""
+    return [list(column) for column in zip(*rows, strict=True)]

@@ -23,7 +23,7 @@ def job_id_of(stream_id: str) -> int | None:
 
 class JobsProjection:
     name = "jobs"
-    tables = ("jobs",)
+    tables: tuple[str, ...] = ("jobs",)
 
     async def apply(
         self, conn: psycopg.AsyncConnection[tuple[object, ...]], events: Sequence[RecordedEvent]

@@ -14,6 +14,7 @@ import uuid
 
 import msgspec
 import psycopg
+from psycopg_pool import AsyncConnectionPool
 
 from backend.db import migrate, open_pool
 from backend.eventstore.postgres import PostgresEventStore
@@ -88,7 +89,9 @@ async def replay_and_compare(
     return ReplayReport(schema=schema, projections=reports, seconds=time.monotonic() - started)
 
 
-async def _replay_one(pool, store, projection: Projection, schema: str) -> ProjectionReport:  # type: ignore[no-untyped-def]
+async def _replay_one(
+    pool: AsyncConnectionPool, store: PostgresEventStore, projection: Projection, schema: str
+) -> ProjectionReport:
     projector = Projector(pool, store, [projection])
     for _ in range(20):
         live = await _live_checkpoint(pool, projection.name)
@@ -105,7 +108,7 @@ async def _replay_one(pool, store, projection: Projection, schema: str) -> Proje
     raise RuntimeError(f"the live {projection.name!r} read model kept moving; try again")
 
 
-async def _live_checkpoint(pool, name: str) -> int:  # type: ignore[no-untyped-def]
+async def _live_checkpoint(pool: AsyncConnectionPool, name: str) -> int:
     async with pool.connection() as conn:
         return await _live_checkpoint_in(conn, name)
 

@@ -18,6 +18,7 @@ import psycopg
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
+from backend.db import conninfo_of
 from backend.eventstore.port import EventStore, RecordedEvent
 from backend.eventstore.postgres import doorbell
 from backend.metrics import PROJECTION_POSITION
@@ -116,7 +117,7 @@ class Projector:
         """Project forever (until `stop` is set). Errors are logged and retried: a read
         model must never silently stop moving."""
         stop = stop or asyncio.Event()
-        async with doorbell(self.pool.conninfo) as ring:
+        async with doorbell(conninfo_of(self.pool)) as ring:
             while not stop.is_set():
                 try:
                     read = await self.step()
@@ -134,7 +135,7 @@ async def wait_for_projection(
     """Read-your-writes: return once projection `name` has applied `position`; raise
     ProjectionLag after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
-    async with doorbell(pool.conninfo, channel=PROJECTED_CHANNEL) as ring:
+    async with doorbell(conninfo_of(pool), channel=PROJECTED_CHANNEL) as ring:
         while True:
             async with pool.connection() as conn:
                 cur = await conn.execute(
