@@ -1,8 +1,7 @@
 """Postgres adapter of the EventStore port, with group commit.
 
-Never skip: appends take `LOCK TABLE events IN EXCLUSIVE MODE` (readers are not blocked)
-and allocate positions as max(position)+1 under that lock, so transactions commit in
-position order: once a reader sees position p, every smaller position is visible or will
+Never skip: appends take a transaction-level advisory lock (readers are not blocked) and
+allocate positions as max(position)+1 under it, so transactions commit in position order: once a reader sees position p, every smaller position is visible or will
 never exist. A sequence would allocate positions before commit and let a late commit land
 behind a reader.
 

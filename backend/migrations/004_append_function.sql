@@ -1,6 +1,10 @@
 -- Group commit in one statement: every append of a batch is checked and inserted by one
 -- function call, which is one round trip and (in autocommit) one transaction and one flush.
--- The table lock makes transactions commit in position order, so global readers never skip.
+-- A transaction-level advisory lock, taken before positions are read and held until the
+-- commit is visible, makes appends commit in position order: global readers never skip.
+-- (An advisory lock rather than LOCK TABLE ... EXCLUSIVE: that would also block VACUUM and
+-- CREATE INDEX CONCURRENTLY on events, i.e. stall every append during maintenance. The
+-- price: every writer of `events` must go through this function; nothing else inserts.)
 --
 -- Per append i: p_streams[i], p_expected[i] (>= 0: that revision; -1: no stream; -2: any;
 -- -3: stream exists), p_counts[i] events taken in order from the event arrays.
@@ -27,7 +31,7 @@ DECLARE
     ids uuid[];
     k bigint; p1 bigint; p2 bigint; r1 bigint; r2 bigint; same boolean; in_order boolean;
 BEGIN
-    LOCK TABLE events IN EXCLUSIVE MODE;
+    PERFORM pg_advisory_xact_lock(7661227361646900);  -- the append lock (see above)
     SELECT coalesce(max(e.position), 0) INTO head FROM events e;
     FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
         n := p_counts[i];
