@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import pkgutil
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from backend.api import server
+from backend.api import errors
+from backend.api.routing import ApiRouter, Endpoint, starlette_routes
 from backend.bootstrap import bootstrap
 from backend.metrics import metrics
 from backend.projections.registry import all_projections
@@ -51,8 +55,20 @@ def create_app(settings: Settings) -> Starlette:
             await asyncio.gather(*background, return_exceptions=True)
             await container.close()
 
-    routes = [
-        Route("/api/server/about", server.about, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-    ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    routes = [*starlette_routes(all_endpoints()), Route("/metrics", metrics, methods=["GET"])]
+    handlers: dict[Any, Any] = {cls: errors.handle for cls in errors.EXPECTED}
+    handlers[Exception] = errors.handle
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+
+
+def all_endpoints() -> list[Endpoint]:
+    """Every `router` declared by a module of backend.api, in module order."""
+    import backend.api
+
+    endpoints: list[Endpoint] = []
+    for info in sorted(pkgutil.iter_modules(backend.api.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"backend.api.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, ApiRouter):
+            endpoints.extend(router.endpoints)
+    return endpoints

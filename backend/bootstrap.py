@@ -9,6 +9,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from backend.db import open_pool
 from backend.eventstore.postgres import PostgresEventStore
+from backend.projections.registry import all_projections
+from backend.projections.runner import ProjectionWaiter
 from backend.services.job_annotations import JobAnnotationsService
 from backend.settings import Settings
 
@@ -20,8 +22,10 @@ class Container:
     store: PostgresEventStore
     redis: aioredis.Redis
     annotations: JobAnnotationsService
+    waiter: ProjectionWaiter
 
     async def close(self) -> None:
+        await self.waiter.stop()
         await self.store.close()
         await self.redis.aclose()
         await self.pool.close()
@@ -32,6 +36,10 @@ async def bootstrap(settings: Settings) -> Container:
     store = PostgresEventStore(pool, max_batch=settings.group_commit_max)
     client = aioredis.Redis.from_url(settings.redis_url)
     annotations = JobAnnotationsService(store, pool, snapshot_every=settings.snapshot_every)
-    return Container(
-        settings=settings, pool=pool, store=store, redis=client, annotations=annotations
+    waiter = ProjectionWaiter(
+        pool, [p.name for p in all_projections()], settings.read_your_writes_timeout_s
     )
+    return Container(
+        settings=settings, pool=pool, store=store, redis=client, annotations=annotations,
+        waiter=waiter,
+    )  # fmt: skip

@@ -9,6 +9,8 @@ import tempfile
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import NamedTuple
 
 import psycopg
 import pytest
@@ -71,3 +73,45 @@ async def pool(fresh_db_url: str) -> AsyncIterator[object]:
         yield p
     finally:
         await p.close()
+
+
+class Server(NamedTuple):
+    url: str  # http://127.0.0.1:PORT
+    admin: tuple[str, str]  # username, password
+    database_url: str
+
+
+ADMIN = ("admin", "admin-Passw0rd!")
+
+
+@pytest.fixture(scope="session")
+def server(services: EmbeddedServices, template_db: str) -> Iterator[Server]:
+    """ONE `vellum serve` process for the API and client tests of this run, on a fresh
+    database of the run's Postgres and its own Redis database, with the projector and the
+    arq worker in-process, as `make run` has them."""
+    from tests.integration.helpers import free_port, start, stop, vellum_env, wait_http
+
+    name = f"api_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(services.database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_db} STRATEGY FILE_COPY")
+    db_url = database_url(services.database_url, name)
+    port = free_port()
+    data_dir = tempfile.mkdtemp(prefix="vellum-api-")
+    env = vellum_env(
+        database_url=db_url,
+        redis_url=services.redis_url + "?db=1",
+        port=str(port),
+        data_dir=data_dir,
+        admin_user=ADMIN[0],
+        admin_password=ADMIN[1],
+    )
+    log = Path(data_dir) / "serve.log"
+    proc = start(["serve"], env, log)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
+        yield Server(f"http://127.0.0.1:{port}", ADMIN, db_url)
+    finally:
+        code = stop(proc)
+        if code != 0:
+            print(log.read_text()[-5000:])
+        shutil.rmtree(data_dir, ignore_errors=True)

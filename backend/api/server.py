@@ -2,23 +2,62 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import Response
+import msgspec
 
-from backend.api.responses import json_response
+from backend.api.routing import ApiRequest, ApiRouter
 
-# cvat-sdk 2.80 accepts servers ~=2.80.0 / ~=2.81.0 (see the README's compatibility notes).
+router = ApiRouter("server")
+
+# cvat-sdk 2.80 accepts servers ~=2.80.0 / ~=2.81.0 and crashes on an unparsable version.
 CVAT_COMPATIBLE_VERSION = "2.80.0"
 
 
-async def about(request: Request) -> Response:
-    return json_response(
-        {
-            "name": "Vellum",
-            "description": "Event-sourced, realtime collaborative annotation server "
-            "speaking the CVAT REST API.",
-            "version": CVAT_COMPATIBLE_VERSION,
-            "logo_url": "",
-            "subtitle": "Collaborative annotation with a complete audit trail",
-        }
+class About(msgspec.Struct, frozen=True):
+    name: str
+    description: str
+    version: str
+    logo_url: str
+    subtitle: str
+
+
+class Plugins(msgspec.Struct, frozen=True):
+    GIT_INTEGRATION: bool = False
+    ANALYTICS: bool = False
+    MODELS: bool = False
+    PREDICT: bool = False
+
+
+class FormatInfo(msgspec.Struct, frozen=True):
+    name: str
+    ext: str
+    version: str
+    enabled: bool
+    dimension: str = "2d"
+
+
+class Formats(msgspec.Struct, frozen=True):
+    importers: list[FormatInfo]
+    exporters: list[FormatInfo]
+
+
+@router.get("/api/server/about", response=About, auth=False, summary="Server name and version")
+async def about(req: ApiRequest) -> About:
+    return About(
+        name="Vellum",
+        description="Event-sourced, realtime collaborative annotation server speaking the "
+        "CVAT REST API.",
+        version=CVAT_COMPATIBLE_VERSION,
+        logo_url="",
+        subtitle="Collaborative annotation with a complete audit trail",
     )
+
+
+@router.get("/api/server/plugins", response=Plugins, summary="Optional server features")
+async def plugins(req: ApiRequest) -> Plugins:
+    return Plugins()
+
+
+@router.get("/api/server/annotation/formats", response=Formats, summary="Import and export formats")
+async def formats(req: ApiRequest) -> Formats:
+    # Dataset formats arrive with the formats issue; none is offered until it works.
+    return Formats(importers=[], exporters=[])

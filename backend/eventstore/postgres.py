@@ -1,9 +1,9 @@
 """Postgres adapter of the EventStore port, with group commit.
 
 Never skip: appends take a transaction-level advisory lock (readers are not blocked) and
-allocate positions as max(position)+1 under it, so transactions commit in position order: once a reader sees position p, every smaller position is visible or will
-never exist. A sequence would allocate positions before commit and let a late commit land
-behind a reader.
+allocate positions as max(position)+1 under it, so transactions commit in position order:
+once a reader sees position p, every smaller position is visible or will never exist. A
+sequence would allocate positions before commit and let a late commit land behind a reader.
 
 Group commit: appends that arrive while a transaction is in flight wait in a queue and go
 together in the next transaction: one call of `vellum_append()` (migration 004), one lock,

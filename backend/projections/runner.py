@@ -10,6 +10,7 @@ skips what the other one already applied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -148,3 +149,66 @@ async def wait_for_projection(
             if left <= 0:
                 raise ProjectionLag(f"read model {name!r} has not reached position {position}")
             await ring(min(left, 0.25))
+
+
+class ProjectionWaiter:
+    """Read-your-writes for a whole process with ONE listening connection: a background
+    task follows the projectors' checkpoints (NOTIFY on each commit, polling as a fallback)
+    and wakes the requests waiting for a position."""
+
+    def __init__(self, pool: AsyncConnectionPool, names: Sequence[str], timeout_s: float) -> None:
+        self.pool = pool
+        self.names = list(names)
+        self.timeout_s = timeout_s
+        self.low = 0  # every projection has applied at least this position
+        self._changed = asyncio.Condition()
+        self._waiting = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _refresh(self) -> None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT coalesce(min(position), 0), count(*) FROM projector_checkpoints"
+                " WHERE name = ANY(%s)",
+                [self.names],
+            )
+            row = await cur.fetchone()
+        low, found = (int(row[0]), int(row[1])) if row else (0, 0)
+        low = low if found == len(self.names) else 0
+        if low != self.low:
+            self.low = low
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _follow(self) -> None:
+        async with doorbell(conninfo_of(self.pool), channel=PROJECTED_CHANNEL) as ring:
+            while True:
+                try:
+                    await self._refresh()
+                except Exception:
+                    log.exception("reading projector checkpoints failed; retrying")
+                await ring(0.25 if self._waiting else 2.0)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._follow(), name="projection-waiter")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def wait(self, position: int) -> None:
+        if self.low >= position:
+            return
+        self.start()
+        self._waiting += 1
+        try:
+            async with asyncio.timeout(self.timeout_s), self._changed:
+                await self._changed.wait_for(lambda: self.low >= position)
+        except TimeoutError:
+            raise ProjectionLag(f"read models have not reached position {position}") from None
+        finally:
+            self._waiting -= 1
