@@ -12,6 +12,7 @@ from backend.eventstore.postgres import PostgresEventStore
 from backend.projections.registry import all_projections
 from backend.projections.runner import ProjectionWaiter
 from backend.services.job_annotations import JobAnnotationsService
+from backend.services.tasks import ResourceService
 from backend.settings import Settings
 
 
@@ -22,6 +23,7 @@ class Container:
     store: PostgresEventStore
     redis: aioredis.Redis
     annotations: JobAnnotationsService
+    resources: ResourceService
     waiter: ProjectionWaiter
 
     async def close(self) -> None:
@@ -41,5 +43,5 @@ async def bootstrap(settings: Settings) -> Container:
     )
     return Container(
         settings=settings, pool=pool, store=store, redis=client, annotations=annotations,
-        waiter=waiter,
+        resources=ResourceService(store, pool, annotations), waiter=waiter,
     )  # fmt: skip

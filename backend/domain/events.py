@@ -9,9 +9,10 @@ old version into the next one; `decode_event` runs the chain on read.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from backend.domain.objects import (
     LabeledImage,
@@ -41,6 +42,19 @@ class JobCreated(Event, frozen=True, kw_only=True, tag="JobCreated"):
     start_frame: int
     stop_frame: int
     frames: list[int] | None = None  # None: every frame of start_frame..stop_frame
+
+
+JobStage = Literal["annotation", "validation", "acceptance"]
+JobState = Literal["new", "in progress", "rejected", "completed"]
+
+
+class JobUpdated(Event, frozen=True, kw_only=True, tag="JobUpdated"):
+    """Workflow fields of a job changed (only those given)."""
+
+    job_id: int
+    stage: JobStage | UnsetType = UNSET
+    state: JobState | UnsetType = UNSET
+    assignee_id: int | UnsetType | None = UNSET
 
 
 # --- annotation changes ---------------------------------------------------------------
@@ -88,6 +102,7 @@ class AnnotationsCleared(Event, frozen=True, kw_only=True, tag="AnnotationsClear
 
 AnyEvent: TypeAlias = (
     JobCreated
+    | JobUpdated
     | ObjectsCreated
     | ObjectsUpdated
     | TrackKeyframesChanged
@@ -99,6 +114,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
         JobCreated,
+        JobUpdated,
         ObjectsCreated,
         ObjectsUpdated,
         TrackKeyframesChanged,
@@ -117,6 +133,13 @@ _ENCODER = msgspec.json.Encoder()
 _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.items()
 }
+
+
+def register_events(*classes: type[Event]) -> None:
+    """Make events of other modules (projects, tasks) decodable by `decode_event`."""
+    for cls in classes:
+        EVENT_TYPES[cls.__name__] = cls
+        _DECODERS[cls.__name__] = msgspec.json.Decoder(cls)
 
 
 class UnknownEvent(Exception):

@@ -34,6 +34,7 @@ class LabelSpec(msgspec.Struct, frozen=True, kw_only=True):
     attributes: list[AttributeSpec] = []
     sublabels: list[LabelSpec] = []  # skeleton points, each a label of its own
     parent_id: int | None = None
+    svg: str = ""  # skeleton layout, as CVAT's UI draws it
 
 
 def _decimal(text: str) -> Decimal | None:

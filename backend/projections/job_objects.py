@@ -16,7 +16,12 @@ import msgspec
 import psycopg
 
 from backend.domain.apply import affected_objects, apply_to_objects
-from backend.domain.events import ObjectsUpdated, TrackKeyframesChanged, decode_job_event
+from backend.domain.events import (
+    ObjectsUpdated,
+    TrackKeyframesChanged,
+    decode_event,
+    decode_job_event,
+)
 from backend.domain.objects import (
     AnnotationObject,
     Key,
@@ -25,6 +30,7 @@ from backend.domain.objects import (
     LabeledShape,
     LabeledTrack,
 )
+from backend.domain.tasks import TaskDeleted
 from backend.eventstore.port import RecordedEvent
 from backend.projections.jobs import job_id_of
 
@@ -57,6 +63,16 @@ class JobObjectsProjection:
             for e in events
             if (job_id := job_id_of(e.stream_id)) is not None
         ]
+        # A deleted task takes its jobs' annotations with it (applied after this batch's
+        # writes: its jobs' events all precede the deletion).
+        gone_jobs = [
+            job_id
+            for e in events
+            if e.type == "TaskDeleted"
+            and e.stream_id.startswith("task-")
+            and isinstance(deleted := decode_event(e.type, e.version, e.data), TaskDeleted)
+            for job_id in deleted.job_ids
+        ]
         jobs: dict[int, _JobChanges] = {}
         # Rows that events patch before any reset of their job in this batch: load them in
         # one query (after a reset the job's stored rows no longer matter).
@@ -82,6 +98,8 @@ class JobObjectsProjection:
             else:
                 changes.touched |= affected.keys
         await _write(conn, jobs)
+        if gone_jobs:
+            await conn.execute("DELETE FROM job_objects WHERE job_id = ANY(%s)", [gone_jobs])
 
 
 async def _load(

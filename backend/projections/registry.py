@@ -8,5 +8,6 @@ from backend.projections.runner import Projection
 def all_projections() -> list[Projection]:
     from backend.projections.job_objects import JobObjectsProjection
     from backend.projections.jobs import JobsProjection
+    from backend.projections.resources import ResourcesProjection
 
-    return [JobsProjection(), JobObjectsProjection()]
+    return [JobsProjection(), JobObjectsProjection(), ResourcesProjection()]
