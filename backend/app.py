@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> Starlette:
         if settings.inprocess_worker:
             from workers.settings import build_worker
 
-            worker = build_worker(settings.redis_url, handle_signals=False)
+            worker = build_worker(settings.redis_url, handle_signals=False, container=container)
             background.append(asyncio.create_task(worker.main(), name="worker"))
         log.info("vellum started", projector=settings.inprocess_projector, worker=bool(worker))
         try:

@@ -47,6 +47,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     inprocess_projector: bool = True
     inprocess_worker: bool = True
     ray_address: str = ""
+    # Task data uploads: the most one task's files may add up to (archives may unpack to
+    # four times this).
+    max_upload_mb: int = 4096
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:

@@ -3,22 +3,48 @@ webhooks) lands here in later issues; `ping` proves the queue end to end."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arq.connections import RedisSettings
-from arq.worker import Worker
+from arq.worker import Function, Worker, func
+
+from workers.tasks_data import create_task_data
+
+if TYPE_CHECKING:
+    from backend.bootstrap import Container
 
 
 async def ping(ctx: dict[str, Any], value: str) -> str:
     return f"pong:{value}"
 
 
-FUNCTIONS = [ping]
+FUNCTIONS: list[Function] = [func(ping), func(create_task_data, timeout=6 * 3600, max_tries=1)]
 
 
-def build_worker(redis_url: str, *, handle_signals: bool) -> Worker:
+async def _startup(ctx: dict[str, Any]) -> None:
+    """A worker of its own (`vellum worker`) wires its own container; the in-process one
+    gets the app's (`build_worker(..., container=...)`)."""
+    if "container" not in ctx:
+        from backend.bootstrap import bootstrap
+        from backend.settings import load_settings
+
+        ctx["container"] = await bootstrap(load_settings())
+        ctx["own_container"] = True
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.pop("own_container", False):
+        await ctx.pop("container").close()
+
+
+def build_worker(
+    redis_url: str, *, handle_signals: bool, container: Container | None = None
+) -> Worker:
     return Worker(
         functions=FUNCTIONS,
+        ctx={"container": container} if container is not None else {},
+        on_startup=_startup,
+        on_shutdown=_shutdown,
         redis_settings=RedisSettings.from_dsn(redis_url),
         handle_signals=handle_signals,
         allow_abort_jobs=True,

@@ -1,0 +1,518 @@
+"""Task data over CVAT's upload protocol (Upload-Start, Upload-Multiple batches, TUS for
+large files, Upload-Finish with the data parameters) and the reading side: frames, chunks,
+previews and data meta for tasks and jobs.
+
+Marker headers arrive with EMPTY values (`Upload-Start: `): their presence is the signal."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+from arq.connections import ArqRedis
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.types import Message
+
+from backend.api.errors import ApiError, bad_request, from_msgspec, not_found
+from backend.api.routing import ApiRequest, ApiRouter
+from backend.media import archive, images, serving, tasks_port, uploads
+from backend.media.images import MediaError
+from backend.media.serving import DataMetaRead, NotServable
+from backend.media.spec import DataParams
+from backend.media.storage import StoredData, TaskStorage
+from backend.services import requests
+
+router = ApiRouter("tasks")
+
+MAX_REQUEST_BYTES = 100 * 2**20  # one multipart request (the clients' MAX_REQUEST_SIZE)
+MAX_TUS_CHUNK_BYTES = 10 * 2**20  # one TUS PATCH body (the clients' TUS_CHUNK_SIZE)
+_MULTIPART_SLACK = 2**20  # boundaries and part headers on top of the files
+TUS_VERSION = "1.0.0"
+OPERATION = "create:task"
+
+
+class RqId(msgspec.Struct):
+    rq_id: str
+
+
+class DataQuery(msgspec.Struct, kw_only=True):
+    type: Literal["frame", "chunk", "preview", "context_image"] | None = None
+    number: int | None = None
+    index: int | None = None
+    quality: Literal["compressed", "original"] = "compressed"
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _storage(req: ApiRequest, task_id: int) -> TaskStorage:
+    return TaskStorage(req.container.settings.data_dir, task_id)
+
+
+def _limit_bytes(req: ApiRequest) -> int:
+    return req.container.settings.max_upload_mb * 2**20
+
+
+def _limited(request: Request, max_bytes: int) -> Request:
+    """The same request, refusing (413) a body past `max_bytes` while it streams in."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise ApiError(413, f"The request body is larger than {max_bytes} bytes.")
+    seen = 0
+    receive = request.receive
+
+    async def counting() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > max_bytes:
+                raise ApiError(413, f"The request body is larger than {max_bytes} bytes.")
+        return message
+
+    return Request(request.scope, counting)
+
+
+async def _loaded(req: ApiRequest, task_id: int) -> tuple[TaskStorage, StoredData]:
+    await tasks_port.task_for(req.container, req.principal, task_id)
+    storage = _storage(req, task_id)
+    stored = await asyncio.to_thread(storage.load)
+    if stored is None:
+        raise not_found("The task has no data.")
+    return storage, stored
+
+
+def _file(path: Path, media_type: str) -> Response:
+    if not path.is_file():
+        raise not_found("The requested data is not available.")
+    return FileResponse(path, media_type=media_type)
+
+
+async def _session(req: ApiRequest, task_id: int) -> str:
+    """The task's current upload session (one is started if the client skipped it)."""
+    async with req.container.pool.connection() as conn:
+        session = await uploads.current(conn, task_id)
+        if session is None:
+            session = await uploads.start(conn, task_id, req.principal.id)
+    return session
+
+
+async def _check_no_data(req: ApiRequest, task: dict[str, Any], storage: TaskStorage) -> None:
+    if (task.get("size") or 0) > 0 or await asyncio.to_thread(storage.has_data):
+        raise bad_request("non_field_errors", "Adding more data is not supported.")
+
+
+def _validate_file(path: Path, name: str, limits: archive.ArchiveLimits) -> images.FileKind:
+    kind = images.sniff(path, name)
+    if kind == "archive":
+        archive.list_members(path, name, limits)
+    return kind
+
+
+def _archive_limits(req: ApiRequest) -> archive.ArchiveLimits:
+    return archive.ArchiveLimits(max_unpacked_bytes=4 * _limit_bytes(req))
+
+
+# --- POST /api/tasks/{id}/data/ ----------------------------------------------------------
+
+
+@router.post(
+    "/api/tasks/{id:int}/data/", raw_body=True, body=DataParams, response=RqId, status=202,
+    summary="Upload task data (Upload-Start / Upload-Multiple / TUS / Upload-Finish)",
+    extra_responses={200: "files received", 201: "TUS upload created"},
+)  # fmt: skip
+async def upload_data(req: ApiRequest) -> Any:
+    task_id = int(req.path["id"])
+    task = await tasks_port.task_for(req.container, req.principal, task_id, "upload:data")
+    storage = _storage(req, task_id)
+    headers = req.request.headers
+    if "upload-start" in headers:
+        await _check_no_data(req, task, storage)
+        async with req.container.pool.connection() as conn:
+            session = await uploads.start(conn, task_id, req.principal.id)
+        await asyncio.to_thread(storage.drop_uploads, session)
+        return Response(status_code=202)
+    if "upload-multiple" in headers:
+        session = await _session(req, task_id)
+        await _receive_multipart(req, task_id, session)
+        return Response(b"{}", status_code=200, media_type="application/json")
+    if "upload-finish" in headers:
+        params = await _params_from_body(req.request)
+        return await _finish(req, task, storage, params)
+    if "upload-length" in headers or "tus-resumable" in headers:
+        return await _tus_create(req, task_id)
+    # No marker: CVAT's one-request form (multipart files + parameters), or JSON.
+    content_type = headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        await _check_no_data(req, task, storage)
+        async with req.container.pool.connection() as conn:
+            session = await uploads.start(conn, task_id, req.principal.id)
+        fields = await _receive_multipart(req, task_id, session)
+        try:
+            params = msgspec.convert(fields, DataParams, strict=False)
+        except msgspec.ValidationError as exc:
+            raise from_msgspec(exc, "body") from None
+        return await _finish(req, task, storage, params)
+    params = await _params_from_body(req.request)
+    return await _finish(req, task, storage, params)
+
+
+async def _params_from_body(request: Request) -> DataParams:
+    raw = await _limited(request, 2**20).body()
+    try:
+        return msgspec.json.decode(raw if raw.strip() else b"{}", type=DataParams)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise from_msgspec(exc, "body") from None
+
+
+async def _receive_multipart(req: ApiRequest, task_id: int, session: str) -> dict[str, Any]:
+    """Store every `client_files[i]` of one multipart request, all or nothing: a bad file
+    is a 400 naming it, and none of this request's files is kept. Returns the other
+    fields (data parameters in the one-request form)."""
+    storage = _storage(req, task_id)
+    files_dir = storage.upload_files_dir(session)
+    request = _limited(req.request, MAX_REQUEST_BYTES + _MULTIPART_SLACK)
+    stored: list[uploads.UploadedFile] = []
+    fields: dict[str, Any] = {}
+    limits = _archive_limits(req)
+    try:
+        async with request.form(max_files=10_000, max_fields=1_000) as form:
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    if not key.startswith("client_files"):
+                        continue
+                    stored.append(await _store_part(value, files_dir, limits))
+                elif key == "upload_file_order":
+                    fields.setdefault(key, []).append(value)
+                else:
+                    fields[key] = value
+    except MediaError as exc:
+        _discard(files_dir, stored)
+        raise bad_request("client_files", str(exc)) from None
+    except BaseException:
+        _discard(files_dir, stored)
+        raise
+    names = [f.name for f in stored]
+    if len(set(names)) != len(names):
+        _discard(files_dir, stored)
+        dup = next(n for n in names if names.count(n) > 1)
+        raise bad_request("client_files", f"{dup}: the request holds two files of this name")
+    async with req.container.pool.connection() as conn:
+        total = await uploads.received_bytes(conn, session) + sum(f.size for f in stored)
+        if total > _limit_bytes(req):
+            _discard(files_dir, stored)
+            raise ApiError(413, f"The task's files add up to more than {_limit_bytes(req)} bytes.")
+        replaced = await uploads.add_files(conn, session, stored)
+    for disk_name in replaced:
+        (files_dir / disk_name).unlink(missing_ok=True)
+    return fields
+
+
+async def _store_part(
+    part: UploadFile, files_dir: Path, limits: archive.ArchiveLimits
+) -> uploads.UploadedFile:
+    name = uploads.client_basename(part.filename or "")
+    disk_name = uuid.uuid4().hex
+    target = files_dir / disk_name
+
+    def save() -> uploads.UploadedFile:
+        files_dir.mkdir(parents=True, exist_ok=True)
+        part.file.seek(0)
+        with target.open("wb") as out:
+            shutil.copyfileobj(part.file, out, 1024 * 1024)
+        try:
+            kind = _validate_file(target, name, limits)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return uploads.UploadedFile(name, disk_name, kind, target.stat().st_size)
+
+    return await asyncio.to_thread(save)
+
+
+def _discard(files_dir: Path, stored: list[uploads.UploadedFile]) -> None:
+    for item in stored:
+        (files_dir / item.disk_name).unlink(missing_ok=True)
+
+
+async def _finish(
+    req: ApiRequest, task: dict[str, Any], storage: TaskStorage, params: DataParams
+) -> Response:
+    problems = params.problems()
+    if problems:
+        raise ApiError(400, problems)
+    task_id = int(task["id"])
+    await _check_no_data(req, task, storage)
+    async with req.container.pool.connection() as conn:
+        session = await uploads.current(conn, task_id)
+        received = [] if session is None else await uploads.files(conn, session)
+        if session is not None:
+            cur = await conn.execute(
+                'SELECT filename FROM tus_uploads WHERE session = %s AND "offset" < length',
+                [session],
+            )
+            unfinished = [r[0] for r in await cur.fetchall()]
+            if unfinished:
+                raise bad_request(
+                    "client_files", f"{unfinished[0]}: the upload of this file is incomplete"
+                )
+        if session is None or not received:
+            raise bad_request("client_files", "No media data found: upload files first.")
+        if await requests.active_for_task(conn, task_id, OPERATION):
+            raise ApiError(409, "The data of this task is already being created.")
+        rq_id = await requests.create(
+            conn, owner_id=req.principal.id,
+            operation=requests.Operation(type=OPERATION, target="task", task_id=task_id,
+                                         project_id=task.get("project_id")),
+            params={"session": session, "data": msgspec.to_builtins(params)},
+        )  # fmt: skip
+    arq = ArqRedis(connection_pool=req.container.redis.connection_pool)
+    await arq.enqueue_job("create_task_data", rq_id, _job_id=rq_id)
+    return Response(msgspec.json.encode(RqId(rq_id)), 202, media_type="application/json")
+
+
+# --- TUS ---------------------------------------------------------------------------------
+
+
+async def _tus_create(req: ApiRequest, task_id: int) -> Response:
+    headers = req.request.headers
+    length_text = headers.get("upload-length", "")
+    if not length_text.isdigit():
+        raise bad_request("Upload-Length", "A non-negative integer is required.")
+    length = int(length_text)
+    try:
+        meta = uploads.parse_tus_metadata(headers.get("upload-metadata", ""))
+        name = uploads.client_basename(meta.get("filename", ""))
+    except MediaError as exc:
+        raise bad_request("Upload-Metadata", str(exc)) from None
+    session = await _session(req, task_id)
+    async with req.container.pool.connection() as conn:
+        if await uploads.received_bytes(conn, session) + length > _limit_bytes(req):
+            raise ApiError(413, f"The task's files add up to more than {_limit_bytes(req)} bytes.")
+        upload = await uploads.create_tus(conn, session, task_id, name, length)
+    path = _storage(req, task_id).tus_dir(session) / upload.id
+    await asyncio.to_thread(_create_empty, path)
+    if length == 0:
+        await _tus_complete(req, upload)
+    location = req.absolute_url(f"/api/tasks/{task_id}/data/{upload.id}")
+    return Response(
+        status_code=201,
+        headers={
+            "Location": location, "Upload-Filename": name, "Tus-Resumable": TUS_VERSION,
+            "Upload-Offset": "0",
+        },
+    )  # fmt: skip
+
+
+def _create_empty(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+
+
+async def _tus_upload(req: ApiRequest) -> uploads.TusUpload:
+    task_id = int(req.path["id"])
+    await tasks_port.task_for(req.container, req.principal, task_id, "upload:data")
+    async with req.container.pool.connection() as conn:
+        upload = await uploads.get_tus(conn, task_id, str(req.path["file_id"]))
+    if upload is None:
+        raise not_found("Upload not found.")
+    return upload
+
+
+def _offset_headers(upload: uploads.TusUpload, offset: int) -> dict[str, str]:
+    return {
+        "Upload-Offset": str(offset), "Upload-Length": str(upload.length),
+        "Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store",
+    }  # fmt: skip
+
+
+@router.route("HEAD", "/api/tasks/{id:int}/data/{file_id}", summary="TUS upload offset")
+async def tus_offset(req: ApiRequest) -> Response:
+    upload = await _tus_upload(req)
+    return Response(status_code=200, headers=_offset_headers(upload, upload.offset))
+
+
+@router.patch(
+    "/api/tasks/{id:int}/data/{file_id}", raw_body=True, status=204,
+    summary="TUS upload chunk",
+)  # fmt: skip
+async def tus_chunk(req: ApiRequest) -> Response:
+    upload = await _tus_upload(req)
+    headers = req.request.headers
+    offset_text = headers.get("upload-offset", "")
+    if not offset_text.isdigit():
+        raise bad_request("Upload-Offset", "A non-negative integer is required.")
+    offset = int(offset_text)
+    if offset != upload.offset:
+        return Response(status_code=409, headers=_offset_headers(upload, upload.offset))
+    request = _limited(req.request, MAX_TUS_CHUNK_BYTES)
+    path = _storage(req, upload.task_id).tus_dir(upload.session) / upload.id
+    written = await _write_at(path, offset, upload.length, request.stream())
+    async with req.container.pool.connection() as conn:
+        if not await uploads.advance_tus(conn, upload.id, offset, offset + written):
+            fresh = await uploads.get_tus(conn, upload.task_id, upload.id)
+            current = fresh.offset if fresh else offset
+            return Response(status_code=409, headers=_offset_headers(upload, current))
+    new_offset = offset + written
+    if new_offset == upload.length:
+        await _tus_complete(req, upload)
+    return Response(status_code=204, headers=_offset_headers(upload, new_offset))
+
+
+async def _write_at(path: Path, offset: int, length: int, body: AsyncIterator[bytes]) -> int:
+    """Append the streamed body at `offset`; refuse bytes past the declared length."""
+    written = 0
+    handle = await asyncio.to_thread(_open_at, path, offset)
+    try:
+        async for piece in body:
+            if not piece:
+                continue
+            if offset + written + len(piece) > length:
+                raise bad_request("Upload-Length", "The data goes past the declared length.")
+            await asyncio.to_thread(handle.write, piece)
+            written += len(piece)
+    finally:
+        await asyncio.to_thread(handle.close)
+    return written
+
+
+def _open_at(path: Path, offset: int) -> Any:
+    if not path.is_file():
+        raise not_found("Upload not found.")
+    handle = path.open("r+b")
+    handle.truncate(offset)  # drop what a failed earlier attempt left past the offset
+    handle.seek(offset)
+    return handle
+
+
+async def _tus_complete(req: ApiRequest, upload: uploads.TusUpload) -> None:
+    """A finished TUS file joins the session's files, or is refused (400 naming it)."""
+    storage = _storage(req, upload.task_id)
+    source = storage.tus_dir(upload.session) / upload.id
+    files_dir = storage.upload_files_dir(upload.session)
+    disk_name = uuid.uuid4().hex
+    limits = _archive_limits(req)
+
+    def move() -> uploads.UploadedFile:
+        try:
+            kind = _validate_file(source, upload.filename, limits)
+        except BaseException:
+            source.unlink(missing_ok=True)
+            raise
+        files_dir.mkdir(parents=True, exist_ok=True)
+        source.rename(files_dir / disk_name)
+        return uploads.UploadedFile(upload.filename, disk_name, kind, upload.length)
+
+    try:
+        item = await asyncio.to_thread(move)
+    except MediaError as exc:
+        async with req.container.pool.connection() as conn:
+            await uploads.drop_tus(conn, upload.id)
+        raise bad_request("client_files", str(exc)) from None
+    async with req.container.pool.connection() as conn:
+        replaced = await uploads.add_files(conn, upload.session, [item])
+    for old in replaced:
+        (files_dir / old).unlink(missing_ok=True)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+async def _serve(
+    req: ApiRequest,
+    storage: TaskStorage,
+    stored: StoredData,
+    chunk: Callable[[DataQuery], Path],
+    frame_ok: Callable[[int], bool],
+    preview: Callable[[], Path],
+) -> Response:
+    query: DataQuery = req.query
+    try:
+        if query.type is None:
+            raise NotServable("type", "This field is required: frame, chunk or preview.")
+        if query.type == "preview":
+            return _file(await asyncio.to_thread(preview), "image/jpeg")
+        if query.type == "context_image":
+            raise not_found("The frame has no related images.")
+        if query.number is None and not (query.type == "chunk" and query.index is not None):
+            raise NotServable("number", "This field is required.")
+        if query.type == "frame":
+            assert query.number is not None
+            if not frame_ok(query.number):
+                raise NotServable("number", f"Incorrect requested frame number: {query.number}")
+            path, mime = serving.frame(storage, stored, query.number, query.quality)
+            return _file(path, mime)
+        return _file(await asyncio.to_thread(chunk, query), "application/zip")
+    except NotServable as exc:
+        raise bad_request(exc.field, exc.message) from None
+
+
+@router.get("/api/tasks/{id:int}/data/", query=DataQuery, summary="Task frames, chunks and preview")
+async def task_data(req: ApiRequest) -> Response:
+    storage, stored = await _loaded(req, int(req.path["id"]))
+
+    def chunk(q: DataQuery) -> Path:
+        number = q.number if q.number is not None else q.index
+        return serving.task_chunk(storage, stored, number or 0, q.quality)
+
+    return await _serve(req, storage, stored, chunk, lambda n: True, storage.preview)
+
+
+@router.get("/api/tasks/{id:int}/data/meta", response=DataMetaRead, summary="Task data meta")
+async def task_data_meta(req: ApiRequest) -> DataMetaRead:
+    _, stored = await _loaded(req, int(req.path["id"]))
+    return serving.task_meta(stored)
+
+
+@router.get("/api/tasks/{id:int}/preview", summary="Task preview (JPEG)")
+async def task_preview(req: ApiRequest) -> Response:
+    storage, _ = await _loaded(req, int(req.path["id"]))
+    return _file(storage.preview(), "image/jpeg")
+
+
+async def _job_loaded(
+    req: ApiRequest,
+) -> tuple[dict[str, Any], TaskStorage, StoredData]:
+    job = await tasks_port.job_for(req.container, req.principal, int(req.path["id"]))
+    task_id = int(job["task_id"])
+    storage = _storage(req, task_id)
+    stored = await asyncio.to_thread(storage.load)
+    if stored is None:
+        raise not_found("The task has no data.")
+    return job, storage, stored
+
+
+@router.get("/api/jobs/{id:int}/data", query=DataQuery, summary="Job frames, chunks, preview")
+async def job_data(req: ApiRequest) -> Response:
+    job, storage, stored = await _job_loaded(req)
+    members = set(serving.job_frames(job, stored.spec.size))
+
+    def chunk(q: DataQuery) -> Path:
+        return serving.job_chunk(
+            storage, stored, job, q.quality,
+            number=q.number if q.index is None else None, index=q.index,
+        )  # fmt: skip
+
+    return await _serve(
+        req, storage, stored, chunk, members.__contains__,
+        lambda: serving.job_preview(storage, stored, job),
+    )  # fmt: skip
+
+
+@router.get("/api/jobs/{id:int}/data/meta", response=DataMetaRead, summary="Job data meta")
+async def job_data_meta(req: ApiRequest) -> DataMetaRead:
+    job, _, stored = await _job_loaded(req)
+    return serving.job_meta(stored, job)
+
+
+@router.get("/api/jobs/{id:int}/preview", summary="Job preview (JPEG)")
+async def job_preview(req: ApiRequest) -> Response:
+    job, storage, stored = await _job_loaded(req)
+    return _file(await asyncio.to_thread(serving.job_preview, storage, stored, job), "image/jpeg")

@@ -1,0 +1,192 @@
+"""Reading a published data set: frame files, task and job chunks, previews, data meta.
+Job chunks and previews are made on first request and kept in the data set's cache."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from backend.media import images
+from backend.media.build import frame_file, write_chunk
+from backend.media.images import mime_of
+from backend.media.storage import Quality, StoredData, TaskStorage
+
+
+class FrameMeta(msgspec.Struct, frozen=True):
+    name: str
+    width: int
+    height: int
+    related_files: int = 0
+
+
+class DataMetaRead(msgspec.Struct, kw_only=True):
+    """CVAT's DataMetaRead (task) / JobDataMetaRead (job)."""
+
+    chunks_updated_date: str
+    image_quality: int
+    frames: list[FrameMeta] | None
+    deleted_frames: list[int]
+    chunk_size: int | None
+    size: int
+    start_frame: int
+    stop_frame: int
+    frame_filter: str
+    included_frames: list[int] | None = None
+    storage_method: str = "file_system"
+    storage: str = "local"
+    chunks_type: str = "imageset"  # not CVAT's name; harmless extra key
+    sorting_method: str = "lexicographical"
+
+
+class NotServable(Exception):
+    """A request outside the data set (bad frame or chunk number): a 400 with this text."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def task_meta(stored: StoredData) -> DataMetaRead:
+    spec = stored.spec
+    return DataMetaRead(
+        chunks_updated_date=stored.chunks_updated_date, image_quality=spec.image_quality,
+        frames=[FrameMeta(f.name, f.width, f.height, f.related_files) for f in spec.frames],
+        deleted_frames=[], chunk_size=spec.chunk_size, size=spec.size,
+        start_frame=spec.start_frame, stop_frame=spec.stop_frame,
+        frame_filter=spec.frame_filter, storage_method=spec.storage_method,
+        sorting_method=spec.sorting_method,
+    )  # fmt: skip
+
+
+def job_frames(job: dict[str, Any], size: int) -> list[int]:
+    """The task frame numbers of a job: its explicit frame list, else its range."""
+    explicit = job.get("frames")
+    if isinstance(explicit, list) and explicit:
+        return sorted(int(f) for f in explicit if 0 <= int(f) < size)
+    start, stop = int(job["start_frame"]), int(job["stop_frame"])
+    return list(range(max(0, start), min(stop, size - 1) + 1))
+
+
+def job_meta(stored: StoredData, job: dict[str, Any]) -> DataMetaRead:
+    meta = task_meta(stored)
+    frames = job_frames(job, stored.spec.size)
+    all_frames = meta.frames or []
+    first = frames[0] if frames else 0
+    last = frames[-1] if frames else -1
+    # Like CVAT, a job's `frames` spans its range; included_frames says which belong to it.
+    meta.frames = all_frames[first : last + 1]
+    meta.size = len(frames)
+    meta.start_frame = first
+    meta.stop_frame = last
+    contiguous = frames == list(range(first, last + 1))
+    meta.included_frames = None if contiguous else frames
+    return meta
+
+
+def frame(
+    storage: TaskStorage, stored: StoredData, number: int, quality: Quality
+) -> tuple[Path, str]:
+    size = stored.spec.size
+    if not 0 <= number < size:
+        raise NotServable(
+            "number",
+            f"Invalid frame '{number}'. The frame number should be in the [0, {size}] range",
+        )
+    if quality == "original":
+        path = storage.original_frame(stored.original_files[number])
+        return path, mime_of(stored.spec.frames[number].name)
+    return storage.compressed_frame(number), "image/jpeg"
+
+
+def chunk_count(total: int, chunk_size: int) -> int:
+    return math.ceil(total / chunk_size)
+
+
+def task_chunk(storage: TaskStorage, stored: StoredData, number: int, quality: Quality) -> Path:
+    last = chunk_count(stored.spec.size, stored.spec.chunk_size) - 1
+    if not 0 <= number <= last:
+        raise NotServable(
+            "number",
+            f"Invalid chunk number '{number}'. The chunk number should be in the [0, {last}] range",
+        )
+    return storage.chunk(quality, number)
+
+
+def job_chunk(
+    storage: TaskStorage, stored: StoredData, job: dict[str, Any], quality: Quality,
+    *, number: int | None = None, index: int | None = None,
+) -> Path:  # fmt: skip
+    """`index`: the job's own chunks (its frames, chunk_size at a time); `number`: the
+    task's chunk limited to the job's frames (CVAT's backward-compatible parameter)."""
+    chunk_size = stored.spec.chunk_size
+    size = stored.spec.size
+    frames = job_frames(job, size)
+    if index is not None:
+        last = chunk_count(len(frames), chunk_size) - 1
+        if not 0 <= index <= last:
+            raise NotServable(
+                "index",
+                f"Invalid chunk number '{index}'. The chunk number should be in the "
+                f"[0, {last}] range",
+            )
+        members = frames[index * chunk_size : (index + 1) * chunk_size]
+        key = f"job{job['id']}-{quality}-i{index}.zip"
+    else:
+        assert number is not None
+        first = frames[0] // chunk_size if frames else 0
+        last = frames[-1] // chunk_size if frames else -1
+        if not first <= number <= last:
+            raise NotServable(
+                "number",
+                f"Invalid chunk number '{number}'. The chunk number should be in the "
+                f"[{first}, {last}] range",
+            )
+        span = range(number * chunk_size, min(size, (number + 1) * chunk_size))
+        members = [f for f in frames if f in span]
+        key = f"job{job['id']}-{quality}-n{number}.zip"
+    # A job chunk that is exactly a task chunk is served from the task's file.
+    task_number = members[0] // chunk_size
+    if members == list(range(task_number * chunk_size, min(size, (task_number + 1) * chunk_size))):
+        return storage.chunk(quality, task_number)
+    return _cached(
+        storage, key, lambda target: _write_job_chunk(storage, stored, quality, members, target)
+    )
+
+
+def _write_job_chunk(
+    storage: TaskStorage, stored: StoredData, quality: Quality, members: Sequence[int], target: Path
+) -> None:
+    write_chunk(target, [frame_file(storage, quality, f, stored.original_files) for f in members])
+
+
+def job_preview(storage: TaskStorage, stored: StoredData, job: dict[str, Any]) -> Path:
+    frames = job_frames(job, stored.spec.size)
+    first = frames[0] if frames else 0
+    if first == 0:
+        return storage.preview()
+
+    def make(target: Path) -> None:
+        decoded = images.decode(storage.compressed_frame(first), stored.spec.frames[first].name)
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(images.preview_jpeg(decoded.image))
+        tmp.replace(target)
+
+    return _cached(storage, f"preview-frame{first}.jpeg", make)
+
+
+def _cached(storage: TaskStorage, name: str, make: Any) -> Path:
+    target = storage.cache_dir() / name
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        make(target)
+    return target
+
+
+def file_size(path: Path) -> int:
+    return os.stat(path).st_size

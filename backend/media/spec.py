@@ -1,0 +1,105 @@
+"""What a task's data is, as the task resource records it (the lead's `attach_task_data`
+takes a `TaskDataSpec`), and the data parameters a client sends with Upload-Finish."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+SortingMethod = Literal["lexicographical", "natural", "predefined", "random"]
+StorageMethod = Literal["file_system", "cache"]
+ChunkType = Literal["imageset", "video"]
+
+
+class FrameInfo(msgspec.Struct, frozen=True):
+    """One frame as DataMetaRead's FrameMeta shows it."""
+
+    name: str
+    width: int
+    height: int
+    related_files: int = 0
+
+
+class TaskDataSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """The task's data once built: frames in their final order (frame number = index),
+    already limited by start/stop/frame_filter, and how chunks were made."""
+
+    frames: list[FrameInfo]
+    image_quality: int
+    chunk_size: int
+    sorting_method: SortingMethod = "lexicographical"
+    # Positions in the sorted list of uploaded images (CVAT keeps them as given).
+    start_frame: int = 0
+    stop_frame: int = 0
+    frame_filter: str = ""
+    storage_method: StorageMethod = "file_system"
+    storage: Literal["local"] = "local"
+    use_zip_chunks: bool = False
+    use_cache: bool = False
+    compressed_chunk_type: ChunkType = "imageset"
+    original_chunk_type: ChunkType = "imageset"
+
+    @property
+    def size(self) -> int:
+        return len(self.frames)
+
+
+class DataParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+    """The JSON body of Upload-Finish (CVAT's DataRequest, minus the file lists)."""
+
+    image_quality: int = 70
+    chunk_size: int | None = None
+    start_frame: int = 0
+    stop_frame: int | None = None
+    frame_filter: str = ""
+    sorting_method: SortingMethod = "lexicographical"
+    upload_file_order: list[str] = msgspec.field(default_factory=list)
+    use_zip_chunks: bool = False
+    use_cache: bool = False
+    copy_data: bool = False
+    storage_method: StorageMethod | None = None
+    storage: Literal["local", "share", "cloud_storage"] = "local"
+    server_files: list[str] = msgspec.field(default_factory=list)
+    remote_files: list[str] = msgspec.field(default_factory=list)
+    cloud_storage_id: int | None = None
+    job_file_mapping: list[list[str]] | None = None
+    filename_pattern: str | None = None
+
+    def problems(self) -> dict[str, list[str]]:
+        """Field -> messages, as a 400 body; empty when the parameters can be used."""
+        errors: dict[str, list[str]] = {}
+        if not 0 <= self.image_quality <= 100:
+            errors["image_quality"] = ["Ensure this value is between 0 and 100."]
+        if self.chunk_size is not None and self.chunk_size < 1:
+            errors["chunk_size"] = ["Ensure this value is greater than or equal to 1."]
+        if self.start_frame < 0:
+            errors["start_frame"] = ["Ensure this value is greater than or equal to 0."]
+        if self.stop_frame is not None and self.stop_frame < self.start_frame:
+            errors["stop_frame"] = ["The stop frame must not be less than the start frame."]
+        try:
+            frame_step(self.frame_filter)
+        except ValueError as exc:
+            errors["frame_filter"] = [str(exc)]
+        if self.upload_file_order and self.sorting_method != "predefined":
+            errors["upload_file_order"] = [
+                "It is only allowed with the 'predefined' sorting method."
+            ]
+        if self.server_files or self.remote_files or self.cloud_storage_id is not None:
+            errors["server_files"] = [
+                "Only uploaded files (client_files) are supported by this server so far."
+            ]
+        if self.job_file_mapping:
+            errors["job_file_mapping"] = ["job_file_mapping is not supported yet."]
+        return errors
+
+
+def frame_step(frame_filter: str) -> int:
+    """`step=N` -> N (CVAT's only filter syntax); empty -> 1."""
+    text = frame_filter.strip()
+    if not text:
+        return 1
+    key, sep, value = text.partition("=")
+    if key.strip() != "step" or not sep or not value.strip().isdigit() or int(value) < 1:
+        raise ValueError("The only supported syntax is 'step=N' with N >= 1.")
+    return int(value)

@@ -1,0 +1,109 @@
+"""Where a task's media lives on disk and how the served data set is recorded.
+
+    tasks/{id}/data/meta.json                    StoredData (written last when building)
+    tasks/{id}/data/frames/original/NNNNNN.ext   the uploaded bytes, untouched
+    tasks/{id}/data/frames/compressed/NNNNNN.jpeg
+    tasks/{id}/data/chunks/{quality}/N.zip       task chunks (imageset zips)
+    tasks/{id}/data/preview.jpeg
+    tasks/{id}/data/cache/                       job chunks made on request
+
+The event appended by `attach_task_data` is the truth about a task's data; this directory
+holds the bytes and a copy of the spec to serve them without a database round trip."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from backend.media.spec import TaskDataSpec
+
+Quality = Literal["compressed", "original"]
+QUALITIES: tuple[Quality, ...] = ("compressed", "original")
+
+
+class StoredData(msgspec.Struct, frozen=True, kw_only=True):
+    spec: TaskDataSpec
+    original_files: list[str]  # per frame, relative to frames/original
+    chunks_updated_date: str  # ISO-8601, UTC
+
+
+class TaskStorage:
+    def __init__(self, data_dir: str | Path, task_id: int) -> None:
+        self.task_id = task_id
+        self.root = Path(data_dir) / "data" / "tasks" / str(task_id)
+
+    # -- uploads ------------------------------------------------------------------------
+    def session_dir(self, session: str) -> Path:
+        return self.root / "uploads" / session
+
+    def upload_files_dir(self, session: str) -> Path:
+        return self.session_dir(session) / "files"
+
+    def tus_dir(self, session: str) -> Path:
+        return self.session_dir(session) / "tus"
+
+    def drop_uploads(self, keep: str | None = None) -> None:
+        uploads = self.root / "uploads"
+        if not uploads.is_dir():
+            return
+        for child in uploads.iterdir():
+            if child.name != keep:
+                shutil.rmtree(child, ignore_errors=True)
+
+    # -- building -----------------------------------------------------------------------
+    def build_dir(self, rq_id: str) -> Path:
+        return self.root / "build" / rq_id
+
+    # -- served data --------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    def meta_path(self, base: Path | None = None) -> Path:
+        return (base or self.data_dir) / "meta.json"
+
+    def original_frame(self, name: str, base: Path | None = None) -> Path:
+        return (base or self.data_dir) / "frames" / "original" / name
+
+    def compressed_frame(self, frame: int, base: Path | None = None) -> Path:
+        return (base or self.data_dir) / "frames" / "compressed" / f"{frame:06d}.jpeg"
+
+    def chunk(self, quality: Quality, number: int, base: Path | None = None) -> Path:
+        return (base or self.data_dir) / "chunks" / quality / f"{number}.zip"
+
+    def preview(self, base: Path | None = None) -> Path:
+        return (base or self.data_dir) / "preview.jpeg"
+
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    def has_data(self) -> bool:
+        return self.meta_path().is_file()
+
+    def load(self) -> StoredData | None:
+        try:
+            raw = self.meta_path().read_bytes()
+        except FileNotFoundError:
+            return None
+        return msgspec.json.decode(raw, type=StoredData)
+
+    def publish(self, build: Path) -> None:
+        """Make a finished build the served data (one rename; the old one is removed)."""
+        if self.data_dir.exists():
+            old = self.root / "build" / f"old-{os.getpid()}-{id(build)}"
+            self.data_dir.rename(old)
+            shutil.rmtree(old, ignore_errors=True)
+        build.rename(self.data_dir)
+
+    def unpublish(self) -> None:
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def write_meta(path: Path, stored: StoredData) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(msgspec.json.encode(stored))
+    tmp.replace(path)

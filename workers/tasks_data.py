@@ -1,0 +1,125 @@
+"""arq job: build a task's data from the files uploaded since Upload-Start, then record it
+(`attach_task_data`). On any failure the request fails with a message naming the problem
+and nothing of the half-made data set stays; cancellation is checked between frames."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import threading
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import structlog
+
+from backend.media import tasks_port, uploads
+from backend.media.archive import ArchiveLimits
+from backend.media.build import Cancelled, Received, build
+from backend.media.images import MediaError
+from backend.media.spec import DataParams
+from backend.media.storage import TaskStorage
+from backend.services import requests
+
+if TYPE_CHECKING:
+    from backend.bootstrap import Container
+
+log = structlog.get_logger(__name__)
+
+OPERATION = "create:task"
+PROGRESS_EVERY_S = 0.3
+
+
+class _Watch:
+    """Shared between the build thread and the event loop: progress out, cancel in."""
+
+    def __init__(self) -> None:
+        self.progress = 0.0
+        self.cancelled = threading.Event()
+
+    def set_progress(self, value: float) -> None:
+        self.progress = value
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled
+
+
+async def _report(container: Container, rq_id: str, watch: _Watch) -> None:
+    last = -1.0
+    while True:
+        await asyncio.sleep(PROGRESS_EVERY_S)
+        async with container.pool.connection() as conn:
+            if watch.progress != last:
+                last = watch.progress
+                cancel = await requests.set_progress(conn, rq_id, last)
+            else:
+                cancel = await requests.cancel_requested(conn, rq_id)
+        if cancel:
+            watch.cancelled.set()
+
+
+async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
+    container: Container = ctx["container"]
+    async with container.pool.connection() as conn:
+        if not await requests.mark_started(conn, rq_id):
+            return "skipped"  # cancelled while queued, or already handled
+        row = await requests.get(conn, rq_id)
+    assert row is not None and row.operation.task_id is not None
+    task_id = row.operation.task_id
+    session = str(row.params["session"])
+    params = msgspec.convert(row.params["data"], DataParams)
+    storage = TaskStorage(container.settings.data_dir, task_id)
+    out = storage.build_dir(rq_id)
+    watch = _Watch()
+    reporter = asyncio.create_task(_report(container, rq_id, watch))
+    outcome = "failed"
+    try:
+        async with container.pool.connection() as conn:
+            received = [
+                Received(f.name, storage.upload_files_dir(session) / f.disk_name, f.kind)
+                for f in await uploads.files(conn, session)
+            ]
+        limits = ArchiveLimits(max_unpacked_bytes=container.settings.max_upload_mb * 4 * 2**20)
+        stored = await asyncio.to_thread(
+            build, storage, out, received, params,
+            limits=limits, progress=watch.set_progress, check=watch.check,
+        )  # fmt: skip
+        reporter.cancel()
+        if storage.has_data():
+            raise MediaError("The task already has data; create a new task for more.")
+        storage.publish(out)
+        try:
+            await tasks_port.attach(container, task_id, stored.spec, row.owner_id)
+        except BaseException:
+            storage.unpublish()
+            raise
+        async with container.pool.connection() as conn:
+            await requests.finish(conn, rq_id)
+        outcome = "finished"
+        log.info("task data created", task_id=task_id, rq_id=rq_id, size=stored.spec.size)
+    except Cancelled:
+        async with container.pool.connection() as conn:
+            await requests.fail(conn, rq_id, requests.CANCELLED_MESSAGE)
+        outcome = "cancelled"
+    except MediaError as exc:
+        async with container.pool.connection() as conn:
+            await requests.fail(conn, rq_id, str(exc))
+    except Exception as exc:
+        log.exception("task data creation failed", task_id=task_id, rq_id=rq_id)
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        async with container.pool.connection() as conn:
+            await requests.fail(conn, rq_id, f"Could not create the task data: {message}")
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
+        shutil.rmtree(out, ignore_errors=True)
+        # The uploaded files are spent either way (CVAT removes them too); a client that
+        # retries starts again with Upload-Start.
+        async with container.pool.connection() as conn:
+            await uploads.end(conn, task_id, session)
+            keep = await uploads.current(conn, task_id)
+        shutil.rmtree(storage.session_dir(session), ignore_errors=True)
+        storage.drop_uploads(keep=keep)
+    return outcome
