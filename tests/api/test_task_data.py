@@ -362,3 +362,45 @@ def _user(server: Any, username: str) -> tuple[str, str]:
             [username, PasswordHasher().hash(password)],
         )
     return username, password
+
+
+def test_cvat_sdk_creates_a_task_from_images_and_reads_frames_meta_chunks(
+    server: Any, tmp_path: Any
+) -> None:
+    from cvat_sdk import make_client
+
+    paths = []
+    for i, color in enumerate([(200, 10, 10), (10, 200, 10), (10, 10, 200)]):
+        path = tmp_path / f"frame_{i}.png"
+        Image.new("RGB", (32 + i, 24), color).save(path)
+        paths.append(str(path))
+    host, port = server.url.rsplit(":", 1)
+    with make_client(host, port=int(port), credentials=server.admin) as client:
+        client.config.status_check_period = 0.2
+        task = client.tasks.create_from_data(
+            spec={"name": "sdk media", "labels": [{"name": "car"}], "segment_size": 2},
+            resources=paths,
+            data_params={"image_quality": 80},
+        )
+        assert task.size == 3
+        meta = task.get_meta()
+        assert [f.name for f in meta.frames] == ["frame_0.png", "frame_1.png", "frame_2.png"]
+        assert [(f.width, f.height) for f in meta.frames] == [(32, 24), (33, 24), (34, 24)]
+        with Image.open(task.get_frame(1)) as image:
+            assert image.size == (33, 24)
+            assert image.convert("RGB").getpixel((5, 5))[1] > 150
+        with Image.open(task.get_frame(2, quality="original")) as image:
+            assert image.format == "PNG" and image.size == (34, 24)
+        chunk = io.BytesIO()
+        task.download_chunk(0, chunk, quality="original")
+        with zipfile.ZipFile(chunk) as zf:
+            assert len(zf.infolist()) == 3
+        with Image.open(task.get_preview()) as image:
+            assert image.size == (32, 24)
+        jobs = task.get_jobs()
+        assert sorted((j.start_frame, j.stop_frame) for j in jobs) == [(0, 1), (2, 2)]
+        job = next(j for j in jobs if j.start_frame == 2)
+        assert [f.name for f in job.get_meta().frames] == ["frame_2.png"]
+        # (the SDK's Job.get_frame needs an explicit quality: None fails client-side)
+        with Image.open(job.get_frame(2, quality="compressed")) as image:
+            assert image.size == (34, 24)
