@@ -50,11 +50,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Task data uploads: the most one task's files may add up to (archives may unpack to
     # four times this).
     max_upload_mb: int = 4096
+    # IAM: self-registration through POST /api/auth/register.
+    allow_registration: bool = True
+    # Browser sessions expire after this many seconds without a request (sliding).
+    session_age_s: int = 14 * 24 * 3600
+    # Failed logins (POST /api/auth/login and HTTP Basic) per username and client address
+    # within the window before further attempts are refused with 429.
+    login_max_failures: int = 10
+    login_failure_window_s: int = 300
+    # Extra origins (scheme://host[:port], comma-separated) allowed to send unsafe requests
+    # with a session cookie besides the server's own, e.g. a UI dev server.
+    csrf_trusted_origins: str = ""
+    max_access_tokens_per_user: int = 100
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
             raise SettingsError(f"{PREFIX}PORT must be between 1 and 65535, got {self.port}")
         for name in ("snapshot_every", "group_commit_max", "projector_batch", "db_pool_max"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
+        for name in ("session_age_s", "login_max_failures", "login_failure_window_s"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
         if self.db_pool_min < 0 or self.db_pool_min > self.db_pool_max:
