@@ -274,7 +274,12 @@ async def _finish(
             params={"session": session, "data": msgspec.to_builtins(params)},
         )  # fmt: skip
     arq = ArqRedis(connection_pool=req.container.redis.connection_pool)
-    await arq.enqueue_job("create_task_data", rq_id, _job_id=rq_id)
+    try:
+        await arq.enqueue_job("create_task_data", rq_id, _job_id=rq_id)
+    except BaseException:
+        async with req.container.pool.connection() as conn:
+            await requests.fail(conn, rq_id, "The work could not be queued; try again.")
+        raise
     return Response(msgspec.json.encode(RqId(rq_id)), 202, media_type="application/json")
 
 

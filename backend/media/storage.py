@@ -102,6 +102,10 @@ class TaskStorage:
     def unpublish(self) -> None:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
+    def remove_all(self) -> None:
+        """Everything of the task (for task deletion): uploads, builds and served data."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
 
 def write_meta(path: Path, stored: StoredData) -> None:
     tmp = path.with_suffix(".tmp")
