@@ -169,8 +169,10 @@ def slice_keyframes(
     while in_range and in_range[0].outside:
         in_range.pop(0)
     if not in_range:
-        return piece
+        return []
     first = in_range[0]
+    # Keyframes from where the track enters the job (later outside ones included).
+    piece = [s for s in ordered if first.frame <= s.frame <= stop]
     if not first.keyframe:
         piece.insert(0, _as_keyframe(first))
     last_key = ordered[-1].frame

@@ -149,3 +149,10 @@ def test_errors_are_renamed_to_the_request_index():
     parts = split(NO_OVERLAP, shapes=[box(3), box(15), box(16)])
     error = renamed(ValidationError("bad", "shapes[1].points"), parts[2])
     assert error.field == "shapes[2].points" and error.message == "bad"
+
+
+def test_a_track_ending_inside_a_later_job_keeps_its_outside_keyframe():
+    t = track(key(5, 0), key(15, 100), key(25, 200, outside=True))
+    c = slice_track(t, 20, 29)
+    assert c is not None
+    assert [(s.frame, s.outside) for s in c.shapes] == [(20, False), (25, True)]
