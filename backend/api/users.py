@@ -276,11 +276,11 @@ def username_problem(username: str) -> str | None:
     return None
 
 
-def _role_of(groups: list[str], is_superuser: bool) -> Role:
+def _role_of(groups: list[str]) -> Role:
     unknown = [g for g in groups if g not in ROLES]
     if unknown:
         raise bad_request("groups", f"Unknown group {unknown[0]!r}; use admin, user or worker.")
-    if is_superuser or "admin" in groups:
+    if "admin" in groups:
         return "admin"
     return "user" if "user" in groups else "worker"
 
@@ -307,12 +307,15 @@ async def partial_update(req: ApiRequest) -> UserOut | BasicUser:
             value = getattr(body, flag)
             if value is not msgspec.UNSET:
                 changes[flag] = value
-        if body.groups is not msgspec.UNSET or "is_superuser" in changes:
-            groups: list[str] = [record.role] if body.groups is msgspec.UNSET else list(body.groups)
-            superuser = changes.get("is_superuser", record.is_superuser)
-            changes["role"] = _role_of(groups, superuser)
-            if changes["role"] != "admin" and "is_superuser" not in changes:
-                changes["is_superuser"] = False
+        role = _role_of(body.groups) if body.groups is not msgspec.UNSET else record.role
+        if "is_superuser" in changes:  # the flag and the admin group go together
+            if changes["is_superuser"]:
+                role = "admin"
+            elif role == "admin":
+                role = "user"
+        elif body.groups is not msgspec.UNSET:
+            changes["is_superuser"] = role == "admin"
+        changes["role"] = role
     await _validate(req, record, changes)
     updated = await update_user(
         req.container.pool, req.container.store, record, changes, actor_id=actor.id
