@@ -3,77 +3,59 @@ CVAT's clients poll it. A request is visible to its owner and to admins."""
 
 from __future__ import annotations
 
-import urllib.parse
-from typing import Literal
-
 import msgspec
+from psycopg import sql
 from starlette.responses import Response
 
 from backend.api.errors import ApiError, not_found
+from backend.api.lists import Field, Paginated, Resource, fetch_page
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.services import requests
 from backend.services.requests import RequestRead, RequestRow
 
 router = ApiRouter("requests")
 
-MAX_PAGE_SIZE = 1000
-
-
-class RequestsQuery(msgspec.Struct, kw_only=True):
-    page: int = 1
-    page_size: int = 10
-    status: Literal["queued", "started", "failed", "finished"] | None = None
-    task_id: int | None = None
-    job_id: int | None = None
-    project_id: int | None = None
-    action: str | None = None
-    target: str | None = None
-    format: str | None = None
-    org: str | None = None
-
-
-class PaginatedRequestList(msgspec.Struct):
-    count: int
-    next: str | None
-    previous: str | None
-    results: list[RequestRead]
-
-
-def _page_url(req: ApiRequest, page: int) -> str:
-    params = dict(req.request.query_params)
-    params["page"] = str(page)
-    return req.absolute_url(req.request.url.path) + "?" + urllib.parse.urlencode(params)
+REQUESTS = Resource(
+    name="requests",
+    source="requests r LEFT JOIN users u ON u.id = r.owner_id",
+    select=(
+        "r.id::text AS id, r.owner_id, u.username AS owner_username, r.status, r.message,"
+        " r.progress, r.operation, r.params, r.cancel_requested, r.result_url, r.result_id,"
+        " r.created_date, r.started_date, r.finished_date, r.expiry_date"
+    ),
+    fields={
+        "id": Field("r.id::text"),
+        "status": Field("r.status"),
+        "task_id": Field("((r.operation ->> 'task_id')::bigint)", "int"),
+        "job_id": Field("((r.operation ->> 'job_id')::bigint)", "int"),
+        "project_id": Field("((r.operation ->> 'project_id')::bigint)", "int"),
+        "action": Field("split_part(r.operation ->> 'type', ':', 1)"),
+        "target": Field("(r.operation ->> 'target')"),
+        "format": Field("(r.operation ->> 'format')"),
+        "created_date": Field("r.created_date", "datetime"),
+    },
+    default_sort="-created_date",
+    simple_filters=("status", "task_id", "job_id", "project_id", "action", "target", "format"),
+)
 
 
 @router.get(
-    "/api/requests", query=RequestsQuery, response=PaginatedRequestList,
+    "/api/requests", query=REQUESTS.query, response=Paginated[RequestRead],
     summary="Background requests of the current user (all of them for admins)",
 )  # fmt: skip
-async def list_requests(req: ApiRequest) -> PaginatedRequestList:
-    query: RequestsQuery = req.query
-    if query.page < 1:
-        raise ApiError(404, "Invalid page.")
-    size = max(1, min(query.page_size, MAX_PAGE_SIZE))
-    filters = {
-        key: getattr(query, key)
-        for key in ("status", "task_id", "job_id", "project_id", "action", "target", "format")
-        if getattr(query, key) is not None
-    }
+async def list_requests(req: ApiRequest) -> Paginated[RequestRead]:
     user = req.principal
-    async with req.container.pool.connection() as conn:
-        count, rows = await requests.list_visible(
-            conn, user_id=user.id, is_admin=user.is_admin,
-            offset=(query.page - 1) * size, limit=size, filters=filters,
-        )  # fmt: skip
-    if query.page > 1 and not rows:
-        raise ApiError(404, "Invalid page.")
-    more = query.page * size < count
-    return PaginatedRequestList(
-        count=count,
-        next=_page_url(req, query.page + 1) if more else None,
-        previous=_page_url(req, query.page - 1) if query.page > 1 else None,
-        results=[row.read() for row in rows],
+    own = (
+        sql.SQL("TRUE")
+        if user.is_admin
+        else sql.SQL("r.owner_id = {}").format(sql.Literal(user.id))
     )
+    async with req.container.pool.connection() as conn:
+        page = await fetch_page(
+            conn, REQUESTS, req.request.query_params, str(req.request.url),
+            headers=req.request.headers, where=(own, ()),
+        )  # fmt: skip
+    return page.paginated([msgspec.convert(row, RequestRow).read() for row in page.rows])
 
 
 async def _visible(req: ApiRequest) -> RequestRow:

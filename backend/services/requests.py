@@ -131,41 +131,6 @@ async def get(conn: AsyncConnection[Any], rq_id: str) -> RequestRow | None:
     return None if row is None else _row(row)
 
 
-async def list_visible(
-    conn: AsyncConnection[Any], *, user_id: int, is_admin: bool, offset: int, limit: int,
-    filters: dict[str, Any] | None = None,
-) -> tuple[int, list[RequestRow]]:  # fmt: skip
-    """Own requests (all of them for admins), newest first; filters on operation fields
-    and status (CVAT's task_id/job_id/project_id/action/target/status/format)."""
-    where: list[str] = []
-    args: list[Any] = []
-    if not is_admin:
-        where.append("r.owner_id = %s")
-        args.append(user_id)
-    for key, value in (filters or {}).items():
-        if key == "status":
-            where.append("r.status = %s")
-            args.append(value)
-        elif key in ("task_id", "job_id", "project_id"):
-            where.append(f"r.operation ->> '{key}' = %s")
-            args.append(str(value))
-        elif key in ("type", "target", "format"):
-            where.append(f"r.operation ->> '{key}' = %s")
-            args.append(value)
-        elif key == "action":
-            where.append("split_part(r.operation ->> 'type', ':', 1) = %s")
-            args.append(value)
-    clause = (" WHERE " + " AND ".join(where)) if where else ""
-    cur = await conn.execute("SELECT count(*) FROM requests r" + clause, args)
-    count_row = await cur.fetchone()
-    count = int(count_row[0]) if count_row else 0
-    cur = await conn.execute(
-        _SELECT + clause + " ORDER BY r.created_date DESC, r.id LIMIT %s OFFSET %s",
-        [*args, limit, offset],
-    )
-    return count, [_row(r) for r in await cur.fetchall()]
-
-
 async def mark_started(conn: AsyncConnection[Any], rq_id: str) -> bool:
     """queued -> started; False when the request is gone, cancelled or already running."""
     cur = await conn.execute(
