@@ -79,6 +79,7 @@ class Server(NamedTuple):
     url: str  # http://127.0.0.1:PORT
     admin: tuple[str, str]  # username, password
     database_url: str
+    data_dir: str
 
 
 ADMIN = ("admin", "admin-Passw0rd!")
@@ -109,7 +110,7 @@ def server(services: EmbeddedServices, template_db: str) -> Iterator[Server]:
     proc = start(["serve"], env, log)
     try:
         wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
-        yield Server(f"http://127.0.0.1:{port}", ADMIN, db_url)
+        yield Server(f"http://127.0.0.1:{port}", ADMIN, db_url, data_dir)
     finally:
         code = stop(proc)
         if code != 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from arq.connections import RedisSettings
 from arq.worker import Function, Worker, func
 
@@ -30,6 +31,12 @@ async def _startup(ctx: dict[str, Any]) -> None:
 
         ctx["container"] = await bootstrap(load_settings())
         ctx["own_container"] = True
+    from backend.services.requests import fail_orphans
+
+    async with ctx["container"].pool.connection() as conn:
+        failed = await fail_orphans(conn, ctx["redis"])
+    if failed:
+        structlog.get_logger(__name__).warning("failed interrupted requests", count=failed)
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from backend.api.representations import (
     project_read,
 )
 from backend.api.routing import ApiRequest, ApiRouter
+from backend.api.tasks import remove_task_files
 from backend.domain.label_edits import LabelEdit
 from backend.domain.tasks import ProjectFields, Storage
 from backend.iam import policy
@@ -145,4 +146,5 @@ async def delete_project(req: ApiRequest) -> None:
         cur = await conn.execute("SELECT id FROM tasks WHERE project_id = %s", [project_id])
         task_ids = [row[0] for row in await cur.fetchall()]
     position = await req.container.resources.delete_project(req.principal.id, project_id, task_ids)
+    await remove_task_files(req, task_ids)
     await req.projected(position)

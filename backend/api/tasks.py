@@ -3,6 +3,8 @@ and annotations have their own modules.)"""
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 from msgspec import UNSET, UnsetType
 from psycopg.rows import dict_row
@@ -15,6 +17,7 @@ from backend.api.routing import ApiRequest, ApiRouter
 from backend.domain.label_edits import LabelEdit
 from backend.domain.tasks import Storage, TaskFields
 from backend.iam import policy
+from backend.media.storage import TaskStorage
 
 router = ApiRouter("tasks")
 
@@ -164,4 +167,12 @@ async def delete_task(req: ApiRequest) -> None:
     async with req.container.pool.connection() as conn:
         await access.check_task(conn, req.principal, "delete", task_id)
     position = await req.container.resources.delete_task(req.principal.id, task_id)
+    await remove_task_files(req, [task_id])
     await req.projected(position)
+
+
+async def remove_task_files(req: ApiRequest, task_ids: list[int]) -> None:
+    """The deletion is recorded; the task's media on disk goes with it."""
+    data_dir = req.container.settings.data_dir
+    for task_id in task_ids:
+        await asyncio.to_thread(TaskStorage(data_dir, task_id).remove_all)

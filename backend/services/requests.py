@@ -205,3 +205,23 @@ async def active_for_task(conn: AsyncConnection[Any], task_id: int, op_type: str
     )
     row = await cur.fetchone()
     return None if row is None else str(row[0])
+
+
+INTERRUPTED_MESSAGE = (
+    "The server stopped while this request was waiting or running; start it again."
+)
+
+
+async def fail_orphans(conn: AsyncConnection[Any], redis: Any) -> int:
+    """Requests still queued or started whose queue job no longer exists (the worker or the
+    whole server died with it, or Redis lost it) can never finish: fail them with a clear
+    message rather than leave clients polling forever. Returns how many."""
+    from arq.jobs import Job, JobStatus
+
+    cur = await conn.execute("SELECT id::text FROM requests WHERE status IN ('queued', 'started')")
+    failed = 0
+    for (rq_id,) in await cur.fetchall():
+        if await Job(rq_id, redis).status() == JobStatus.not_found:
+            await fail(conn, rq_id, INTERRUPTED_MESSAGE)
+            failed += 1
+    return failed

@@ -72,7 +72,10 @@ def test_cli_task_create_from_images_then_frames_and_delete(server, tmp_path) ->
     assert len(saved) == 2
     with Image.open(next(tmp_path.glob(f"task_{task_id}_frame_000004*"))) as frame:
         assert frame.size == (68, 48)
+    media = Path(server.data_dir) / "data" / "tasks" / str(task_id)
+    assert media.is_dir()
     deleted = cli(server, "task", "delete", str(task_id), cwd=tmp_path)
     assert deleted.returncode == 0
+    assert not media.exists()  # the task's media went with it
     with httpx.Client(base_url=server.url, auth=server.admin) as api:
         assert api.get(f"/api/tasks/{task_id}").status_code == 404
