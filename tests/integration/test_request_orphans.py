@@ -18,7 +18,7 @@ async def test_requests_without_a_queue_job_are_failed(pool, services) -> None:
         for rq_id, status in ((orphan, "started"), (alive, "queued"), (done, "finished")):
             await conn.execute(
                 "INSERT INTO requests (id, owner_id, status, operation) VALUES (%s, 1, %s,"
-                " '{\"type\": \"create:task\", \"target\": \"task\"}'::jsonb)",
+                ' \'{"type": "create:task", "target": "task"}\'::jsonb)',
                 [rq_id, status],
             )
         assert await fail_orphans(conn, redis) == 1
