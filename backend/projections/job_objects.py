@@ -142,7 +142,7 @@ async def _write(
         await conn.execute(
             "INSERT INTO job_objects (job_id, kind, object_id, frame, data)"
             " SELECT j, k, i, f, d::jsonb FROM unnest("
-            "%s::bigint[], %s::text[], %s::bigint[], %s::int[], %s::text[]) AS u(j, k, i, f, d)"
+            "%b::bigint[], %b::text[], %b::bigint[], %b::int[], %b::text[]) AS u(j, k, i, f, d)"
             " ON CONFLICT (job_id, kind, object_id)"
             " DO UPDATE SET frame = excluded.frame, data = excluded.data",
             _columns(kept),
