@@ -446,6 +446,7 @@ def _shape_patch(
         ]
     return ShapePatch(
         id=object_id,
+        frame=update.frame,
         label_id=update.label_id,
         group=update.group,
         source=update.source,
@@ -486,6 +487,7 @@ def _track_update(
 def _tag_patch(update: TagUpdate, object_id: int) -> TagPatch:
     return TagPatch(
         id=object_id,
+        frame=update.frame,
         label_id=update.label_id,
         group=update.group,
         source=update.source,

@@ -141,7 +141,9 @@ def merge_attributes(
     return list(by_spec.values())
 
 
-_SHAPE_FIELDS = ("group", "source", "occluded", "outside", "z_order", "rotation", "points")
+_SHAPE_FIELDS = (
+    "frame", "group", "source", "occluded", "outside", "z_order", "rotation", "points",
+)  # fmt: skip
 _ELEMENT_FIELDS = ("occluded", "outside", "z_order", "rotation", "points")
 
 
@@ -173,6 +175,9 @@ def patch_shape(shape: LabeledShape, patch: ShapePatch) -> LabeledShape:
         changes["elements"] = [
             _patch_element(e, by_id[e.id]) if e.id in by_id else e for e in shape.elements
         ]
+    if "frame" in changes:  # a skeleton's points live on its frame
+        elements = changes.get("elements", shape.elements)
+        changes["elements"] = [structs.replace(e, frame=changes["frame"]) for e in elements]
     return structs.replace(shape, **changes)
 
 
@@ -196,7 +201,7 @@ def patch_track(track: LabeledTrack, patch: TrackPatch) -> LabeledTrack:
 
 
 def patch_tag(tag: LabeledImage, patch: TagPatch) -> LabeledImage:
-    changes = _plain_changes(patch, ("group", "source"))
+    changes = _plain_changes(patch, ("frame", "group", "source"))
     _label_and_attributes(tag, patch, changes)
     return structs.replace(tag, **changes)
 

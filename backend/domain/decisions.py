@@ -405,6 +405,7 @@ class Decider:
             tag = self._existing("tag", tag_patch.id, f"tags[{i}].id")
             assert isinstance(tag, LabeledImage)
             changes = self._common_changes(tag, tag_patch, "tag", f"tags[{i}]")
+            changes.update(self._frame_change(tag, tag_patch, f"tags[{i}]"))
             if changes:
                 tag_patches.append(TagPatch(id=tag_patch.id, **changes))
         if shape_patches or track_patches or tag_patches:
@@ -498,8 +499,17 @@ class Decider:
         }
         return self._plain(current, patch, checks, field)
 
+    def _frame_change(self, current: Any, patch: Any, field: str) -> dict[str, Any]:
+        """A shape or tag moved to another frame of the job."""
+        if not _given(patch.frame) or patch.frame == current.frame:
+            return {}
+        outside = getattr(current, "outside", False)
+        self._job_frames().check(patch.frame, f"{field}.frame", closing_keyframe=outside)
+        return {"frame": patch.frame}
+
     def _diff_shape(self, shape: LabeledShape, patch: ShapePatch, field: str) -> ShapePatch | None:
         changes = self._common_changes(shape, patch, shape.type, field)
+        changes.update(self._frame_change(shape, patch, field))
         changes.update(self._geometry_changes(shape, patch, shape.type, field))
         if _given(patch.elements):
             assert isinstance(patch.elements, list)

@@ -118,6 +118,7 @@ class ElementShapePatch(msgspec.Struct, frozen=True, kw_only=True):
 
 class ShapePatch(msgspec.Struct, frozen=True, kw_only=True):
     id: int
+    frame: int | UnsetType = UNSET  # a move to another frame of the job (elements follow)
     label_id: int | UnsetType = UNSET
     group: int | UnsetType | None = UNSET
     source: Source | UnsetType = UNSET
@@ -148,6 +149,7 @@ class TrackPatch(msgspec.Struct, frozen=True, kw_only=True):
 
 class TagPatch(msgspec.Struct, frozen=True, kw_only=True):
     id: int
+    frame: int | UnsetType = UNSET
     label_id: int | UnsetType = UNSET
     group: int | UnsetType | None = UNSET
     source: Source | UnsetType = UNSET

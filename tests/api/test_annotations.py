@@ -221,6 +221,23 @@ def test_job_patch_create_update_delete_and_clear(http, task) -> None:
     assert ann(http, path)["shapes"] == []
 
 
+def test_job_patch_update_moves_a_shape_to_another_frame(http, task) -> None:
+    job = task.job(2)  # frames 20..29
+    path = f"/api/jobs/{job}/annotations"
+    box = {"type": "rectangle", "frame": 21, "label_id": task.label("car"),
+           "points": [1, 1, 9, 9]}  # fmt: skip
+    created = http.patch(path, params={"action": "create"}, json={"shapes": [box]}).json()
+    moved = {**created["shapes"][0], "frame": 25}
+    r = http.patch(path, params={"action": "update"}, json={"shapes": [moved]})
+    assert r.status_code == 200, r.text
+    assert [s["frame"] for s in ann(http, path)["shapes"] if s["id"] == moved["id"]] == [25]
+    outside = http.patch(
+        path, params={"action": "update"}, json={"shapes": [{**moved, "frame": 3}]}
+    )
+    assert outside.status_code == 400 and "shapes[0].frame" in outside.json()
+    assert http.delete(path).status_code == 204
+
+
 def test_track_update_with_full_keyframe_list(http, task) -> None:
     job = task.job(2)
     path = f"/api/jobs/{job}/annotations"

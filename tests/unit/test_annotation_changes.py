@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import msgspec
+import pytest
 from domain_factories import (
     CAR,
     COLOR,
@@ -38,6 +39,7 @@ from backend.domain.commands import (
     UpdateObjects,
     ids_needed,
 )
+from backend.domain.errors import DomainError
 from backend.domain.events import (
     AnnotationsReplaced,
     ForeignEvent,
@@ -317,3 +319,30 @@ def test_events_of_other_features_only_advance_the_revision() -> None:
 
 def test_head_and_foot_labels_are_the_skeleton_points() -> None:
     assert LABELS.parent_of(HEAD) == LABELS.parent_of(FOOT) != None  # noqa: E711
+
+
+def test_shapes_and_tags_move_to_another_frame_of_the_job() -> None:
+    state = job(CreateObjects(shapes=[rect(3), skeleton(3)], tags=[tag(3)]))
+    box, body = state.shapes()
+    (label,) = state.tags()
+    assert box.id and body.id and label.id
+    run(state, [UpdateObjects(
+        shapes=[ShapePatch(id=box.id, frame=7), ShapePatch(id=body.id, frame=8)],
+        tags=[TagPatch(id=label.id, frame=9)],
+    )])  # fmt: skip
+    moved = {s.id: s for s in state.shapes()}
+    assert moved[box.id].frame == 7 and moved[body.id].frame == 8
+    assert {e.frame for e in moved[body.id].elements} == {8}  # the points follow
+    assert state.tags()[0].frame == 9
+
+
+def test_a_move_outside_the_job_names_the_frame_and_changes_nothing() -> None:
+    state = job(CreateObjects(shapes=[rect(3)]))
+    (box,) = state.shapes()
+    assert box.id is not None
+    before = msgspec.to_builtins(state.to_cvat())
+    with pytest.raises(DomainError) as info:
+        state.decide([UpdateObjects(shapes=[ShapePatch(id=box.id, frame=JOB.stop_frame + 5)])],
+                     LABELS, ids(9000))  # fmt: skip
+    assert info.value.field == "shapes[0].frame"
+    assert msgspec.to_builtins(state.to_cvat()) == before
