@@ -41,7 +41,9 @@ async def bootstrap(settings: Settings) -> Container:
     waiter = ProjectionWaiter(
         pool, [p.name for p in all_projections()], settings.read_your_writes_timeout_s
     )
+    resources = ResourceService(store, pool, annotations)
+    annotations.start_missing_job = resources.ensure_job_stream
     return Container(
         settings=settings, pool=pool, store=store, redis=client, annotations=annotations,
-        resources=ResourceService(store, pool, annotations), waiter=waiter,
+        resources=resources, waiter=waiter,
     )  # fmt: skip

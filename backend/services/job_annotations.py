@@ -9,7 +9,7 @@ in server order, an edit of an object deleted meanwhile is rejected by the domai
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 from psycopg_pool import AsyncConnectionPool
@@ -76,6 +76,10 @@ class JobAnnotationsService:
         # Hot aggregates stay in memory and are brought up to date from the stream tail.
         self._cache: OrderedDict[int, JobAnnotations] = OrderedDict()
         self._cache_size = cache_size
+        # Starts the stream of a job its task has (the composition root wires it to
+        # ResourceService.ensure_job_stream): repairs a crash between the task's
+        # TaskDataAttached and the job's JobCreated.
+        self.start_missing_job: Callable[[int], Awaitable[None]] | None = None
 
     async def load(self, job_id: int, at_revision: int | None = None) -> JobAnnotations:
         """The aggregate now, or as it was at `at_revision` (time travel)."""
@@ -127,6 +131,10 @@ class JobAnnotationsService:
         meta = msgspec.to_builtins(metadata or EventMetadata())
         for _ in range(_MAX_ATTEMPTS):
             state = await self.load(job_id)
+            if state.job is None and self.start_missing_job is not None:
+                if not any(isinstance(c, CreateJob) for c in commands):
+                    await self.start_missing_job(job_id)
+                    state = await self.load(job_id)
             ids = await self._allocate_ids(ids_needed(list(commands)))
             events = state.decide(commands, labels, iter(ids))
             if not events:

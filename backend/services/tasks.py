@@ -200,6 +200,15 @@ class ResourceService:
             position = max(position, outcome.position)
         return position
 
+    async def ensure_job_stream(self, job_id: int) -> None:
+        """Start the stream of a job that its task's data created, if it is missing."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT task_id FROM jobs WHERE id = %s", [job_id])
+            row = await cur.fetchone()
+        if row is not None:
+            state = await self._load(f"task-{row[0]}", domain.TaskState(task_id=row[0]))
+            await self.start_job_streams(None, state)
+
     async def _attached(self, task_id: int) -> domain.TaskDataAttached:
         for recorded in await self.store.read_stream(f"task-{task_id}"):
             if recorded.type == "TaskDataAttached":

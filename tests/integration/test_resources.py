@@ -106,3 +106,31 @@ async def test_invalid_requests_name_the_field_and_append_nothing(env, pool):
             await service.create_task(1, segment_size=0, overlap=None, **args)
         assert info.value.field
     assert await service.store.head_position() == head
+
+
+async def test_a_job_whose_stream_never_started_is_repaired_on_first_write(env, pool):
+    """A crash between the task's TaskDataAttached and the jobs' JobCreated leaves jobs the
+    task knows but whose streams are empty: the first annotation write starts them."""
+    from backend.domain import tasks as domain
+    from backend.domain.commands import CreateObjects
+    from backend.domain.labels import LabelSet, LabelSpec
+    from backend.domain.objects import LabeledShape
+
+    service, projector = env
+    task_id, _ = await service.create_task(
+        1, TaskFields(name="t"), [LabelEdit(name="car")], segment_size=0, overlap=None
+    )
+    (job_id,) = await service.allocate("job_ids", 1)
+    await service._decide(  # what attach_data does before it starts the job streams
+        f"task-{task_id}", lambda: domain.TaskState(task_id=task_id),
+        lambda s: [domain.attach_data(s, frames(3), iter([job_id]))], 1,
+    )  # fmt: skip
+    await projector.catch_up()
+    assert await service.store.stream_revision(f"job-{job_id}") is None
+    annotations = service.annotations
+    annotations.start_missing_job = service.ensure_job_stream
+    (label_id,) = (await rows(pool, "SELECT id FROM labels WHERE task_id = %s", task_id))[0]
+    shape = LabeledShape(type="rectangle", frame=2, label_id=label_id, points=[0, 0, 1, 1])
+    labels = LabelSet([LabelSpec(id=label_id, name="car")])
+    outcome = await annotations.execute(job_id, [CreateObjects(shapes=[shape])], labels)
+    assert outcome.revision == 1  # JobCreated (the repair), then the shapes
