@@ -6,22 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import msgspec
+from psycopg import sql
 from starlette.requests import Request
 from starlette.responses import Response
 
 from backend.api.errors import ApiError, bad_request, not_found, permission_denied
+from backend.api.lists import Clause, Field, Paginated, Resource, fetch_page
 from backend.api.responses import json_response
 from backend.api.routing import ApiRequest, ApiRouter
-from backend.api.users import (
-    EMAIL,
-    BasicUser,
-    Page,
-    basic_user,
-    no_nul,
-    page_of,
-    page_window,
-    username_problem,
-)
+from backend.api.users import EMAIL, BasicUser, basic_user, username_problem
 from backend.iam import sessions, tokens
 from backend.iam.auth import client_address, login_limiter, too_many_attempts
 from backend.iam.passwords import password_problems, verify_password_async
@@ -92,9 +85,7 @@ async def create_login(req: ApiRequest) -> Response:
     client = client_address(req.request)
     retry_after = await limiter.retry_after(identity, client)
     if retry_after is not None:
-        response = json_response(too_many_attempts(retry_after).body(), 429)
-        response.headers["Retry-After"] = str(retry_after)
-        return response
+        raise too_many_attempts(retry_after)  # with Retry-After
     # CVAT accepts the e-mail in either field.
     record = await find_user(
         req.container.pool, username=body.username,
@@ -266,16 +257,6 @@ class AccessTokenWrite(msgspec.Struct, kw_only=True):
     read_only: bool | msgspec.UnsetType = msgspec.UNSET
 
 
-class AccessTokenListQuery(msgspec.Struct, kw_only=True):
-    page: int = 1
-    page_size: int | None = None
-    name: str | None = None
-    read_only: bool | None = None
-    search: str | None = None
-    sort: str | None = None
-    filter: str | None = None
-
-
 def _read(req: ApiRequest, t: tokens.AccessToken, value: str | None = None) -> AccessTokenRead:
     return AccessTokenRead(
         id=t.id, name=t.name, created_date=t.created_date, updated_date=t.updated_date,
@@ -310,21 +291,45 @@ def _validated(body: AccessTokenWrite, *, creating: bool) -> dict[str, object]:
     return changes
 
 
+# CVAT's AccessTokensViewSet: search and simple filter on the name (here also read_only),
+# filter and sort on every field, newest first; the list is the caller's usable tokens.
+ACCESS_TOKENS = Resource(
+    name="access_tokens",
+    source="access_tokens t JOIN users u ON u.id = t.owner_id",
+    select=(
+        "t.id, t.name, t.read_only, t.created_date, t.updated_date, t.expiry_date,"
+        " t.last_used_date, t.owner_id, u.username AS owner_username,"
+        " u.first_name AS owner_first_name, u.last_name AS owner_last_name"
+    ),
+    fields={
+        "id": Field("t.id", "int"),
+        "name": Field("t.name"),
+        "read_only": Field("t.read_only", "bool"),
+        "created_date": Field("t.created_date", "datetime"),
+        "updated_date": Field("t.updated_date", "datetime"),
+        "expiry_date": Field("t.expiry_date", "datetime"),
+        "last_used_date": Field("t.last_used_date", "datetime"),
+    },
+    search=("name",),
+    simple_filters=("name", "read_only"),
+)
+# Tokens belong to no organization (CVAT: iam_organization_field = None): org is ignored.
+_NO_ORGANIZATION = ("org", "org_id")
+
+
 @router.get(
-    "/api/auth/access_tokens", query=AccessTokenListQuery, response=Page[AccessTokenRead],
+    "/api/auth/access_tokens", query=ACCESS_TOKENS.query, response=Paginated[AccessTokenRead],
     summary="List your personal access tokens",
 )  # fmt: skip
-async def list_access_tokens(req: ApiRequest) -> Page[AccessTokenRead]:
-    q: AccessTokenListQuery = req.query
-    no_nul(q)
-    if q.filter:
-        raise bad_request("filter", "JSON filters are not supported on this endpoint yet.")
-    offset, limit = page_window(q.page, q.page_size)
-    count, found = await tokens.list_tokens(
-        req.container.pool, req.principal.id, offset=offset, limit=limit, name=q.name,
-        search=q.search, read_only=q.read_only, sort=q.sort,
-    )  # fmt: skip
-    return page_of(req, [_read(req, t) for t in found], count, q.page, limit)
+async def list_access_tokens(req: ApiRequest) -> Paginated[AccessTokenRead]:
+    params = {k: v for k, v in req.request.query_params.items() if k not in _NO_ORGANIZATION}
+    own = sql.SQL("t.owner_id = %s AND {}").format(sql.SQL(tokens._USABLE))
+    async with req.container.pool.connection() as conn:
+        page = await fetch_page(
+            conn, ACCESS_TOKENS, params, str(req.request.url),
+            where=Clause(own, (req.principal.id,)),
+        )  # fmt: skip
+    return page.paginated([_read(req, tokens.AccessToken(**row)) for row in page.rows])
 
 
 @router.post(

@@ -22,9 +22,18 @@ log = structlog.get_logger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, detail: str | dict[str, Any]) -> None:
+    """An expected error: `status`, the body (`detail`) and headers sent with it
+    (e.g. Retry-After on a 429)."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.status = status
         self.detail = detail
+        self.headers = dict(headers or {})
         super().__init__(str(detail))
 
     def body(self) -> dict[str, Any]:
@@ -71,7 +80,9 @@ async def handle(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException):  # unknown path, wrong method
         return json_response({"detail": exc.detail}, exc.status_code)
     if isinstance(exc, ApiError):
-        return json_response(exc.body(), exc.status)
+        response = json_response(exc.body(), exc.status)
+        response.headers.update(exc.headers)
+        return response
     if isinstance(exc, DomainError):
         error = from_domain(exc)
         return json_response(error.body(), error.status)

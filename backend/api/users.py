@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import msgspec
-from psycopg import sql
 
 from backend.api.errors import ApiError, bad_request, not_found, permission_denied
+from backend.api.lists import Clause, Field, Paginated, Resource, fetch_page
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.iam import policy
 from backend.iam.principal import ROLES, Role
@@ -28,70 +28,17 @@ from backend.iam.users import (
     email_taken,
     get_user,
     update_user,
-    user_from_row,
     username_taken,
 )
 
 router = ApiRouter("users")
 
-T = TypeVar("T")
-
-# --- pagination (small on purpose: backend/api/lists.py can replace it) -----------------
-
-DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 1000
-MAX_PAGE = 10**9  # keeps OFFSET within bigint
-
-
-def no_nul(query: msgspec.Struct) -> None:
-    """Postgres text cannot hold NUL: a 400 naming the parameter instead of a 500."""
-    for field in msgspec.structs.fields(query):
-        value = getattr(query, field.name)
-        if isinstance(value, str) and "\x00" in value:
-            raise bad_request(field.encode_name, "Null characters are not allowed.")
-
-
-class Page(msgspec.Struct, Generic[T], kw_only=True):
-    count: int
-    next: str | None
-    previous: str | None
-    results: list[T]
-
-
-def page_window(page: int, page_size: int | None) -> tuple[int, int]:
-    """(offset, limit) of a 1-based page; 400 for pages below 1 or page sizes out of range."""
-    size = DEFAULT_PAGE_SIZE if page_size is None else page_size
-    if not 1 <= page <= MAX_PAGE:
-        raise not_found("Invalid page.")
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise bad_request("page_size", f"Must be between 1 and {MAX_PAGE_SIZE}.")
-    return (page - 1) * size, size
-
-
-def page_of(req: ApiRequest, results: list[T], count: int, page: int, limit: int) -> Page[T]:
-    """The CVAT page shape, with absolute next/previous links that keep the other query
-    parameters (filters, page_size)."""
-    if page > 1 and not results and count > 0:
-        raise not_found("Invalid page.")
-
-    def link(number: int) -> str:
-        params = dict(req.request.query_params)
-        params["page"] = str(number)
-        return str(req.request.url.replace_query_params(**params))
-
-    has_next = page * limit < count
-    return Page(
-        count=count,
-        next=link(page + 1) if has_next else None,
-        previous=link(page - 1) if page > 1 else None,
-        results=results,
-    )
-
-
 # --- shapes -----------------------------------------------------------------------------
 
 
 class BasicUser(msgspec.Struct, kw_only=True):
+    """What anyone may see of a user (CVAT's BasicUserSerializer): also a token's owner."""
+
     url: str
     id: int
     username: str
@@ -99,20 +46,19 @@ class BasicUser(msgspec.Struct, kw_only=True):
     last_name: str
 
 
-class UserOut(msgspec.Struct, kw_only=True):
-    url: str
-    id: int
-    username: str
-    first_name: str
-    last_name: str
-    email: str
-    groups: list[str]
-    is_staff: bool
-    is_superuser: bool
-    is_active: bool
-    last_login: datetime | None
-    date_joined: datetime
-    has_analytics_access: bool
+class UserRead(BasicUser, kw_only=True):
+    """A user as shown to the viewer: every field for admins (and for the user themselves,
+    outside lists), else only the basic ones; the others are then UNSET, left out of the
+    JSON. One type for both, so that the OpenAPI schema can describe it."""
+
+    email: str | msgspec.UnsetType = msgspec.UNSET
+    groups: list[str] | msgspec.UnsetType = msgspec.UNSET
+    is_staff: bool | msgspec.UnsetType = msgspec.UNSET
+    is_superuser: bool | msgspec.UnsetType = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+    last_login: datetime | msgspec.UnsetType | None = msgspec.UNSET
+    date_joined: datetime | msgspec.UnsetType = msgspec.UNSET
+    has_analytics_access: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 def basic_user(req: ApiRequest, user_id: int, username: str, first: str, last: str) -> BasicUser:
@@ -122,111 +68,71 @@ def basic_user(req: ApiRequest, user_id: int, username: str, first: str, last: s
     )  # fmt: skip
 
 
-def full_user(req: ApiRequest, r: UserRecord) -> UserOut:
-    return UserOut(
+def user_read(req: ApiRequest, r: UserRecord, *, full: bool) -> UserRead:
+    basic = UserRead(
         url=req.absolute_url(f"/api/users/{r.id}"), id=r.id, username=r.username,
-        first_name=r.first_name, last_name=r.last_name, email=r.email, groups=[r.role],
-        is_staff=r.is_staff, is_superuser=r.is_superuser, is_active=r.is_active,
-        last_login=r.last_login, date_joined=r.date_joined, has_analytics_access=r.is_superuser,
+        first_name=r.first_name, last_name=r.last_name,
+    )  # fmt: skip
+    if not full:
+        return basic
+    return msgspec.structs.replace(
+        basic, email=r.email, groups=[r.role], is_staff=r.is_staff,
+        is_superuser=r.is_superuser, is_active=r.is_active, last_login=r.last_login,
+        date_joined=r.date_joined, has_analytics_access=r.is_superuser,
     )  # fmt: skip
 
 
-def shown(req: ApiRequest, r: UserRecord) -> UserOut | BasicUser:
+def shown(req: ApiRequest, r: UserRecord) -> UserRead:
     """Admins and the user themselves get every field; others the basic ones (CVAT)."""
     viewer = req.principal
-    if viewer.is_admin or viewer.id == r.id:
-        return full_user(req, r)
-    return basic_user(req, r.id, r.username, r.first_name, r.last_name)
+    return user_read(req, r, full=viewer.is_admin or viewer.id == r.id)
 
 
 # --- list -------------------------------------------------------------------------------
 
-
-class UserListQuery(msgspec.Struct, kw_only=True):
-    page: int = 1
-    page_size: int | None = None
-    id: int | None = None
-    username: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    is_active: bool | None = None
-    search: str | None = None
-    sort: str | None = None
-    filter: str | None = None
-    org: str | None = None  # organizations come later: empty = personal workspace
-    org_id: int | None = None
-
-
-_SORTABLE = {"id", "username", "first_name", "last_name", "is_active"}
-
-
-def _order(sort: str | None) -> sql.Composable:
-    if not sort:
-        return sql.SQL("id DESC")  # CVAT's default ordering
-    parts = []
-    for item in sort.split(","):
-        name = item.strip().lstrip("-")
-        if name not in _SORTABLE:
-            raise bad_request("sort", f"Unsupported sort field {name!r}; use one of "
-                              f"{', '.join(sorted(_SORTABLE))}.")  # fmt: skip
-        direction = sql.SQL("DESC" if item.strip().startswith("-") else "ASC")
-        parts.append(sql.SQL("{} {}").format(sql.Identifier(name), direction))
-    return sql.SQL(", ").join([*parts, sql.SQL("id")])
+# CVAT's UserViewSet: search over the names, ordering by the filter fields, "-id" first.
+USERS = Resource(
+    name="users",
+    source="users",
+    select=USER_COLUMNS,
+    fields={
+        "id": Field("users.id", "int"),
+        "username": Field("users.username"),
+        "first_name": Field("users.first_name"),
+        "last_name": Field("users.last_name"),
+        "is_active": Field("users.is_active", "bool"),
+    },
+    search=("username", "first_name", "last_name"),
+    simple_filters=("id", "username", "first_name", "last_name", "is_active"),
+)
 
 
 @router.get(
-    "/api/users", query=UserListQuery, response=Page[UserOut | BasicUser],
+    "/api/users", query=USERS.query, response=Paginated[UserRead],
     summary="List users (non-admins see themselves)",
 )  # fmt: skip
-async def list_(req: ApiRequest) -> Page[UserOut | BasicUser]:
-    q: UserListQuery = req.query
-    no_nul(q)
-    if q.filter:
-        raise bad_request("filter", "JSON filters are not supported on /api/users yet.")
-    offset, limit = page_window(q.page, q.page_size)
-    where: list[sql.Composable] = [policy.user_list_sql(req.principal, "users")]
-    params: list[Any] = []
-    for name in ("id", "username", "first_name", "last_name", "is_active"):
-        value = getattr(q, name)
-        if value is not None:
-            where.append(sql.SQL("{} = %s").format(sql.Identifier(name)))
-            params.append(value)
-    if q.search:
-        where.append(sql.SQL("(username ILIKE %s OR first_name ILIKE %s OR last_name ILIKE %s)"))
-        params.extend([f"%{q.search}%"] * 3)
-    condition = sql.SQL(" AND ").join(where)
-    async with req.container.pool.connection() as conn:
-        cur = await conn.execute(
-            sql.SQL("SELECT count(*) FROM users WHERE {}").format(condition), params
-        )
-        total = await cur.fetchone()
-        cur = await conn.execute(
-            sql.SQL("SELECT {} FROM users WHERE {} ORDER BY {} OFFSET %s LIMIT %s").format(
-                sql.SQL(USER_COLUMNS), condition, _order(q.sort)
-            ),
-            [*params, offset, limit],
-        )
-        rows = await cur.fetchall()
-    records = [user_from_row(r) for r in rows]
+async def list_(req: ApiRequest) -> Paginated[UserRead]:
     viewer = req.principal
-    results: list[UserOut | BasicUser] = [
-        full_user(req, r)
-        if viewer.is_admin
-        else basic_user(req, r.id, r.username, r.first_name, r.last_name)
-        for r in records
-    ]
-    return page_of(req, results, int(total[0]) if total else 0, q.page, limit)
+    async with req.container.pool.connection() as conn:
+        page = await fetch_page(
+            conn, USERS, req.request.query_params, str(req.request.url),
+            headers=req.request.headers, where=Clause(policy.user_list_sql(viewer, "users")),
+        )  # fmt: skip
+    # In lists, even a user's own entry has only the basic fields unless they are an admin.
+    return page.paginated(
+        [user_read(req, UserRecord(**row), full=viewer.is_admin) for row in page.rows]
+    )
 
 
 # --- details ----------------------------------------------------------------------------
 
 
-@router.get("/api/users/self", response=UserOut, summary="The authenticated user")
-async def retrieve_self(req: ApiRequest) -> UserOut:
+@router.get("/api/users/self", response=UserRead, summary="The authenticated user")
+async def retrieve_self(req: ApiRequest) -> UserRead:
     record = await get_user(req.container.pool, req.principal.id)
     if record is None:  # deleted between authentication and now
         raise not_found()
-    return full_user(req, record)
+    return user_read(req, record, full=True)
 
 
 async def _target(req: ApiRequest) -> UserRecord:
@@ -240,8 +146,8 @@ async def _target(req: ApiRequest) -> UserRecord:
     return record
 
 
-@router.get("/api/users/{id}", response=UserOut | BasicUser, summary="A user's details")
-async def retrieve(req: ApiRequest) -> UserOut | BasicUser:
+@router.get("/api/users/{id}", response=UserRead, summary="A user's details")
+async def retrieve(req: ApiRequest) -> UserRead:
     record = await _target(req)
     if not policy.can_view_user(req.principal, record.id):
         raise permission_denied()
@@ -286,10 +192,10 @@ def _role_of(groups: list[str]) -> Role:
 
 
 @router.patch(
-    "/api/users/{id}", body=UserPatch, response=UserOut | BasicUser,
+    "/api/users/{id}", body=UserPatch, response=UserRead,
     summary="Change a user (admins: any field; users: their own names)",
 )  # fmt: skip
-async def partial_update(req: ApiRequest) -> UserOut | BasicUser:
+async def partial_update(req: ApiRequest) -> UserRead:
     record = await _target(req)
     actor = req.principal
     if not policy.can_change_user(actor, record.id):

@@ -135,7 +135,12 @@ def login_limiter(container: Container) -> LoginLimiter:
 
 
 def too_many_attempts(retry_after: int) -> ApiError:
-    return ApiError(429, f"Too many failed login attempts. Try again in {retry_after} seconds.")
+    """The 429 of the login rate limit, with Retry-After (login and Basic alike)."""
+    return ApiError(
+        429,
+        f"Too many failed login attempts. Try again in {retry_after} seconds.",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 async def basic_user(request: Request, container: Container, username: str, password: str) -> User:
@@ -150,8 +155,6 @@ async def basic_user(request: Request, container: Container, username: str, pass
     client = client_address(request)
     retry_after = await limiter.retry_after(username, client)
     if retry_after is not None:
-        # (ApiError carries no headers: the seconds are in the detail; the login endpoint
-        # also sends Retry-After.)
         raise too_many_attempts(retry_after)
     ok = await verify_password_async(record.password_hash if record else None, password)
     if not ok or record is None:

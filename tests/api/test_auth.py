@@ -4,6 +4,7 @@ unmodified cvat-sdk in both of its login modes."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
@@ -147,6 +148,29 @@ def test_bearer_personal_access_token(server) -> None:
     assert "Invalid access token" in after.json()["detail"]
 
 
+def test_access_token_list_filters_sorts_and_pages(server) -> None:
+    auth = (str(register(server.url)["username"]), PASSWORD)
+    for name in ("alpha", "beta", "gamma"):
+        body = {"name": name, "read_only": name == "beta"}
+        created = httpx.post(f"{server.url}/api/auth/access_tokens", json=body, auth=auth)
+        assert created.status_code == 201
+
+    def names(**params: str) -> list[str]:
+        response = httpx.get(f"{server.url}/api/auth/access_tokens", params=params, auth=auth)
+        assert response.status_code == 200, response.text
+        return [t["name"] for t in response.json()["results"]]
+
+    assert names() == ["gamma", "beta", "alpha"]  # newest first
+    assert names(sort="name", page_size="2") == ["alpha", "beta"]
+    assert names(sort="name", page_size="2", page="2") == ["gamma"]
+    assert names(filter=json.dumps({"==": [{"var": "read_only"}, True]})) == ["beta"]
+    assert names(search="AMM") == ["gamma"]
+    assert names(read_only="false", sort="-name") == ["gamma", "alpha"]
+    assert names(page_size="all", org="elsewhere") == ["gamma", "beta", "alpha"]
+    bad = httpx.get(f"{server.url}/api/auth/access_tokens", params={"sort": "key"}, auth=auth)
+    assert bad.status_code == 400 and "sort" in bad.json()
+
+
 def test_read_only_token_cannot_write(server) -> None:
     user = register(server.url)
     auth = (str(user["username"]), PASSWORD)
@@ -271,6 +295,8 @@ def test_repeated_login_failures_are_rate_limited(server) -> None:
     # Basic auth shares the limit.
     basic = httpx.get(f"{server.url}/api/users/self", auth=(str(user["username"]), "wrong"))
     assert basic.status_code == 429
+    assert 0 < int(basic.headers["Retry-After"]) <= 300
+    assert basic.headers["Retry-After"] in basic.json()["detail"]
 
 
 # --- registration and password change -----------------------------------------------------

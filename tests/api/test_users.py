@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from tests.api.iam_helpers import PASSWORD, register, set_role
@@ -63,6 +65,24 @@ def test_search_and_sort(server) -> None:
         auth=server.admin,
     ).json()  # fmt: skip
     assert [u["username"] for u in found["results"]] == [tag]
+
+
+def test_the_list_takes_every_list_parameter(server) -> None:
+    ids = sorted(int(register(server.url)["id"]) for _ in range(3))
+    rule = json.dumps({"in": [{"var": "id"}, ids]})
+    everything = httpx.get(
+        f"{server.url}/api/users", params={"filter": rule, "sort": "-id", "page_size": "all"},
+        auth=server.admin,
+    ).json()  # fmt: skip
+    assert [u["id"] for u in everything["results"]] == ids[::-1]
+    assert everything["count"] == 3 and everything["next"] is None
+    for params, field in (
+        ({"filter": json.dumps({"==": [{"var": "email"}, "x"]})}, "filter"),
+        ({"username": "a\x00b"}, "username"),
+        ({"page_size": "0"}, "page_size"),
+    ):
+        response = httpx.get(f"{server.url}/api/users", params=params, auth=server.admin)
+        assert response.status_code == 400 and field in response.json(), params
 
 
 def test_self_has_every_field(server) -> None:
