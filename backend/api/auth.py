@@ -323,7 +323,7 @@ _NO_ORGANIZATION = ("org", "org_id")
 )  # fmt: skip
 async def list_access_tokens(req: ApiRequest) -> Paginated[AccessTokenRead]:
     params = {k: v for k, v in req.request.query_params.items() if k not in _NO_ORGANIZATION}
-    own = sql.SQL("t.owner_id = %s AND {}").format(sql.SQL(tokens._USABLE))
+    own = sql.SQL("t.owner_id = %s AND {}").format(sql.SQL(tokens.USABLE))
     async with req.container.pool.connection() as conn:
         page = await fetch_page(
             conn, ACCESS_TOKENS, params, str(req.request.url),

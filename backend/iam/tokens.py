@@ -40,7 +40,8 @@ _COLUMNS = (
     "t.id, t.name, t.read_only, t.created_date, t.updated_date, t.expiry_date,"
     " t.last_used_date, t.owner_id, u.username, u.first_name, u.last_name"
 )
-_USABLE = "NOT t.revoked AND (t.expiry_date IS NULL OR t.expiry_date > now())"
+# A token that still authenticates (SQL over `access_tokens t`).
+USABLE = "NOT t.revoked AND (t.expiry_date IS NULL OR t.expiry_date > now())"
 
 
 def _token(row: Any) -> AccessToken:
@@ -54,7 +55,7 @@ def _token(row: Any) -> AccessToken:
 async def count_usable(pool: AsyncConnectionPool, owner_id: int) -> int:
     async with pool.connection() as conn:
         cur = await conn.execute(
-            f"SELECT count(*) FROM access_tokens t WHERE t.owner_id = %s AND {_USABLE}",
+            f"SELECT count(*) FROM access_tokens t WHERE t.owner_id = %s AND {USABLE}",
             [owner_id],
         )
         row = await cur.fetchone()
@@ -89,59 +90,11 @@ async def get_token(pool: AsyncConnectionPool, token_id: int) -> AccessToken | N
     async with pool.connection() as conn:
         cur = await conn.execute(
             f"SELECT {_COLUMNS} FROM access_tokens t JOIN users u ON u.id = t.owner_id"
-            f" WHERE t.id = %s AND {_USABLE}",
+            f" WHERE t.id = %s AND {USABLE}",
             [token_id],
         )
         row = await cur.fetchone()
     return None if row is None else _token(row)
-
-
-_ORDERABLE = {"id", "name", "created_date", "updated_date", "expiry_date", "last_used_date",
-              "read_only"}  # fmt: skip
-
-
-async def list_tokens(
-    pool: AsyncConnectionPool,
-    owner_id: int,
-    *,
-    offset: int,
-    limit: int,
-    name: str | None = None,
-    search: str | None = None,
-    read_only: bool | None = None,
-    sort: str | None = None,
-) -> tuple[int, list[AccessToken]]:
-    where = [sql.SQL("t.owner_id = %s"), sql.SQL(_USABLE)]
-    params: list[Any] = [owner_id]
-    if name is not None:
-        where.append(sql.SQL("t.name = %s"))
-        params.append(name)
-    if search:
-        where.append(sql.SQL("t.name ILIKE %s"))
-        params.append(f"%{search}%")
-    if read_only is not None:
-        where.append(sql.SQL("t.read_only = %s"))
-        params.append(read_only)
-    order: sql.Composable = sql.SQL("t.id DESC")  # CVAT's default ordering: newest first
-    field = (sort or "").lstrip("-")
-    if field in _ORDERABLE:
-        direction = sql.SQL("DESC" if (sort or "").startswith("-") else "ASC")
-        order = sql.SQL("{} {}, t.id").format(sql.Identifier("t", field), direction)
-    condition = sql.SQL(" AND ").join(where)
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            sql.SQL("SELECT count(*) FROM access_tokens t WHERE {}").format(condition), params
-        )
-        total = await cur.fetchone()
-        cur = await conn.execute(
-            sql.SQL(
-                "SELECT {} FROM access_tokens t JOIN users u ON u.id = t.owner_id"
-                " WHERE {} ORDER BY {} OFFSET %s LIMIT %s"
-            ).format(sql.SQL(_COLUMNS), condition, order),
-            [*params, offset, limit],
-        )
-        rows = await cur.fetchall()
-    return (int(total[0]) if total else 0), [_token(r) for r in rows]
 
 
 async def update_token(pool: AsyncConnectionPool, token_id: int, changes: dict[str, Any]) -> None:
