@@ -79,3 +79,25 @@ def test_cli_task_create_from_images_then_frames_and_delete(server, tmp_path) ->
     assert not media.exists()  # the task's media went with it
     with httpx.Client(base_url=server.url, auth=server.admin) as api:
         assert api.get(f"/api/tasks/{task_id}").status_code == 404
+
+
+def test_cli_task_create_from_a_zip_of_images(server, tmp_path) -> None:
+    import zipfile
+
+    archive = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i in (2, 0, 1):  # stored out of order: the task sorts them by name
+            path = tmp_path / f"frame_{i}.jpg"
+            Image.new("RGB", (40 + i, 30), (10, 20, 30)).save(path)
+            zf.write(path, f"dir/frame_{i}.jpg")
+    created = cli(
+        server, "task", "create", f"zip-{uuid.uuid4().hex[:6]}", "local", str(archive),
+        "--labels", json.dumps([{"name": "car"}]), cwd=tmp_path,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr + created.stdout
+    task_id = int(created.stdout.split()[-1])
+    with httpx.Client(base_url=server.url, auth=server.admin) as api:
+        meta = api.get(f"/api/tasks/{task_id}/data/meta").json()
+    assert [f["width"] for f in meta["frames"]] == [40, 41, 42]
+    assert [f["name"].rsplit("/", 1)[-1] for f in meta["frames"]] == [
+        "frame_0.jpg", "frame_1.jpg", "frame_2.jpg"]  # fmt: skip
