@@ -3,6 +3,7 @@ own devstack), and a fresh migrated database per test that asks for one."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -85,11 +86,13 @@ class Server(NamedTuple):
 ADMIN = ("admin", "admin-Passw0rd!")
 
 
-@pytest.fixture(scope="session")
-def server(services: EmbeddedServices, template_db: str) -> Iterator[Server]:
-    """ONE `vellum serve` process for the API and client tests of this run, on a fresh
-    database of the run's Postgres and its own Redis database, with the projector and the
-    arq worker in-process, as `make run` has them."""
+@contextlib.contextmanager
+def api_server(
+    services: EmbeddedServices, template_db: str, *, redis_db: int, **settings: str
+) -> Iterator[Server]:
+    """A `vellum serve` process on a fresh database of the run's Postgres and its own Redis
+    database (`redis_db`: one per concurrently running server), with the projector and the
+    arq worker in-process as `make run` has them; VELLUM_* `settings` on top."""
     from tests.integration.helpers import free_port, start, stop, vellum_env, wait_http
 
     name = f"api_{uuid.uuid4().hex[:8]}"
@@ -100,11 +103,12 @@ def server(services: EmbeddedServices, template_db: str) -> Iterator[Server]:
     data_dir = tempfile.mkdtemp(prefix="vellum-api-")
     env = vellum_env(
         database_url=db_url,
-        redis_url=services.redis_url + "?db=1",
+        redis_url=f"{services.redis_url}?db={redis_db}",
         port=str(port),
         data_dir=data_dir,
         admin_user=ADMIN[0],
         admin_password=ADMIN[1],
+        **settings,
     )
     log = Path(data_dir) / "serve.log"
     proc = start(["serve"], env, log)
@@ -116,3 +120,11 @@ def server(services: EmbeddedServices, template_db: str) -> Iterator[Server]:
         if code != 0:
             print(log.read_text()[-5000:])
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(services: EmbeddedServices, template_db: str) -> Iterator[Server]:
+    """ONE server for the API and client tests of this run (tests that would disturb it,
+    like the fuzzer, start their own with `api_server`)."""
+    with api_server(services, template_db, redis_db=1) as running:
+        yield running

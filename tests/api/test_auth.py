@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
 from tests.api.iam_helpers import PASSWORD, login, register, unique
+from tests.conftest import api_server
 
 
 def _set_cookie_headers(response: httpx.Response) -> dict[str, str]:
@@ -357,27 +354,10 @@ def test_register_refuses_duplicates(server) -> None:
 @pytest.fixture(scope="module")
 def closed_server(services, template_db) -> Iterator[str]:
     """A second, short-lived server with VELLUM_ALLOW_REGISTRATION=false."""
-    from tests.conftest import database_url
-    from tests.integration.helpers import free_port, start, stop, vellum_env, wait_http
-
-    name = f"closed_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(services.database_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_db} STRATEGY FILE_COPY")
-    port = free_port()
-    data_dir = tempfile.mkdtemp(prefix="vellum-closed-")
-    env = vellum_env(
-        database_url=database_url(services.database_url, name),
-        redis_url=services.redis_url + "?db=3", port=str(port), data_dir=data_dir,
-        admin_password="admin-Passw0rd!", allow_registration="false",
-        inprocess_worker="false",
-    )  # fmt: skip
-    proc = start(["serve"], env, Path(data_dir) / "serve.log")
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with api_server(
+        services, template_db, redis_db=3, allow_registration="false", inprocess_worker="false"
+    ) as running:
+        yield running.url
 
 
 def test_registration_can_be_switched_off(closed_server) -> None:

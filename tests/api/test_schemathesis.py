@@ -9,17 +9,12 @@ resources at random, which the shared `server` of the other API tests must not s
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-import uuid
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -27,7 +22,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
-from tests.conftest import ADMIN, database_url
+from tests.conftest import ADMIN, api_server
 
 MAX_EXAMPLES = 8
 # Operations with a known bug, reported to their owner: their failures are warnings until
@@ -43,31 +38,8 @@ CHECKS = (
 
 @pytest.fixture(scope="module")
 def fuzz_server(services: Any, template_db: str) -> Iterator[str]:
-    from tests.integration.helpers import free_port, start, stop, vellum_env, wait_http
-
-    name = f"fuzz_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(services.database_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_db} STRATEGY FILE_COPY")
-    port = free_port()
-    data_dir = tempfile.mkdtemp(prefix="vellum-fuzz-")
-    env = vellum_env(
-        database_url=database_url(services.database_url, name),
-        redis_url=services.redis_url + "?db=2",
-        port=str(port),
-        data_dir=data_dir,
-        admin_user=ADMIN[0],
-        admin_password=ADMIN[1],
-    )
-    log = Path(data_dir) / "serve.log"
-    proc = start(["serve"], env, log)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/server/about", proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        code = stop(proc)
-        if code != 0:
-            print(log.read_text()[-5000:])
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with api_server(services, template_db, redis_db=2) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
