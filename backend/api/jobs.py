@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import msgspec
 from msgspec import UNSET, UnsetType
-from psycopg.rows import dict_row
 
 from backend.api import access
 from backend.api.errors import not_found
-from backend.api.lists import Field, Paginated, Resource, fetch_page
+from backend.api.lists import Field, Paginated, Resource, fetch_row, list_page
 from backend.api.representations import JOB_SELECT, JOB_SOURCE, JobRead, job_read
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.domain.events import JobStage, JobState, JobUpdated
@@ -49,9 +48,8 @@ class JobWrite(msgspec.Struct, kw_only=True):
 
 
 async def load_job(req: ApiRequest, job_id: int) -> JobRead:
-    async with req.container.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(f"SELECT {JOB_SELECT} FROM {JOB_SOURCE} WHERE j.id = %s", [job_id])
-        row = await cur.fetchone()
+    async with req.container.pool.connection() as conn:
+        row = await fetch_row(conn, JOBS, job_id)
     if row is None:
         raise not_found()
     return job_read(req, row)
@@ -59,12 +57,7 @@ async def load_job(req: ApiRequest, job_id: int) -> JobRead:
 
 @router.get("/api/jobs", query=JOBS.query, response=Paginated[JobRead], summary="List jobs")
 async def list_jobs(req: ApiRequest) -> Paginated[JobRead]:
-    async with req.container.pool.connection() as conn:
-        visible = (policy.visible_jobs_sql(req.principal, "j"), ())
-        page = await fetch_page(
-            conn, JOBS, req.request.query_params, str(req.request.url),
-            headers=req.request.headers, where=visible,
-        )  # fmt: skip
+    page = await list_page(req, JOBS, policy.visible_jobs_sql(req.principal, "j"))
     return page.paginated([job_read(req, row) for row in page.rows])
 
 

@@ -33,7 +33,7 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated, Any, Generic, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar, cast
 
 import msgspec
 from psycopg import AsyncConnection
@@ -41,6 +41,9 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composable
 
 from backend.api.errors import ApiError
+
+if TYPE_CHECKING:
+    from backend.api.routing import ApiRequest
 from backend.api.filters import (
     Clause,
     Field,
@@ -62,6 +65,8 @@ __all__ = [
     "Paginated",
     "Resource",
     "fetch_page",
+    "fetch_row",
+    "list_page",
 ]
 
 DEFAULT_PAGE_SIZE = 10  # CVAT's REST_FRAMEWORK PAGE_SIZE
@@ -306,3 +311,34 @@ def _with_page(url: str, page: int) -> str:
     if page > 1:
         query.append(("page", str(page)))
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+async def list_page(
+    req: ApiRequest,
+    resource: Resource,
+    where: Composable,
+    params: Sequence[Any] = (),
+    *,
+    query_params: Mapping[str, str] | None = None,
+) -> Page:
+    """`fetch_page` for an endpoint: the request's query, URL and headers, and the rows the
+    user may see (`where`, e.g. a policy's visibility condition)."""
+    async with req.container.pool.connection() as conn:
+        return await fetch_page(
+            conn, resource,
+            req.request.query_params if query_params is None else query_params,
+            str(req.request.url), headers=req.request.headers, where=Clause(where, tuple(params)),
+        )  # fmt: skip
+
+
+async def fetch_row(
+    conn: AsyncConnection[Any], resource: Resource, key: Any
+) -> dict[str, Any] | None:
+    """One row of `resource` by its key, selected like the list's rows (for details)."""
+    query = SQL("SELECT {} FROM {} WHERE {} = %s").format(
+        SQL(resource.select), SQL(resource.source), resource.fields[resource.key].expr
+    )
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, (key,))
+        row: dict[str, Any] | None = await cur.fetchone()
+        return row

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import msgspec
 from msgspec import UNSET, UnsetType
-from psycopg.rows import dict_row
 
 from backend.api import access
 from backend.api.errors import not_found, permission_denied
-from backend.api.lists import Field, Paginated, Resource, fetch_page
+from backend.api.lists import Field, Paginated, Resource, fetch_row, list_page
 from backend.api.representations import (
     PROJECT_SELECT,
     PROJECT_SOURCE,
@@ -61,11 +60,8 @@ class ProjectWrite(msgspec.Struct, kw_only=True):
 
 
 async def load_project(req: ApiRequest, project_id: int) -> ProjectRead:
-    async with req.container.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            f"SELECT {PROJECT_SELECT} FROM {PROJECT_SOURCE} WHERE p.id = %s", [project_id]
-        )
-        row = await cur.fetchone()
+    async with req.container.pool.connection() as conn:
+        row = await fetch_row(conn, PROJECTS, project_id)
     if row is None:
         raise not_found()
     return project_read(req, row)
@@ -82,12 +78,7 @@ def _user_ids(body: ProjectWrite) -> dict[str, int | None]:
 @router.get("/api/projects", query=PROJECTS.query, response=Paginated[ProjectRead],
             summary="List projects")  # fmt: skip
 async def list_projects(req: ApiRequest) -> Paginated[ProjectRead]:
-    async with req.container.pool.connection() as conn:
-        visible = (policy.visible_projects_sql(req.principal, "p"), ())
-        page = await fetch_page(
-            conn, PROJECTS, req.request.query_params, str(req.request.url),
-            headers=req.request.headers, where=visible,
-        )  # fmt: skip
+    page = await list_page(req, PROJECTS, policy.visible_projects_sql(req.principal, "p"))
     return page.paginated([project_read(req, row) for row in page.rows])
 
 

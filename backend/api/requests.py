@@ -8,7 +8,7 @@ from psycopg import sql
 from starlette.responses import Response
 
 from backend.api.errors import ApiError, not_found
-from backend.api.lists import Field, Paginated, Resource, fetch_page
+from backend.api.lists import Field, Paginated, Resource, list_page
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.services import requests
 from backend.services.requests import RequestRead, RequestRow
@@ -50,11 +50,7 @@ async def list_requests(req: ApiRequest) -> Paginated[RequestRead]:
         if user.is_admin
         else sql.SQL("r.owner_id = {}").format(sql.Literal(user.id))
     )
-    async with req.container.pool.connection() as conn:
-        page = await fetch_page(
-            conn, REQUESTS, req.request.query_params, str(req.request.url),
-            headers=req.request.headers, where=(own, ()),
-        )  # fmt: skip
+    page = await list_page(req, REQUESTS, own)
     return page.paginated([msgspec.convert(row, RequestRow).read() for row in page.rows])
 
 

@@ -7,11 +7,10 @@ import asyncio
 
 import msgspec
 from msgspec import UNSET, UnsetType
-from psycopg.rows import dict_row
 
 from backend.api import access
 from backend.api.errors import ApiError, bad_request, not_found, permission_denied
-from backend.api.lists import Field, Paginated, Resource, fetch_page
+from backend.api.lists import Field, Paginated, Resource, fetch_row, list_page
 from backend.api.representations import TASK_SELECT, TASK_SOURCE, TaskRead, task_read
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.domain.label_edits import LabelEdit
@@ -83,9 +82,8 @@ class TaskWrite(msgspec.Struct, kw_only=True):
 
 
 async def load_task(req: ApiRequest, task_id: int) -> TaskRead:
-    async with req.container.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(f"SELECT {TASK_SELECT} FROM {TASK_SOURCE} WHERE t.id = %s", [task_id])
-        row = await cur.fetchone()
+    async with req.container.pool.connection() as conn:
+        row = await fetch_row(conn, TASKS, task_id)
     if row is None:
         raise not_found()
     return task_read(req, row)
@@ -93,12 +91,7 @@ async def load_task(req: ApiRequest, task_id: int) -> TaskRead:
 
 @router.get("/api/tasks", query=TASKS.query, response=Paginated[TaskRead], summary="List tasks")
 async def list_tasks(req: ApiRequest) -> Paginated[TaskRead]:
-    async with req.container.pool.connection() as conn:
-        visible = (policy.visible_tasks_sql(req.principal, "t"), ())
-        page = await fetch_page(
-            conn, TASKS, req.request.query_params, str(req.request.url),
-            headers=req.request.headers, where=visible,
-        )  # fmt: skip
+    page = await list_page(req, TASKS, policy.visible_tasks_sql(req.principal, "t"))
     return page.paginated([task_read(req, row) for row in page.rows])
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from backend.api.errors import ApiError, bad_request, not_found, permission_denied
-from backend.api.lists import Clause, Field, Paginated, Resource, fetch_page
+from backend.api.lists import Field, Paginated, Resource, list_page
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.iam import policy
 from backend.iam.principal import ROLES, Role
@@ -113,11 +113,7 @@ USERS = Resource(
 )  # fmt: skip
 async def list_(req: ApiRequest) -> Paginated[UserRead]:
     viewer = req.principal
-    async with req.container.pool.connection() as conn:
-        page = await fetch_page(
-            conn, USERS, req.request.query_params, str(req.request.url),
-            headers=req.request.headers, where=Clause(policy.user_list_sql(viewer, "users")),
-        )  # fmt: skip
+    page = await list_page(req, USERS, policy.user_list_sql(viewer, "users"))
     # In lists, even a user's own entry has only the basic fields unless they are an admin.
     return page.paginated(
         [user_read(req, UserRecord(**row), full=viewer.is_admin) for row in page.rows]
