@@ -45,7 +45,7 @@ class SkeletonElementShape(_ShapeFields, frozen=True, kw_only=True):
     id: int | None = None
     frame: int
     label_id: int
-    group: int | None = None
+    group: int | None = 0  # CVAT fills 0 when a client leaves it out
     source: Source = "manual"
     attributes: list[AttributeVal] = []
 
@@ -68,7 +68,7 @@ class SkeletonElementTrack(msgspec.Struct, frozen=True, kw_only=True):
     id: int | None = None
     frame: int
     label_id: int
-    group: int | None = None
+    group: int | None = 0  # CVAT fills 0 when a client leaves it out
     source: Source = "manual"
     shapes: list[TrackedShape] = []
     attributes: list[AttributeVal] = []  # immutable attributes
@@ -84,7 +84,7 @@ class LabeledImage(msgspec.Struct, frozen=True, kw_only=True):
     id: int | None = None
     frame: int
     label_id: int
-    group: int | None = None
+    group: int | None = 0  # CVAT fills 0 when a client leaves it out
     source: Source = "manual"
     attributes: list[AttributeVal] = []
 

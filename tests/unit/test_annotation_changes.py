@@ -120,7 +120,7 @@ def test_full_object_update_carries_only_what_differs() -> None:
     whole = ShapePatch(
         id=1000,
         label_id=CAR,
-        group=None,
+        group=0,
         source="manual",
         occluded=True,
         outside=False,
