@@ -170,7 +170,7 @@ def test_job_put_fills_defaults_assigns_ids_and_get_returns_them(http, task) -> 
     assert [s["type"] for s in got["shapes"]] == [s["type"] for s in body["shapes"]]
     for shape in got["shapes"]:
         assert isinstance(shape["id"], int)
-        assert shape["source"] == "manual" and shape["z_order"] == 0
+        assert shape["source"] == "manual" and shape["z_order"] == 0 and shape["group"] == 0
         assert shape["occluded"] is False and shape["outside"] is False
         assert isinstance(shape["attributes"], list) and isinstance(shape["elements"], list)
     rect = got["shapes"][0]
@@ -181,6 +181,7 @@ def test_job_put_fills_defaults_assigns_ids_and_get_returns_them(http, task) -> 
     assert all(isinstance(e["id"], int) for e in skeleton["elements"])
     (tag_out,) = got["tags"]
     assert tag_out["frame"] == 2 and tag_out["source"] == "manual" and tag_out["attributes"] == []
+    assert tag_out["group"] == 0
     (track_out,) = got["tracks"]
     assert [(k["frame"], k["outside"]) for k in track_out["shapes"]] == [
         (0, False), (4, False), (8, True),
