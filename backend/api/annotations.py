@@ -18,7 +18,9 @@ that job's stream), and answer once the read models have the write (read-your-wr
 
 from __future__ import annotations
 
+import datetime
 import itertools
+import uuid
 from collections.abc import Sequence
 from typing import Any, Literal, TypeVar
 
@@ -165,6 +167,52 @@ class PatchQuery(msgspec.Struct, kw_only=True):
 
 class GetQuery(msgspec.Struct, kw_only=True):
     revision: int | None = None  # time travel: the job as it was at this stream revision
+    at: str | None = None  # time travel: the state at this ISO 8601 time
+
+
+class TaskGetQuery(msgspec.Struct, kw_only=True):
+    at: str | None = None  # time travel: every job as it was at this ISO 8601 time
+
+
+def _parse_at(text: str) -> datetime.datetime:
+    """An ISO 8601 time (a time without a zone is UTC), or 400 naming `at`."""
+    try:
+        moment = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request("at", f"{text!r} is not an ISO 8601 date and time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment
+
+
+async def _revision_at(conn: Any, job_id: int, moment: datetime.datetime) -> int:
+    """The job stream's last revision recorded at or before `moment` (-1: none yet)."""
+    cur = await conn.execute(
+        "SELECT max(revision) FROM events WHERE stream_id = %s AND recorded_at <= %s",
+        [f"job-{job_id}", moment],
+    )
+    row = await cur.fetchone()
+    return -1 if row is None or row[0] is None else int(row[0])
+
+
+async def _time_travel_revision(conn: Any, job_id: int, query: GetQuery) -> int:
+    """The revision `?revision=` or `?at=` asks for; 400 naming the parameter when it is
+    out of range (beyond the head, negative) or both are given."""
+    if query.revision is not None and query.at is not None:
+        raise bad_request("at", "give either revision or at, not both")
+    if query.at is not None:
+        return await _revision_at(conn, job_id, _parse_at(query.at))
+    assert query.revision is not None
+    if query.revision < 0:
+        raise bad_request("revision", "a revision is 0 or more")
+    cur = await conn.execute(
+        "SELECT max(revision) FROM events WHERE stream_id = %s", [f"job-{job_id}"]
+    )
+    row = await cur.fetchone()
+    head = -1 if row is None or row[0] is None else int(row[0])
+    if query.revision > head:
+        raise bad_request("revision", f"revision {query.revision} is beyond the head ({head})")
+    return query.revision
 
 
 Action = Literal["create", "update", "delete"]
@@ -291,22 +339,37 @@ async def get_job_annotations(req: ApiRequest) -> Response:
     query: GetQuery = req.query
     async with req.container.pool.connection() as conn:
         await authorize(conn, req.principal, "job", job_id, "view")
-        if query.revision is None:
+        if query.revision is None and query.at is None:
             return _json(await _job_json(conn, job_id))
-    state = await req.container.annotations.load(job_id, at_revision=query.revision)
-    return _json(_encode(state.to_cvat()))
+        revision = await _time_travel_revision(conn, job_id, query)
+    state = await req.container.annotations.load(job_id, at_revision=revision)
+    return _json(_encode(_in_get_order(state.to_cvat())))
+
+
+def _in_get_order(data: CvatAnnotations) -> CvatAnnotations:
+    """The order GET serves from the read model (_JOB_ROWS): shapes and tags by frame,
+    tracks by id, ids breaking ties."""
+    return msgspec.structs.replace(
+        data,
+        shapes=sorted(data.shapes, key=lambda s: (s.frame, s.id or 0)),
+        tags=sorted(data.tags, key=lambda t: (t.frame, t.id or 0)),
+    )
 
 
 @router.get(
     "/api/tasks/{id:int}/annotations",
+    query=TaskGetQuery,
     response=CvatAnnotations,
     summary="A task's annotations (its jobs merged)",
 )
 async def get_task_annotations(req: ApiRequest) -> Response:
     task_id: int = req.path["id"]
+    query: TaskGetQuery = req.query
     async with req.container.pool.connection() as conn:
         await authorize(conn, req.principal, "task", task_id, "view")
         jobs = await _task_jobs(conn, task_id)
+        if query.at is not None:
+            return await _task_at(req, conn, jobs, _parse_at(query.at))
         if len(jobs) == 1:
             return _json(await _job_json(conn, jobs[0][0].job_id))
         contents = await _task_contents(conn, [job for job, _ in jobs])
@@ -314,11 +377,29 @@ async def get_task_annotations(req: ApiRequest) -> Response:
     return _json(_data(max(version, 0), merge(contents)))
 
 
+async def _task_at(
+    req: ApiRequest, conn: Any, jobs: Sequence[tuple[JobRange, int]], moment: datetime.datetime
+) -> Response:
+    """Every job of the task as it was at `moment`, merged as GET merges them now."""
+    contents = []
+    version = 0
+    for job, _ in jobs:
+        revision = await _revision_at(conn, job.job_id, moment)
+        state = await req.container.annotations.load(job.job_id, at_revision=revision)
+        version = max(version, revision)
+        contents.append(
+            JobContent(job=job, shapes=state.shapes(), tracks=state.tracks(), tags=state.tags())
+        )
+    return _json(_data(version, merge(contents)))
+
+
 # --- job writes -----------------------------------------------------------------------
 
 
 def _metadata(req: ApiRequest) -> EventMetadata:
-    return EventMetadata(actor=req.principal.id, source="api")
+    # One request id per request: the events one write appends share it, which is how the
+    # undo stack (backend/services/undo.py) tells one change from the next.
+    return EventMetadata(actor=req.principal.id, source="api", request_id=uuid.uuid4().hex)
 
 
 async def _execute(
