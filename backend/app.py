@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from backend.api import errors
 from backend.api.routing import ApiRouter, Endpoint, starlette_routes
@@ -19,6 +19,7 @@ from backend.bootstrap import bootstrap
 from backend.metrics import metrics
 from backend.projections.registry import all_projections
 from backend.projections.runner import Projector
+from backend.realtime.hub import Hub, websocket_endpoint
 from backend.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -43,11 +44,14 @@ def create_app(settings: Settings) -> Starlette:
 
             worker = build_worker(settings.redis_url, handle_signals=False, container=container)
             background.append(asyncio.create_task(worker.main(), name="worker"))
+        app.state.realtime = realtime = Hub(container)
+        await realtime.start()
         log.info("vellum started", projector=settings.inprocess_projector, worker=bool(worker))
         try:
             yield
         finally:
             stop.set()
+            await realtime.stop()
             if worker is not None:
                 await worker.close()
             for task in background:
@@ -55,7 +59,11 @@ def create_app(settings: Settings) -> Starlette:
             await asyncio.gather(*background, return_exceptions=True)
             await container.close()
 
-    routes = [*starlette_routes(all_endpoints()), Route("/metrics", metrics, methods=["GET"])]
+    routes = [
+        *starlette_routes(all_endpoints()),
+        Route("/metrics", metrics, methods=["GET"]),
+        WebSocketRoute("/api/ws", websocket_endpoint),
+    ]
     handlers: dict[Any, Any] = {cls: errors.handle for cls in errors.EXPECTED}
     handlers[Exception] = errors.handle
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)

@@ -1,0 +1,420 @@
+"""One websocket connection: an explicit state machine, its subscriptions, and the one
+task that writes to the socket.
+
+Everything the server sends goes through the session's outbox and its sender task, so the
+order on the wire is the order of the outbox: catch-up (snapshot or missed events) first,
+then live events, each subscription in revision order. Events are deduplicated and gaps
+filled from the event store by revision, so whatever order the hub and a catch-up race in,
+a subscriber sees every revision once. The outbox is bounded: a consumer that falls too
+far behind loses its queued events and gets `resync` for each subscription (then it
+subscribes again from its revision) instead of growing the server's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import secrets
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import structlog
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from backend.api import access
+from backend.api.errors import ApiError, from_msgspec
+from backend.domain.errors import Conflict, DomainError, NotFound
+from backend.iam.principal import User
+from backend.realtime import commands, protocol
+from backend.realtime.protocol import (
+    CLIENT_TYPES,
+    CLOSE_REASONS,
+    MAX_MESSAGE_BYTES,
+    PROTOCOL_VERSION,
+    CloseCode,
+    encoder,
+)
+from backend.services.job_annotations import EventMetadata, job_stream
+
+if TYPE_CHECKING:
+    from backend.realtime.hub import Hub
+
+log = structlog.get_logger(__name__)
+
+# Events queued for one connection before it is declared slow (resync).
+EVENT_QUEUE_LIMIT = 1000
+# Replies (acks, errors, presence...) queued before a client that never reads is closed.
+CONTROL_QUEUE_LIMIT = 2000
+# A subscriber further behind than this gets a snapshot instead of the missed events.
+CATCH_UP_LIMIT = 5000
+HELLO_TIMEOUT_S = 10.0
+# How long a permission check of ops on a job is trusted.
+PERMISSION_TTL_S = 30.0
+
+
+class SessionState(enum.Enum):
+    CONNECTING = "connecting"  # accepted and authenticated; waiting for hello
+    OPEN = "open"  # hello answered: subscriptions, ops, presence
+    CLOSING = "closing"  # the server is closing the socket
+    CLOSED = "closed"
+
+
+_TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
+    SessionState.CONNECTING: frozenset(
+        {SessionState.OPEN, SessionState.CLOSING, SessionState.CLOSED}
+    ),
+    SessionState.OPEN: frozenset({SessionState.CLOSING, SessionState.CLOSED}),
+    SessionState.CLOSING: frozenset({SessionState.CLOSED}),
+    SessionState.CLOSED: frozenset(),
+}
+
+
+class IllegalTransition(RuntimeError):
+    pass
+
+
+class StateMachine:
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state = SessionState.CONNECTING
+
+    def to(self, new: SessionState) -> None:
+        if new not in _TRANSITIONS[self.state]:
+            raise IllegalTransition(f"{self.state.value} -> {new.value}")
+        self.state = new
+
+
+class Subscription:
+    """One job followed by one session. `revision` is the last revision sent (None until
+    the catch-up ran)."""
+
+    __slots__ = ("can_write", "job", "revision")
+
+    def __init__(self, job: int) -> None:
+        self.job = job
+        self.revision: int | None = None
+        self.can_write = True
+
+
+# Outbox items: ("msg", text) | ("event", sub, revision, text) | ("catchup", sub, since)
+Item = tuple[Any, ...]
+
+
+class Session:
+    def __init__(self, ws: WebSocket, hub: Hub, user: User, can_write: bool) -> None:
+        self.id = secrets.token_hex(6)
+        self.ws = ws
+        self.hub = hub
+        self.user = user
+        self.user_ref = protocol.UserRef(id=user.id, username=user.username)
+        self.can_write = can_write
+        self.machine = StateMachine()
+        self.subs: dict[int, Subscription] = {}
+        self._out: deque[Item] = deque()
+        self._events_queued = 0
+        self._wake = asyncio.Event()
+        self._write_checked: dict[int, float] = {}
+
+    # --- outbox ---------------------------------------------------------------------------
+
+    def send(self, message: Any) -> None:
+        """Queue a reply; a client that lets replies pile up is closed."""
+        if self.machine.state in (SessionState.CLOSING, SessionState.CLOSED):
+            return
+        if len(self._out) - self._events_queued >= CONTROL_QUEUE_LIMIT:
+            self._abort(CloseCode.TOO_SLOW)
+            return
+        self._out.append(("msg", encoder.encode(message).decode()))
+        self._wake.set()
+
+    def send_presence(self, text: str) -> None:
+        """Presence is ephemeral: dropped, not queued, when the client is behind."""
+        if self.machine.state is SessionState.OPEN and len(self._out) < EVENT_QUEUE_LIMIT // 2:
+            self._out.append(("msg", text))
+            self._wake.set()
+
+    def deliver(self, job: int, revision: int, text: str) -> None:
+        """Called by the hub for each event of a job this session follows (synchronous)."""
+        sub = self.subs.get(job)
+        if sub is None:
+            return
+        if self._events_queued >= EVENT_QUEUE_LIMIT:
+            self._overflow()
+            return
+        self._out.append(("event", sub, revision, text))
+        self._events_queued += 1
+        self._wake.set()
+
+    def _overflow(self) -> None:
+        """Too slow: drop every queued event; each subscription must be renewed."""
+        self._out = deque(item for item in self._out if item[0] != "event")
+        self._events_queued = 0
+        for job, sub in list(self.subs.items()):
+            self._drop(job)
+            revision = -1 if sub.revision is None else sub.revision
+            self.send(protocol.Resync(job=job, revision=revision, reason="overflow"))
+        log.info("realtime slow consumer", session=self.id, user=self.user.id)
+
+    def _abort(self, code: CloseCode) -> None:
+        if self.machine.state is SessionState.CLOSING:
+            return
+        self.machine.to(SessionState.CLOSING)
+        self._out.clear()
+        self._events_queued = 0
+        self._out.append(("close", code))
+        self._wake.set()
+
+    async def _send_loop(self) -> None:
+        while True:
+            while not self._out:
+                self._wake.clear()
+                await self._wake.wait()
+            item = self._out.popleft()
+            kind = item[0]
+            if kind == "msg":
+                await self.ws.send_text(item[1])
+            elif kind == "event":
+                self._events_queued -= 1
+                await self._send_event(item[1], item[2], item[3])
+            elif kind == "catchup":
+                sub: Subscription = item[1]
+                if self.subs.get(sub.job) is sub:
+                    await self._catch_up(sub, item[2])
+            elif kind == "close":
+                code = item[1]
+                await self.ws.close(code, CLOSE_REASONS[code])
+                return
+
+    async def _send_event(self, sub: Subscription, revision: int, text: str) -> None:
+        if self.subs.get(sub.job) is not sub or sub.revision is None:
+            return  # unsubscribed, or the catch-up still to come will include it
+        if revision <= sub.revision:
+            return  # already sent (by the catch-up)
+        if revision > sub.revision + 1:  # should not happen; the store has what is missing
+            for recorded in await self.hub.store.read_stream(
+                job_stream(sub.job), sub.revision + 1, revision - sub.revision - 1
+            ):
+                await self.ws.send_text(self.hub.event_text(sub.job, recorded))
+        await self.ws.send_text(text)
+        sub.revision = revision
+
+    async def _catch_up(self, sub: Subscription, since: int | None) -> None:
+        """The missed events after `since`, or a snapshot; then `synced`."""
+        store = self.hub.store
+        stream = job_stream(sub.job)
+        missed = None
+        if since is not None and since >= -1:
+            missed = await store.read_stream(stream, since + 1, CATCH_UP_LIMIT + 1)
+            if len(missed) > CATCH_UP_LIMIT:
+                missed = None
+            elif not missed:
+                current = await store.stream_revision(stream)
+                if since > (-1 if current is None else current):
+                    missed = None  # the client is ahead of the store (another database?)
+        if missed is None:
+            state = await self.hub.annotations.load(sub.job)
+            revision = state.revision
+            body = encoder.encode(state.to_cvat())  # no await since load: consistent
+            snapshot = protocol.SnapshotMsg(
+                job=sub.job, revision=revision, annotations=msgspec.Raw(body)
+            )
+            await self.ws.send_text(encoder.encode(snapshot).decode())
+        else:
+            revision = since if since is not None else -1
+            for recorded in missed:
+                await self.ws.send_text(self.hub.event_text(sub.job, recorded))
+                revision = recorded.revision
+        sub.revision = revision
+        synced = protocol.Synced(job=sub.job, revision=revision, can_write=self.can_write)
+        await self.ws.send_text(encoder.encode(synced).decode())
+        for state_msg in self.hub.presence.current(sub.job, exclude=self.id):
+            self.send_presence(state_msg)
+
+    # --- the connection ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        sender = asyncio.create_task(self._send_loop(), name=f"ws-send-{self.id}")
+        try:
+            if await self._hello():
+                await self._receive_loop(sender)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            for job in list(self.subs):
+                self._drop(job)
+            if self.machine.state is SessionState.CLOSING:
+                # let the sender flush its close frame
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(sender), 2.0)
+            sender.cancel()
+            with contextlib.suppress(BaseException):
+                await sender
+            self.machine.to(SessionState.CLOSED)
+
+    async def _hello(self) -> bool:
+        try:
+            message = await asyncio.wait_for(self.ws.receive(), HELLO_TIMEOUT_S)
+        except TimeoutError:
+            self._abort(CloseCode.HELLO_EXPECTED)
+            return False
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        try:
+            hello = msgspec.json.decode(message.get("text") or b"", type=protocol.Hello)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            self._abort(CloseCode.HELLO_EXPECTED)
+            return False
+        if hello.protocol != PROTOCOL_VERSION:
+            self._abort(CloseCode.PROTOCOL_TOO_OLD)
+            return False
+        self.machine.to(SessionState.OPEN)
+        self.send(
+            protocol.Welcome(
+                protocol=PROTOCOL_VERSION, session=self.id, user=self.user_ref,
+                can_write=self.can_write, max_message_bytes=MAX_MESSAGE_BYTES,
+            )
+        )  # fmt: skip
+        return True
+
+    async def _receive_loop(self, sender: asyncio.Task[None]) -> None:
+        while self.machine.state is SessionState.OPEN:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                self._error("binary", "send JSON text frames")
+                continue
+            if len(text) > MAX_MESSAGE_BYTES:
+                self._error("too_big", f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
+                continue
+            try:
+                await self._handle(text)
+            except Exception:  # a bug must not end the connection (nor anyone else's)
+                log.exception("realtime message failed", session=self.id)
+                self._error("internal", "the server failed on this message")
+            if sender.done():
+                return
+
+    def _error(self, reason: protocol.ErrorReason, message: str, field: str | None = None) -> None:
+        self.send(protocol.Error(reason=reason, message=message, field=field))
+
+    async def _handle(self, text: str) -> None:
+        try:
+            message = protocol.client_decoder.decode(text)
+        except msgspec.ValidationError as exc:
+            self._invalid(text, exc)
+            return
+        except msgspec.DecodeError:
+            self._error("malformed", "not a JSON message")
+            return
+        if isinstance(message, protocol.Op):
+            await self._op(message)
+        elif isinstance(message, protocol.Subscribe):
+            await self._subscribe(message)
+        elif isinstance(message, protocol.PresenceUpdate):
+            if message.job not in self.subs:
+                self._error("not_subscribed", f"subscribe to job {message.job} first", "job")
+            else:
+                self.hub.presence.update(self, message)
+        elif isinstance(message, protocol.Unsubscribe):
+            self._drop(message.job)
+        elif isinstance(message, protocol.Ping):
+            self.send(protocol.Pong(nonce=message.nonce))
+        else:
+            self._error("hello_twice", "the session is already open")
+
+    def _invalid(self, text: str, exc: msgspec.ValidationError) -> None:
+        try:
+            raw = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            self._error("malformed", "not a JSON message")
+            return
+        if not isinstance(raw, dict):
+            self._error("malformed", "a message is a JSON object with a type")
+            return
+        kind = raw.get("type")
+        if kind not in CLIENT_TYPES:
+            self._error("unknown_type", f"unknown message type {kind!r}", "type")
+            return
+        detail = from_msgspec(exc, "message").detail
+        field, problem = next(iter(detail.items())) if isinstance(detail, dict) else ("", "")
+        message = problem[0] if isinstance(problem, list) and problem else str(exc)
+        op_id, job = raw.get("op_id"), raw.get("job")
+        if kind == "op" and isinstance(op_id, str) and isinstance(job, int):
+            self.send(protocol.Nack(op_id=op_id, job=job, reason="invalid", message=message,
+                                    field=field or None))  # fmt: skip
+        else:
+            self._error("invalid", message, field or None)
+
+    # --- subscriptions ---------------------------------------------------------------------
+
+    async def _subscribe(self, message: protocol.Subscribe) -> None:
+        try:
+            async with self.hub.pool.connection() as conn:
+                await access.check_job(conn, self.user, "view", message.job)
+        except ApiError as exc:
+            reason: protocol.ErrorReason = "not_found" if exc.status == 404 else "forbidden"
+            self._error(reason, f"job {message.job}: {exc.detail}", "job")
+            return
+        self._drop(message.job)
+        sub = Subscription(message.job)
+        self.subs[message.job] = sub
+        self.hub.join(self, message.job)  # before the catch-up reads: nothing falls between
+        self._out.append(("catchup", sub, message.since_revision))
+        self._wake.set()
+
+    def _drop(self, job: int) -> None:
+        if self.subs.pop(job, None) is not None:
+            self.hub.leave(self, job)
+
+    # --- ops -------------------------------------------------------------------------------
+
+    def _nack(self, op: protocol.Op, reason: protocol.NackReason, message: str,
+              field: str | None = None) -> None:  # fmt: skip
+        self.send(protocol.Nack(op_id=op.op_id, job=op.job, reason=reason, message=message,
+                                field=field))  # fmt: skip
+
+    async def _may_write(self, job: int) -> bool:
+        if self._write_checked.get(job, 0.0) > time.monotonic():
+            return True
+        async with self.hub.pool.connection() as conn:
+            await access.check_job(conn, self.user, "update:annotations", job)
+        self._write_checked[job] = time.monotonic() + PERMISSION_TTL_S
+        return True
+
+    async def _op(self, op: protocol.Op) -> None:
+        if not self.can_write:
+            self._nack(op, "read_only", "these credentials are read-only (read-only token)")
+            return
+        try:
+            await self._may_write(op.job)
+        except ApiError as exc:
+            reason: protocol.NackReason = "not_found" if exc.status == 404 else "forbidden"
+            self._nack(op, reason, str(exc.detail))
+            return
+        batch = commands.to_commands(op.command)
+        labels = await self.hub.labels(op.job)
+        meta = EventMetadata(actor=self.user.id, source="ws", op_id=op.op_id)
+        try:
+            outcome = await self.hub.annotations.execute(op.job, batch, labels, meta)
+        except NotFound as exc:
+            self._nack(op, "not_found", exc.message, exc.field)
+            return
+        except Conflict as exc:
+            self._nack(op, "conflict", exc.message, exc.field)
+            return
+        except DomainError as exc:
+            self._nack(op, "invalid", exc.message, exc.field)
+            return
+        except RuntimeError as exc:  # contention: the service gave up after its retries
+            self._nack(op, "busy", str(exc))
+            return
+        self.send(
+            protocol.Ack(op_id=op.op_id, job=op.job, revision=outcome.revision,
+                         position=outcome.position, ids=commands.created_ids(outcome.events))
+        )  # fmt: skip
