@@ -243,6 +243,8 @@ class RealtimeClient:
             future = self._pending.get(message.op_id)
             if future is not None and not future.done():
                 future.set_result(message)
+            else:  # nobody waits for it (e.g. sent with send_raw)
+                self.inbox.put_nowait(message)
         elif isinstance(message, protocol.SnapshotMsg):
             view = self.views.get(message.job)
             if view is not None:

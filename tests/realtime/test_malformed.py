@@ -1,0 +1,68 @@
+"""Bad messages get an error and leave the socket, other sockets and the server working."""
+
+from __future__ import annotations
+
+import httpx
+
+from backend.realtime import protocol
+from backend.realtime.client import RealtimeClient
+from tests.realtime.conftest import Pair, new_job, rect
+
+
+async def test_bad_messages_get_an_error_and_the_session_goes_on(
+    pair: Pair, admin_http: httpx.Client
+) -> None:
+    task, job = new_job(admin_http)
+    async with (
+        RealtimeClient(pair.ws(), basic=pair.a.admin) as bad,
+        RealtimeClient(pair.ws(), basic=pair.a.admin) as good,
+    ):
+        await bad.subscribe(job)
+        view = await good.subscribe(job)
+        cases = [
+            ("{not json", "malformed", None),
+            ("[1, 2]", "malformed", None),
+            ('{"type": "launch_missiles"}', "unknown_type", "type"),
+            ('{"no_type": 1}', "unknown_type", "type"),
+            ('{"type": "subscribe", "job": "seven"}', "invalid", "job"),
+            ('{"type": "presence", "job": 999999}', "not_subscribed", "job"),
+            ('{"type": "hello", "protocol": 1}', "hello_twice", None),
+            ("x" * (protocol.MAX_MESSAGE_BYTES + 1), "too_big", None),
+        ]
+        for text, reason, field in cases:
+            await bad.send_raw(text)
+            error = await bad.next_message(protocol.Error)
+            assert (error.reason, error.field) == (reason, field), (text[:40], error)
+        await bad.send_raw(b"\x00binary")
+        assert (await bad.next_message(protocol.Error)).reason == "binary"
+        # a malformed op with an op id is nacked naming the field
+        command = '{"type": "create", "shapes": [{"frame": "zero"}]}'
+        await bad.send_raw(f'{{"type": "op", "op_id": "o1", "job": {job}, "command": {command}}}')
+        nack = await bad.next_message(protocol.Nack)
+        assert nack.op_id == "o1" and nack.reason == "invalid"
+        assert nack.field is not None and "frame" in nack.field
+        # ops on objects that do not exist are nacked
+        missing = await bad.op(job, {"type": "update", "shapes": [{"id": 10**9, "z_order": 3}]})
+        assert isinstance(missing, protocol.Nack) and missing.reason == "not_found"
+        # both sockets still work
+        await bad.send(protocol.Ping(nonce="still there"))
+        assert (await bad.next_message(protocol.Pong)).nonce == "still there"
+        ack = await bad.op(job, {"type": "create", "shapes": [rect(task)]})
+        assert isinstance(ack, protocol.Ack)
+        await good.wait_revision(job, ack.revision)
+        assert len(view.state.shapes()) == 1
+
+
+async def test_a_wrong_protocol_version_is_closed_with_a_reason(pair: Pair) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    headers = {"Authorization": httpx.BasicAuth(*pair.a.admin)._auth_header}
+    async with connect(pair.ws(), additional_headers=headers) as ws:
+        await ws.send('{"type": "hello", "protocol": 0}')
+        try:
+            await ws.recv()
+        except ConnectionClosed:
+            pass
+        assert ws.close_code == protocol.CloseCode.PROTOCOL_TOO_OLD
+        assert ws.close_reason == protocol.CLOSE_REASONS[protocol.CloseCode.PROTOCOL_TOO_OLD]
