@@ -60,6 +60,7 @@ class Hub:
         self.jobs: dict[int, set[Session]] = {}
         self.presence = Presence(self, container.redis, container.settings.database_url)
         self._labels: dict[int, tuple[float, LabelSet]] = {}
+        self._job_locks: dict[int, asyncio.Lock] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.position = 0
 
@@ -107,6 +108,18 @@ class Hub:
         if len(self._labels) > 1024:
             self._labels = {k: v for k, v in self._labels.items() if v[0] > now}
         return labels
+
+    def job_lock(self, job: int) -> asyncio.Lock:
+        """Ops on one job run one at a time in this process. Appends to one stream are
+        serialized by the store anyway (expected revision); letting this process's ops race
+        each other would only make all but one of them decide again, and under load
+        (tens of writers on one job) some would run out of retries."""
+        lock = self._job_locks.get(job)
+        if lock is None:
+            if len(self._job_locks) > 4096:
+                self._job_locks = {k: v for k, v in self._job_locks.items() if v.locked()}
+            lock = self._job_locks[job] = asyncio.Lock()
+        return lock
 
     @staticmethod
     def event_text(job: int, recorded: RecordedEvent) -> str:

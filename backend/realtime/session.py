@@ -26,7 +26,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from backend.api import access
 from backend.api.errors import ApiError, from_msgspec
+from backend.domain.commands import Command
 from backend.domain.errors import Conflict, DomainError, NotFound
+from backend.domain.labels import LabelSet
 from backend.iam.principal import User
 from backend.realtime import commands, protocol
 from backend.realtime.protocol import (
@@ -37,7 +39,7 @@ from backend.realtime.protocol import (
     CloseCode,
     encoder,
 )
-from backend.services.job_annotations import EventMetadata, job_stream
+from backend.services.job_annotations import EventMetadata, Outcome, job_stream
 
 if TYPE_CHECKING:
     from backend.realtime.hub import Hub
@@ -53,6 +55,7 @@ CATCH_UP_LIMIT = 5000
 HELLO_TIMEOUT_S = 10.0
 # How long a permission check of ops on a job is trusted.
 PERMISSION_TTL_S = 30.0
+_EXECUTE_ROUNDS = 3
 
 
 class SessionState(enum.Enum):
@@ -387,6 +390,21 @@ class Session:
         self._write_checked[job] = time.monotonic() + PERMISSION_TTL_S
         return True
 
+    async def _execute(
+        self, job: int, batch: list[Command], labels: LabelSet, meta: EventMetadata
+    ) -> Outcome:
+        """One op at a time per job in this process (see Hub.job_lock); another process
+        may still win the race a few times in a row, so give up only after a few rounds of
+        the service's own retries."""
+        for attempt in range(_EXECUTE_ROUNDS):
+            async with self.hub.job_lock(job):
+                try:
+                    return await self.hub.annotations.execute(job, batch, labels, meta)
+                except RuntimeError:
+                    if attempt == _EXECUTE_ROUNDS - 1:
+                        raise
+        raise AssertionError("unreachable")
+
     async def _op(self, op: protocol.Op) -> None:
         if not self.can_write:
             self._nack(op, "read_only", "these credentials are read-only (read-only token)")
@@ -401,7 +419,7 @@ class Session:
         labels = await self.hub.labels(op.job)
         meta = EventMetadata(actor=self.user.id, source="ws", op_id=op.op_id)
         try:
-            outcome = await self.hub.annotations.execute(op.job, batch, labels, meta)
+            outcome = await self._execute(op.job, batch, labels, meta)
         except NotFound as exc:
             self._nack(op, "not_found", exc.message, exc.field)
             return
