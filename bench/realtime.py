@@ -107,6 +107,7 @@ class Latencies:
     def __init__(self) -> None:
         self.sent: dict[str, tuple[float, int]] = {}  # op id -> (time, sender index)
         self.samples: list[float] = []
+        self.acks: list[float] = []  # op sent -> ack at the sender (diagnostics)
         self.recording = False
 
     def received(self, op_id: str | None, receiver: int, now: float) -> None:
@@ -122,6 +123,8 @@ async def _reader(ws: ClientConnection, index: int, lat: Latencies, wanted: str)
             message = _peek.decode(raw)
             if message.type == wanted:
                 lat.received(message.op_id, index, now)
+            elif message.type == "ack" and lat.recording:
+                lat.acks.append((now - lat.sent[message.op_id or ""][0]) * 1000)
 
 
 async def drive(
@@ -149,6 +152,8 @@ async def drive(
     for task in readers:
         task.cancel()
     log(f"{wanted}: {n} ops sent, {len(lat.samples)} deliveries measured")
+    if lat.acks:
+        log(f"acks: p50 {_percentile(lat.acks, 0.5):.2f} ms, p99 {_percentile(lat.acks, 0.99):.2f}")
 
 
 async def bare_load(url: str) -> list[float]:
