@@ -28,6 +28,8 @@ The rule
   - C deleted it (a delete, or the reset of a PUT/DELETE of all annotations): it is
     re-created with its old ids (keyframes and elements included), unless it exists again.
 
+  - Objects, and label changes, whose label was deleted since are not brought back.
+
   The user's own later events are not "someone else's": on top of the stack, each own
   later change was undone already (compensated by its undo), so together they leave it
   as it was.
@@ -66,6 +68,7 @@ from backend.domain.events import (
     ObjectsUpdated,
     TrackKeyframesChanged,
 )
+from backend.domain.labels import LabelSet
 from backend.domain.objects import (
     AnnotationObject,
     AttributeVal,
@@ -186,11 +189,18 @@ def stacks(log: Sequence[LoggedEvent], actor: int) -> tuple[list[Change], list[C
     return undo, redo
 
 
-def plan(log: Sequence[LoggedEvent], actor: int, action: Literal["undo", "redo"]) -> Plan | None:
-    """The compensation for `actor`'s next undo (or redo), or None: nothing to do."""
+def plan(
+    log: Sequence[LoggedEvent],
+    actor: int,
+    action: Literal["undo", "redo"],
+    labels: LabelSet | None = None,
+) -> Plan | None:
+    """The compensation for `actor`'s next undo (or redo), or None: nothing to do.
+    With `labels` (the job's labels now), objects and labels whose label was deleted since
+    are not brought back."""
     undo, redo = stacks(log, actor)
     for target in reversed(undo if action == "undo" else redo):
-        events, skipped = compensate(log, target, actor)
+        events, skipped = compensate(log, target, actor, labels)
         if events:
             return Plan(action=action, target=target, events=events, skipped=skipped)
     return None
@@ -254,7 +264,7 @@ def _objects_at(log: Sequence[LoggedEvent], stop: int) -> dict[Key, AnnotationOb
 
 
 def compensate(
-    log: Sequence[LoggedEvent], change: Change, actor: int
+    log: Sequence[LoggedEvent], change: Change, actor: int, labels: LabelSet | None = None
 ) -> tuple[list[Event], list[Skipped]]:
     """The events that compensate `change` now (end of `log`), and what is skipped."""
     objects = _objects_at(log, change.first)
@@ -282,7 +292,7 @@ def compensate(
                 for p in old_props.keys() | new_props.keys()
                 if old_props.get(p) != new_props.get(p)
             )
-    return _Compensation(before, after, objects, touched).events(sorted(keys))
+    return _Compensation(before, after, objects, touched, labels).events(sorted(keys))
 
 
 def _replaced(old: AnnotationObject | None, new: AnnotationObject | None) -> bool:
@@ -297,8 +307,10 @@ class _Compensation:
         after: Mapping[Key, AnnotationObject],
         now: Mapping[Key, AnnotationObject],
         touched: Mapping[Key, set[Prop]],
+        labels: LabelSet | None,
     ) -> None:
         self.before, self.after, self.now, self.touched = before, after, now, touched
+        self.labels = labels
         self.deleted: list[Key] = []
         self.created: list[AnnotationObject] = []
         self.patches: list[tuple[Key, AnnotationObject, AnnotationObject]] = []
@@ -324,7 +336,9 @@ class _Compensation:
                 return
             self.deleted.append(key)
         elif after is None:  # deleted by the change
-            if now is None:
+            if not self._label_exists(before.label_id):
+                self.skip(key, "its label was deleted")
+            elif now is None:
                 self.created.append(before)
             else:
                 self.skip(key, "exists again")
@@ -348,19 +362,30 @@ class _Compensation:
         restore = changed - touched
         if ("label_id",) in changed:
             bound = {p for p in old.keys() | new.keys() | current.keys() if _label_bound(p, now)}
-            if ("label_id",) in touched or bound & touched:
+            if (
+                ("label_id",) in touched
+                or bound & touched
+                or not self._label_exists(old["label_id",])
+            ):
                 restore -= bound | {("label_id",)}
             else:
                 restore |= bound | {("label_id",)}
         if changed - restore:
             self.skip(key, "changed by someone else since", changed - restore)
         values = dict(current)
-        for prop in restore:
+        # In the before object's order (attribute order is part of an object's value).
+        ordered = [p for p in old if p in restore] + sorted(
+            (p for p in restore if p not in old), key=_name
+        )
+        for prop in ordered:
             if prop in old:
                 values[prop] = old[prop]
             else:
                 values.pop(prop, None)
         return _rebuild(now, values)
+
+    def _label_exists(self, label_id: int) -> bool:
+        return self.labels is None or label_id in self.labels
 
     def _emit(self) -> list[Event]:
         events: list[Event] = []

@@ -176,3 +176,86 @@ def test_bad_time_travel_parameters_are_400_naming_the_parameter(http, task, que
     assert param in r.text
     r = http.get(f"/api/tasks/{task.id}/annotations?at=soon")
     assert r.status_code == 400 and "at" in r.json()
+
+
+# --- undo / redo ------------------------------------------------------------------------
+
+
+def post(client: httpx.Client, path: str) -> httpx.Response:
+    return client.post(path)
+
+
+def test_undo_and_redo_a_change_over_http(http, task):
+    job = task.job(0)
+    [shape] = create(http, job, rect(task, frame=3))
+    before = shapes_by_id(http, job)[shape["id"]]
+    update(http, job, {"id": shape["id"], "points": [3, 3, 8, 8], "z_order": 4})
+    after = shapes_by_id(http, job)[shape["id"]]
+    r = post(http, f"/api/jobs/{job}/undo")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["action"] == "undo" and body["skipped"] == []
+    assert shapes_by_id(http, job)[shape["id"]] == before
+    entries = history(http, f"/api/jobs/{job}/history", sort="-revision", page_size=1)
+    assert entries["results"][0]["undo_of"] == body["target"]
+    assert entries["results"][0]["revision"] == body["revision"]
+    r = post(http, f"/api/jobs/{job}/redo")
+    assert r.status_code == 200, r.text
+    assert shapes_by_id(http, job)[shape["id"]] == after
+    assert post(http, f"/api/jobs/{job}/redo").status_code == 409  # nothing left to redo
+    # Undo again: the redo is undone; then the create itself.
+    assert post(http, f"/api/jobs/{job}/undo").status_code == 200
+    assert shapes_by_id(http, job)[shape["id"]] == before
+    assert post(http, f"/api/jobs/{job}/undo").status_code == 200
+    assert shape["id"] not in shapes_by_id(http, job)
+
+
+def test_one_write_with_several_events_is_undone_as_one(http, task):
+    job = task.job(1)
+    track = {"frame": 12, "label_id": task.label("car"), "shapes": [
+        {"type": "rectangle", "frame": 12, "points": [0, 0, 5, 5]}]}  # fmt: skip
+    r = http.patch(f"/api/jobs/{job}/annotations", params={"action": "create"},
+                   json={"tracks": [track]})  # fmt: skip
+    created = r.json()["tracks"][0]
+    before = ann(http, f"/api/jobs/{job}/annotations")
+    # Group and keyframes in one request: ObjectsUpdated + TrackKeyframesChanged.
+    color = task.attr("car", "color")
+    change = {"id": created["id"], "group": 7, "attributes": [{"spec_id": color, "value": "red"}],
+              "shapes": [*created["shapes"],
+                         {"type": "rectangle", "frame": 15, "points": [1, 1, 6, 6]}]}  # fmt: skip
+    r = http.patch(f"/api/jobs/{job}/annotations", params={"action": "update"},
+                   json={"tracks": [change]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    types = [e["type"] for e in history(http, f"/api/jobs/{job}/history",
+                                        sort="-revision", page_size=2)["results"]]  # fmt: skip
+    assert types == ["TrackKeyframesChanged", "ObjectsUpdated"]
+    assert post(http, f"/api/jobs/{job}/undo").status_code == 200
+    now = ann(http, f"/api/jobs/{job}/annotations")
+    assert now["tracks"] == before["tracks"]
+
+
+def test_undo_keeps_another_users_later_edit(server, http, task):
+    job = task.job(0)
+    other = register(server.url)
+    r = http.patch(f"/api/jobs/{job}", json={"assignee": other["id"]})
+    assert r.status_code == 200, r.text
+    with httpx.Client(base_url=server.url, auth=(other["username"], other["password"]),
+                      timeout=60) as bob:  # fmt: skip
+        assert post(bob, f"/api/jobs/{job}/undo").status_code == 409  # nothing of Bob's yet
+        [shape] = create(http, job, rect(task, frame=5))
+        update(http, job, {"id": shape["id"], "points": [4, 4, 9, 9], "occluded": True})
+        update(bob, job, {"id": shape["id"], "points": [6, 6, 9, 9]})
+        r = post(http, f"/api/jobs/{job}/undo")
+        assert r.status_code == 200, r.text
+        [skipped] = r.json()["skipped"]
+        assert (skipped["id"], skipped["properties"]) == (shape["id"], ["points"])
+        now = shapes_by_id(http, job)[shape["id"]]
+        assert now["points"] == [6, 6, 9, 9] and now["occluded"] is False
+        # Bob undoes his own edit: the points he overwrote (Ada's) come back.
+        assert post(bob, f"/api/jobs/{job}/undo").status_code == 200
+        assert shapes_by_id(http, job)[shape["id"]]["points"] == [4, 4, 9, 9]
+        assert post(bob, f"/api/jobs/{job}/undo").status_code == 409
+    stranger = register(server.url)
+    r = httpx.post(f"{server.url}/api/jobs/{job}/undo",
+                   auth=(stranger["username"], stranger["password"]))  # fmt: skip
+    assert r.status_code == 404

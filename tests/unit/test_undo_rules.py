@@ -21,6 +21,7 @@ from backend.domain.commands import (
     UpdateObjects,
 )
 from backend.domain.events import Event, decode_event, encode_event
+from backend.domain.labels import LabelSet
 from backend.domain.objects import (
     AttributeVal,
     LabeledImage,
@@ -40,6 +41,7 @@ class Log:
         self.state = JobAnnotations()
         self.log: list[LoggedEvent] = []
         self.new_ids = ids(1000)
+        self.labels: LabelSet | None = None  # the job's labels now (None: all exist)
         self._events = itertools.count()
         self._writes = itertools.count()
         self.write(None, [JOB])
@@ -73,7 +75,7 @@ class Log:
         return events
 
     def step(self, actor: int, action: Literal["undo", "redo"]) -> Plan | None:
-        found = plan(self.log, actor, action)
+        found = plan(self.log, actor, action, self.labels)
         if found is not None:
             marker = {f"{action}_of": found.target.id}
             self._append(actor, found.events, **marker)
@@ -244,3 +246,15 @@ def test_undo_of_a_keyframe_change_restores_the_track():
     log.write(ADA, [SetKeyframe(track_id=tid, shape=keyframe)])
     assert log.undo(ADA) is not None
     assert log.objects() == before
+
+
+def test_objects_whose_label_was_deleted_are_not_brought_back():
+    log = Log()
+    sid = created_id(log.write(ADA, [CreateObjects(shapes=[box()])]))
+    log.write(ADA, [DeleteObjects(shapes=[sid])])
+    log.labels = LabelSet([])  # every label deleted since
+    assert log.undo(ADA) is None
+    assert log.state.get("shape", sid) is None
+    log.labels = None
+    assert log.undo(ADA) is not None
+    assert log.state.get("shape", sid) is not None
