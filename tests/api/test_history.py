@@ -259,3 +259,26 @@ def test_undo_keeps_another_users_later_edit(server, http, task):
     r = httpx.post(f"{server.url}/api/jobs/{job}/undo",
                    auth=(stranger["username"], stranger["password"]))  # fmt: skip
     assert r.status_code == 404
+
+
+def test_an_erased_user_leaves_history_with_the_id_only(server, http, task):
+    job = task.job(1)
+    other = register(server.url)
+    assert http.patch(f"/api/jobs/{job}", json={"assignee": other["id"]}).status_code == 200
+    auth = (other["username"], other["password"])
+    with httpx.Client(base_url=server.url, auth=auth, timeout=60) as client:
+        [shape] = create(client, job, rect(task, frame=14))
+    assert http.delete(f"/api/users/{other['id']}").status_code == 204
+    entries = history(http, f"/api/jobs/{job}/history", actor_id=other["id"])["results"]
+    assert [e["actor"] for e in entries] == [{"id": other["id"], "username": None}]
+    assert entries[0]["data"]["shapes"][0]["id"] == shape["id"]
+    assert other["username"] not in http.get(f"/api/jobs/{job}/history/export").text
+
+
+def test_at_without_a_zone_is_utc(http, task):
+    job = task.job(0)
+    now = datetime.datetime.now(datetime.UTC)
+    naive = now.replace(tzinfo=None).isoformat()
+    assert ann(http, f"/api/jobs/{job}/annotations?at={naive}") == ann(
+        http, f"/api/jobs/{job}/annotations?" + str(httpx.QueryParams(at=now.isoformat()))
+    )
