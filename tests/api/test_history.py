@@ -282,3 +282,25 @@ def test_at_without_a_zone_is_utc(http, task):
     assert ann(http, f"/api/jobs/{job}/annotations?at={naive}") == ann(
         http, f"/api/jobs/{job}/annotations?" + str(httpx.QueryParams(at=now.isoformat()))
     )
+
+
+def test_concurrent_undos_each_undo_a_different_change(server, http, task):
+    """Each undo appends with the revision it planned on; a concurrent one plans again on
+    the newer log, so no change is undone twice and none is skipped."""
+    import concurrent.futures
+
+    job = task.job(1)
+    [shape] = create(http, job, rect(task, frame=16))
+    before = shapes_by_id(http, job)
+    for z in range(1, 5):
+        update(http, job, {"id": shape["id"], "z_order": z, "points": [z, z, 9 + z, 9 + z]})
+
+    def undo_once(_: int) -> httpx.Response:
+        with httpx.Client(base_url=server.url, auth=server.admin, timeout=60) as client:
+            return client.post(f"/api/jobs/{job}/undo")
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(undo_once, range(4)))
+    assert [r.status_code for r in answers] == [200] * 4, [r.text for r in answers]
+    assert len({r.json()["target"] for r in answers}) == 4
+    assert shapes_by_id(http, job) == before
