@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Literal
 
-from domain_factories import CAR, COLOR, JOB, LABELS, PLATE, SPEED, WEATHER, ids
+from domain_factories import BOX_ONLY, CAR, COLOR, JOB, LABELS, PLATE, SPEED, WEATHER, ids
 
 from backend.domain.annotations import JobAnnotations
 from backend.domain.commands import (
@@ -18,6 +18,7 @@ from backend.domain.commands import (
     DeleteObjects,
     ReplaceAnnotations,
     SetKeyframe,
+    TrackUpdate,
     UpdateObjects,
 )
 from backend.domain.events import Event, decode_event, encode_event
@@ -258,3 +259,26 @@ def test_objects_whose_label_was_deleted_are_not_brought_back():
     log.labels = None
     assert log.undo(ADA) is not None
     assert log.state.get("shape", sid) is not None
+
+
+def test_a_track_label_change_is_undone_with_its_keyframe_attributes():
+    log = Log()
+    speed = [AttributeVal(SPEED, "5")]
+    keyframes = [
+        TrackedShape(type="rectangle", frame=0, points=[0, 0, 4, 4], attributes=speed),
+        TrackedShape(type="rectangle", frame=6, points=[1, 1, 5, 5], attributes=speed),
+    ]
+    blue = [AttributeVal(COLOR, "blue")]
+    track = LabeledTrack(frame=0, label_id=CAR, attributes=blue, shapes=keyframes)
+    tid = log.write(ADA, [CreateObjects(tracks=[track])])[0].tracks[0].id  # type: ignore[attr-defined]
+    before = log.objects()
+    log.write(ADA, [UpdateObjects(tracks=[TrackUpdate(id=tid, label_id=BOX_ONLY, group=2)])])
+    changed = log.state.get("track", tid)
+    assert isinstance(changed, LabeledTrack) and changed.shapes[0].attributes == []
+    done = log.undo(ADA)
+    assert done is not None and done.skipped == []
+    # A property patch and keyframe changes, not a delete and re-create.
+    assert [type(e).__name__ for e in done.events] == ["ObjectsUpdated", "TrackKeyframesChanged"]
+    assert log.objects() == before
+    assert log.redo(ADA) is not None
+    assert log.state.get("track", tid) == changed
