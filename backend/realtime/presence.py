@@ -150,11 +150,14 @@ class Presence:
             message = _wire.decode(payload)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return
-        states = self.known.setdefault(message.job, {})
         if isinstance(message, protocol.PresenceLeft):
+            states = self.known.get(message.job, {})
             if states.pop(message.session, None) is None:
                 return
+            if not states:
+                self.known.pop(message.job, None)
         else:
+            states = self.known.setdefault(message.job, {})
             previous = states.get(message.session)
             states[message.session] = (message, time.monotonic() + TTL_S)
             if previous is not None and previous[0] == message:

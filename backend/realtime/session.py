@@ -31,6 +31,7 @@ from backend.domain.errors import Conflict, DomainError, NotFound
 from backend.domain.labels import LabelSet
 from backend.iam.principal import User
 from backend.realtime import commands, protocol
+from backend.realtime.metrics import CONNECTIONS, OPS, RESYNCS
 from backend.realtime.protocol import (
     CLIENT_TYPES,
     CLOSE_REASONS,
@@ -160,6 +161,7 @@ class Session:
             self._drop(job)
             revision = -1 if sub.revision is None else sub.revision
             self.send(protocol.Resync(job=job, revision=revision, reason="overflow"))
+        RESYNCS.inc()
         log.info("realtime slow consumer", session=self.id, user=self.user.id)
 
     def _abort(self, code: CloseCode) -> None:
@@ -241,6 +243,7 @@ class Session:
 
     async def run(self) -> None:
         sender = asyncio.create_task(self._send_loop(), name=f"ws-send-{self.id}")
+        CONNECTIONS.inc()
         try:
             if await self._hello():
                 await self._receive_loop(sender)
@@ -257,6 +260,7 @@ class Session:
             with contextlib.suppress(BaseException):
                 await sender
             self.machine.to(SessionState.CLOSED)
+            CONNECTIONS.dec()
 
     async def _hello(self) -> bool:
         try:
@@ -379,6 +383,7 @@ class Session:
 
     def _nack(self, op: protocol.Op, reason: protocol.NackReason, message: str,
               field: str | None = None) -> None:  # fmt: skip
+        OPS.labels(reason).inc()
         self.send(protocol.Nack(op_id=op.op_id, job=op.job, reason=reason, message=message,
                                 field=field))  # fmt: skip
 
@@ -432,6 +437,7 @@ class Session:
         except RuntimeError as exc:  # contention: the service gave up after its retries
             self._nack(op, "busy", str(exc))
             return
+        OPS.labels("ack").inc()
         self.send(
             protocol.Ack(op_id=op.op_id, job=op.job, revision=outcome.revision,
                          position=outcome.position, ids=commands.created_ids(outcome.events))
