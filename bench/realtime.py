@@ -31,7 +31,7 @@ from annotations import ADMIN, serve, services
 from PIL import Image
 from websockets.asyncio.client import ClientConnection, connect
 
-CLIENTS = 50
+CLIENTS = int(os.environ.get("BENCH_REALTIME_CLIENTS", "50"))
 RATE = 100.0  # ops per second, all clients together
 SECONDS = float(os.environ.get("BENCH_REALTIME_SECONDS", "30"))
 IDLE = int(os.environ.get("BENCH_REALTIME_IDLE", "1000"))
