@@ -20,6 +20,7 @@ from backend.realtime import protocol
 
 
 def to_commands(command: protocol.OpCommand) -> list[Command]:
+    """The domain commands of an op (not for undo/redo, which plan from the log)."""
     if isinstance(command, protocol.CreateCommand):
         return [CreateObjects(shapes=command.shapes, tracks=command.tracks, tags=command.tags)]
     if isinstance(command, protocol.UpdateCommand):
@@ -40,7 +41,9 @@ def to_commands(command: protocol.OpCommand) -> list[Command]:
         return [
             SetKeyframe(track_id=command.track_id, shape=command.shape, elements=command.elements)
         ]
-    return [DeleteKeyframe(track_id=command.track_id, frame=command.frame)]
+    if isinstance(command, protocol.DeleteKeyframeCommand):
+        return [DeleteKeyframe(track_id=command.track_id, frame=command.frame)]
+    raise TypeError(f"{type(command).__name__} is not a domain command")
 
 
 def created_ids(events: Sequence[Event]) -> protocol.CreatedIds:

@@ -39,6 +39,9 @@ Op commands (`op.command`, tagged by `type`) reuse the REST bodies of
   set_keyframe {track_id, shape?, elements?}, delete_keyframe {track_id, frame}
   replace {shapes, tracks, tags}         -> ReplaceAnnotations (PUT)
   clear {}                               -> ClearAnnotations (DELETE)
+  undo {}, redo {}                       -> this user's per-job undo / redo, compensating
+                                            events (backend/services/undo.py); nack
+                                            `conflict` when there is nothing to undo
 """
 
 from __future__ import annotations
@@ -145,6 +148,14 @@ class DeleteKeyframeCommand(msgspec.Struct, tag_field="type", tag="delete_keyfra
     frame: int
 
 
+class UndoCommand(msgspec.Struct, tag_field="type", tag="undo", kw_only=True):
+    """Undo this user's latest change in the job (backend/services/undo.py)."""
+
+
+class RedoCommand(msgspec.Struct, tag_field="type", tag="redo", kw_only=True):
+    """Redo this user's latest undo in the job."""
+
+
 OpCommand: TypeAlias = (
     CreateCommand
     | UpdateCommand
@@ -153,6 +164,8 @@ OpCommand: TypeAlias = (
     | ClearCommand
     | SetKeyframeCommand
     | DeleteKeyframeCommand
+    | UndoCommand
+    | RedoCommand
 )
 
 

@@ -40,6 +40,7 @@ from backend.realtime.protocol import (
     CloseCode,
     encoder,
 )
+from backend.services import undo
 from backend.services.job_annotations import EventMetadata, Outcome, job_stream
 
 if TYPE_CHECKING:
@@ -410,6 +411,12 @@ class Session:
                         raise
         raise AssertionError("unreachable")
 
+    async def _undo(self, op: protocol.Op) -> Outcome:
+        step = undo.undo if isinstance(op.command, protocol.UndoCommand) else undo.redo
+        async with self.hub.job_lock(op.job):
+            done = await step(self.hub.container, op.job, self.user, source="ws", op_id=op.op_id)
+        return Outcome(done.revision, done.position, done.events)
+
     async def _op(self, op: protocol.Op) -> None:
         if not self.can_write:
             self._nack(op, "read_only", "these credentials are read-only (read-only token)")
@@ -420,11 +427,14 @@ class Session:
             reason: protocol.NackReason = "not_found" if exc.status == 404 else "forbidden"
             self._nack(op, reason, str(exc.detail))
             return
-        batch = commands.to_commands(op.command)
-        labels = await self.hub.labels(op.job)
-        meta = EventMetadata(actor=self.user.id, source="ws", op_id=op.op_id)
         try:
-            outcome = await self._execute(op.job, batch, labels, meta)
+            if isinstance(op.command, protocol.UndoCommand | protocol.RedoCommand):
+                outcome = await self._undo(op)
+            else:
+                batch = commands.to_commands(op.command)
+                labels = await self.hub.labels(op.job)
+                meta = EventMetadata(actor=self.user.id, source="ws", op_id=op.op_id)
+                outcome = await self._execute(op.job, batch, labels, meta)
         except NotFound as exc:
             self._nack(op, "not_found", exc.message, exc.field)
             return

@@ -120,3 +120,27 @@ async def test_presence_reaches_others_and_disappears_when_the_connection_drops(
         left = await watcher.next_message(protocol.PresenceLeft, wait_s=8)
         assert left.session == state.session and not view.presence
     await asyncio.sleep(0)
+
+
+async def test_undo_and_redo_are_socket_ops_seen_by_everyone(
+    pair: Pair, admin_http: httpx.Client
+) -> None:
+    task, job = new_job(admin_http)
+    async with (
+        RealtimeClient(pair.ws(pair.a), basic=pair.a.admin) as author,
+        RealtimeClient(pair.ws(pair.b), basic=pair.a.admin) as watcher,
+    ):
+        await author.subscribe(job)
+        view = await watcher.subscribe(job)
+        nothing = await author.op(job, {"type": "undo"})
+        assert isinstance(nothing, protocol.Nack) and nothing.reason == "conflict"
+        created = await author.op(job, {"type": "create", "shapes": [rect(task)]})
+        assert isinstance(created, protocol.Ack)
+        undone = await author.op(job, {"type": "undo"})
+        assert isinstance(undone, protocol.Ack) and undone.revision > created.revision
+        await watcher.wait_revision(job, undone.revision)
+        assert view.state.shapes() == [] and view.applied[-1][1] == undone.op_id
+        redone = await author.op(job, {"type": "redo"})
+        assert isinstance(redone, protocol.Ack)
+        await watcher.wait_revision(job, redone.revision)
+        assert [s.id for s in view.state.shapes()] == created.ids.shapes
