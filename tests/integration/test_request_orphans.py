@@ -11,7 +11,7 @@ from backend.services.requests import INTERRUPTED_MESSAGE, fail_orphans
 
 
 async def test_requests_without_a_queue_job_are_failed(pool, services) -> None:
-    redis = await create_pool(RedisSettings.from_dsn(services.redis_url + "?db=5"))
+    redis = await create_pool(RedisSettings.from_dsn(services.redis_url + "?db=9"))
     orphan, alive, done = (str(uuid.uuid4()) for _ in range(3))
     await redis.enqueue_job("ping", "x", _job_id=alive)  # still queued: must stay alone
     async with pool.connection() as conn:
