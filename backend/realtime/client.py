@@ -268,7 +268,8 @@ class RealtimeClient:
                     view.presence.pop(message.session, None)
             elif isinstance(message, protocol.Resync):
                 view = self.views.get(message.job)
-                if view is not None:
+                if view is not None:  # the server dropped the subscription: renew it
+                    view.synced.clear()
                     await self.send(protocol.Subscribe(job=view.job, since_revision=view.revision))
             self.inbox.put_nowait(message)
 

@@ -1,5 +1,6 @@
 """Seeded randomized convergence: several clients on two server processes edit one job at
-once (conflicting edits of the same objects, edits of objects deleted meanwhile), some
+once (conflicting edits of the same objects, edits of objects deleted meanwhile, track
+keyframes set and removed), some
 drop their connection mid-way and come back with their last revision. At the end every
 client's state == GET annotations == a replay of the job's events."""
 
@@ -21,9 +22,29 @@ CLIENTS = 6
 STEPS = 30
 
 
+def _keyframe(rng: random.Random, frame: int) -> dict[str, Any]:
+    x = rng.randrange(40)
+    return {"type": "rectangle", "frame": frame, "points": [x, 1.0, x + 8.0, 9.0]}
+
+
+def _track_command(rng: random.Random, view: Any, task: Any) -> dict[str, Any]:
+    tracks = view.state.tracks()
+    if not tracks or rng.random() < 0.2:
+        return {"type": "create", "tracks": [{"frame": 0, "label_id": task.label("car"),
+                                              "shapes": [_keyframe(rng, 0)]}]}  # fmt: skip
+    track = rng.choice(tracks)
+    frame = rng.randrange(4)
+    if rng.random() < 0.6:
+        return {"type": "set_keyframe", "track_id": track.id, "shape": _keyframe(rng, frame)}
+    return {"type": "delete_keyframe", "track_id": track.id, "frame": frame}
+
+
 def _command(rng: random.Random, view: Any, task: Any) -> dict[str, Any]:
     shapes = [s.id for s in view.state.shapes()]
     tags = [t.id for t in view.state.tags()]
+    roll = rng.random()
+    if roll < 0.12:
+        return _track_command(rng, view, task)
     roll = rng.random()
     if roll < 0.25 or not shapes:
         if rng.random() < 0.2:
@@ -61,9 +82,12 @@ async def _run_client(
             await asyncio.sleep(rng.random() * 0.3)  # others go on editing meanwhile
             await client.reconnect()
             stats["reconnects"] += 1
-        reply = await client.op(job, _command(rng, view, task))
+        command = _command(rng, view, task)
+        reply = await client.op(job, command)
+        kind = command["type"]
         if isinstance(reply, protocol.Ack):
             stats["acks"] += 1
+            stats[f"ack_{kind}"] = stats.get(f"ack_{kind}", 0) + 1
         else:
             assert reply.reason in ("not_found", "invalid"), reply  # never internal/busy
             stats[f"nack_{reply.reason}"] = stats.get(f"nack_{reply.reason}", 0) + 1
@@ -110,6 +134,7 @@ async def test_clients_on_two_processes_converge_to_the_log(
         revisions = [r for r, _ in view.applied]
         assert revisions == sorted(set(revisions))
         await client.close()
-    # the run exercised what it is meant to
+    print(stats)  # the run exercised what it is meant to
     assert stats["acks"] > CLIENTS * STEPS // 2 and stats["reconnects"] >= 1
     assert stats.get("nack_not_found", 0) >= 1, stats
+    assert stats.get("ack_set_keyframe", 0) >= 1, stats
