@@ -175,6 +175,16 @@ class Session:
         self._wake.set()
 
     async def _send_loop(self) -> None:
+        try:
+            await self._send_items()
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            pass  # the client is gone (Starlette raises RuntimeError after a close)
+        except Exception:
+            log.exception("realtime sender failed", session=self.id)
+            with contextlib.suppress(Exception):
+                await self.ws.close(1011, "internal error")
+
+    async def _send_items(self) -> None:
         while True:
             while not self._out:
                 self._wake.clear()
