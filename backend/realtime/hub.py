@@ -131,7 +131,7 @@ class Hub:
             data=msgspec.Raw(recorded.data),
             actor=actor if isinstance(actor, int) else None,
             op_id=op_id if isinstance(op_id, str) else None,
-            source=source if isinstance(source, str) else None,
+            source=source if isinstance(source, str) else "api",  # EventMetadata's default
         )  # fmt: skip
         return encoder.encode(message).decode()
 

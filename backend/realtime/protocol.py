@@ -249,7 +249,7 @@ class EventMsg(_Msg, tag="event", kw_only=True):
     data: msgspec.Raw
     actor: int | None = None
     op_id: str | None = None
-    source: str | None = None
+    source: str = "api"  # api | ws | import | auto-annotation | system
 
 
 class CreatedIds(msgspec.Struct, kw_only=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 
@@ -33,7 +34,7 @@ async def test_subscribe_gets_a_snapshot_and_ops_are_acked_and_broadcast(
         await bob.wait_revision(job, ack.revision)
         await alice.wait_revision(job, ack.revision)
         # the submitter gets its own event too, recognisable by op id
-        assert view_a.applied[-1][1] == view_b.applied[-1][1]
+        assert view_a.applied[-1][1] == view_b.applied[-1][1] == ack.op_id
         assert canonical(view_a.cvat()) == canonical(view_b.cvat())
         new_id = ack.ids.shapes[0]
         update = {"type": "update", "shapes": [{"id": new_id, "points": [1, 2, 3, 4]}]}
@@ -48,13 +49,20 @@ async def test_an_edit_through_rest_reaches_the_socket(
     pair: Pair, admin_http: httpx.Client
 ) -> None:
     task, job = new_job(admin_http)
-    async with RealtimeClient(pair.ws(), basic=pair.a.admin) as client, rest(pair.a) as http:
+    sources: list[str] = []
+    async with (
+        RealtimeClient(
+            pair.ws(), basic=pair.a.admin, on_event=lambda e: sources.append(e.source)
+        ) as client,
+        rest(pair.a) as http,
+    ):
         view = await client.subscribe(job)
         r = await http.patch(f"/api/jobs/{job}/annotations", params={"action": "create"},
                              json={"shapes": [rect(task)]})  # fmt: skip
         assert r.status_code == 200, r.text
         await client.wait_revision(job, r.json()["version"], wait_s=10)
         assert view.applied[-1][1] is None  # no op id: it came from REST
+        assert sources == ["api"]
         got = (await http.get(f"/api/jobs/{job}/annotations")).json()
         assert canonical(view.cvat()) == canonical(got)
 
@@ -144,3 +152,36 @@ async def test_undo_and_redo_are_socket_ops_seen_by_everyone(
         assert isinstance(redone, protocol.Ack)
         await watcher.wait_revision(job, redone.revision)
         assert [s.id for s in view.state.shapes()] == created.ids.shapes
+
+
+def _sdk_edits(url: str, admin: tuple[str, str], job_id: int, label: int) -> dict[str, Any]:
+    """A PUT and a PATCH through the unmodified cvat-sdk; the job as the sdk reads it."""
+    from cvat_sdk import make_client
+    from cvat_sdk.api_client import models
+
+    with make_client(url, credentials=admin) as client:
+        job = client.jobs.retrieve(job_id)
+        job.set_annotations(models.LabeledDataRequest(
+            shapes=[models.LabeledShapeRequest(type="rectangle", frame=0, label_id=label,
+                                               points=[1.0, 2.0, 3.0, 4.0])],
+            tags=[models.LabeledImageRequest(frame=1, label_id=label)],
+        ))  # fmt: skip
+        shape = job.get_annotations().shapes[0]
+        job.update_annotations(models.PatchedLabeledDataRequest(shapes=[
+            models.LabeledShapeRequest(id=shape.id, type=shape.type, frame=shape.frame,
+                                       label_id=shape.label_id, points=[5.0, 5.0, 9.0, 9.0]),
+        ]))  # fmt: skip
+        got = job.get_annotations().to_dict()
+    return dict(got)
+
+
+async def test_edits_made_with_cvat_sdk_reach_the_socket(
+    pair: Pair, admin_http: httpx.Client
+) -> None:
+    task, job = new_job(admin_http)
+    async with RealtimeClient(pair.ws(pair.a), basic=pair.a.admin) as client:
+        view = await client.subscribe(job)
+        got = await asyncio.to_thread(_sdk_edits, pair.b.url, pair.b.admin, job,
+                                      task.label("person"))  # fmt: skip
+        await client.wait_revision(job, got["version"], wait_s=10)
+        assert canonical(view.cvat()) == canonical(got)
