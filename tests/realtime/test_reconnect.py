@@ -53,3 +53,15 @@ async def test_reconnect_with_the_last_revision_gets_exactly_the_missed_events(
         assert len(view.state.shapes()) == 5 and len(view.state.tags()) == 1
         assert got["version"] <= live.revision
         await flaky.close()
+
+
+async def test_a_client_ahead_of_the_store_gets_a_snapshot_instead(
+    pair: Pair, admin_http: httpx.Client
+) -> None:
+    task, job = new_job(admin_http)
+    async with RealtimeClient(pair.ws(), basic=pair.a.admin) as client:
+        ack = await client.op(job, {"type": "create", "shapes": [rect(task)]})
+        assert isinstance(ack, protocol.Ack)
+        view = await client.subscribe(job, since_revision=ack.revision + 100)
+        assert view.revision == ack.revision and len(view.state.shapes()) == 1
+        assert view.applied == []  # a snapshot, not events
