@@ -97,10 +97,12 @@ class Hub:
 
     # --- helpers for sessions -------------------------------------------------------------
 
-    async def labels(self, job: int) -> LabelSet:
+    async def labels(self, job: int, fresh: bool = False) -> LabelSet:
+        """The job's labels, cached a few seconds (ops would otherwise read them every
+        time); forgotten when a task or project changes, re-read by `fresh`."""
         cached = self._labels.get(job)
         now = time.monotonic()
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > now and not fresh:
             return cached[1]
         async with self.pool.connection() as conn:
             labels = await labels_for_job(conn, job)
@@ -149,6 +151,8 @@ class Hub:
                 for recorded in events:
                     self.position = recorded.position
                     job = job_of(recorded.stream_id)
+                    if job is None and recorded.stream_id.startswith(("task-", "project-")):
+                        self._labels.clear()  # labels may have changed
                     sessions = self.jobs.get(job) if job is not None else None
                     if not sessions or job is None:
                         continue

@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from backend.api import access
 from backend.api.errors import ApiError, from_msgspec
 from backend.domain.commands import Command
-from backend.domain.errors import Conflict, DomainError, NotFound
+from backend.domain.errors import Conflict, DomainError, NotFound, ValidationError
 from backend.domain.labels import LabelSet
 from backend.iam.principal import User
 from backend.realtime import commands, protocol
@@ -58,6 +58,11 @@ HELLO_TIMEOUT_S = 10.0
 # How long a permission check of ops on a job is trusted.
 PERMISSION_TTL_S = 30.0
 _EXECUTE_ROUNDS = 3
+
+
+def _about_labels(error: DomainError) -> bool:
+    field = error.field or ""
+    return isinstance(error, ValidationError) and ("label_id" in field or "attributes" in field)
 
 
 class SessionState(enum.Enum):
@@ -442,9 +447,16 @@ class Session:
                 outcome = await self._undo(op)
             else:
                 batch = commands.to_commands(op.command)
-                labels = await self.hub.labels(op.job)
                 meta = EventMetadata(actor=self.user.id, source="ws", op_id=op.op_id)
-                outcome = await self._execute(op.job, batch, labels, meta)
+                try:
+                    labels = await self.hub.labels(op.job)
+                    outcome = await self._execute(op.job, batch, labels, meta)
+                except DomainError as exc:
+                    if not _about_labels(exc):
+                        raise
+                    # the cached labels may be older than the client's: decide once more
+                    labels = await self.hub.labels(op.job, fresh=True)
+                    outcome = await self._execute(op.job, batch, labels, meta)
         except NotFound as exc:
             self._nack(op, "not_found", exc.message, exc.field)
             return

@@ -185,3 +185,20 @@ async def test_edits_made_with_cvat_sdk_reach_the_socket(
                                       task.label("person"))  # fmt: skip
         await client.wait_revision(job, got["version"], wait_s=10)
         assert canonical(view.cvat()) == canonical(got)
+
+
+async def test_a_label_added_meanwhile_can_be_used_at_once(
+    pair: Pair, admin_http: httpx.Client
+) -> None:
+    task, job = new_job(admin_http)
+    async with RealtimeClient(pair.ws(), basic=pair.a.admin) as client, rest(pair.a) as http:
+        await client.subscribe(job)
+        first = await client.op(job, {"type": "create", "shapes": [rect(task)]})
+        assert isinstance(first, protocol.Ack)  # the job's labels are now cached
+        r = await http.patch(f"/api/tasks/{task.id}", json={"labels": [{"name": "bike"}]})
+        assert r.status_code == 200, r.text
+        labels = (await http.get("/api/labels", params={"task_id": task.id})).json()
+        bike = next(label["id"] for label in labels["results"] if label["name"] == "bike")
+        shape = {**rect(task), "label_id": bike}
+        ack = await client.op(job, {"type": "create", "shapes": [shape]})
+        assert isinstance(ack, protocol.Ack), ack
