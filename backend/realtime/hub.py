@@ -63,6 +63,9 @@ class Hub:
         self._job_locks: dict[int, asyncio.Lock] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.position = 0
+        # Bumped by every event that may change who may edit what: sessions re-check.
+        self.acl_epoch = 0
+        self.acl_changed_at = 0.0
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -111,6 +114,10 @@ class Hub:
             self._labels = {k: v for k, v in self._labels.items() if v[0] > now}
         return labels
 
+    def _acl_changed(self) -> None:
+        self.acl_epoch += 1
+        self.acl_changed_at = time.monotonic()
+
     def job_lock(self, job: int) -> asyncio.Lock:
         """Ops on one job run one at a time in this process. Appends to one stream are
         serialized by the store anyway (expected revision); letting this process's ops race
@@ -153,6 +160,9 @@ class Hub:
                     job = job_of(recorded.stream_id)
                     if job is None and recorded.stream_id.startswith(("task-", "project-")):
                         self._labels.clear()  # labels may have changed
+                        self._acl_changed()  # owners, assignees too
+                    elif recorded.type == "JobUpdated":
+                        self._acl_changed()  # a new assignee
                     sessions = self.jobs.get(job) if job is not None else None
                     if not sessions or job is None:
                         continue

@@ -57,6 +57,7 @@ CATCH_UP_LIMIT = 5000
 HELLO_TIMEOUT_S = 10.0
 # How long a permission check of ops on a job is trusted.
 PERMISSION_TTL_S = 30.0
+ACL_SETTLE_S = 2.0
 _EXECUTE_ROUNDS = 3
 
 
@@ -127,7 +128,7 @@ class Session:
         self._out: deque[Item] = deque()
         self._events_queued = 0
         self._wake = asyncio.Event()
-        self._write_checked: dict[int, float] = {}
+        self._write_checked: dict[int, tuple[float, int]] = {}
 
     # --- outbox ---------------------------------------------------------------------------
 
@@ -404,11 +405,18 @@ class Session:
                                 field=field))  # fmt: skip
 
     async def _may_write(self, job: int) -> bool:
-        if self._write_checked.get(job, 0.0) > time.monotonic():
+        """Checked once per PERMISSION_TTL_S, and again after any event that may change
+        the job's owners or assignees (Hub.acl_epoch)."""
+        until, epoch = self._write_checked.get(job, (0.0, -1))
+        if until > time.monotonic() and epoch == self.hub.acl_epoch:
             return True
+        epoch = self.hub.acl_epoch
         async with self.hub.pool.connection() as conn:
             await access.check_job(conn, self.user, "update:annotations", job)
-        self._write_checked[job] = time.monotonic() + PERMISSION_TTL_S
+        now = time.monotonic()
+        # Right after a change the read model the check reads may still lag: don't trust it.
+        if now - self.hub.acl_changed_at > ACL_SETTLE_S:
+            self._write_checked[job] = (now + PERMISSION_TTL_S, epoch)
         return True
 
     async def _execute(

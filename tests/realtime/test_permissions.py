@@ -107,3 +107,27 @@ async def test_a_browser_session_needs_an_allowed_origin(
     async with RealtimeClient(pair.ws(), headers=headers) as client:
         view = await client.subscribe(job)
         assert view.can_write
+
+
+async def test_an_unassigned_annotator_loses_write_access_within_seconds(
+    pair: Pair, admin_http: httpx.Client
+) -> None:
+    import asyncio
+    import time
+
+    task, job = new_job(admin_http)
+    name, user_id = _user(pair)
+    _, other_id = _user(pair)
+    _assign(admin_http, job, user_id)
+    async with RealtimeClient(pair.ws(pair.b), basic=(name, PASSWORD)) as annotator:
+        created = await annotator.op(job, {"type": "create", "shapes": [rect(task)]})
+        assert isinstance(created, protocol.Ack)  # allowed, and remembered for a while
+        await asyncio.to_thread(_assign, admin_http, job, other_id)
+        same = {"type": "update", "shapes": [{"id": created.ids.shapes[0], "z_order": 0}]}
+        deadline = time.monotonic() + 5
+        while True:
+            reply = await annotator.op(job, same)  # changes nothing, still needs the right
+            if isinstance(reply, protocol.Nack) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        assert isinstance(reply, protocol.Nack) and reply.reason == "not_found", reply
