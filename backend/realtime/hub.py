@@ -20,6 +20,7 @@ import msgspec
 import structlog
 from starlette.websockets import WebSocket
 
+from backend.api import access
 from backend.api.errors import ApiError
 from backend.db import conninfo_of
 from backend.domain.labels import LabelSet
@@ -29,7 +30,7 @@ from backend.realtime import protocol
 from backend.realtime.gate import authenticate_socket
 from backend.realtime.presence import Presence
 from backend.realtime.protocol import CLOSE_REASONS, CloseCode, encoder
-from backend.realtime.session import Session
+from backend.realtime.session import ACL_SETTLE_S, Session
 from backend.services.labels import labels_for_job
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ class Hub:
         # Bumped by every event that may change who may edit what: sessions re-check.
         self.acl_epoch = 0
         self.acl_changed_at = 0.0
+        self._recheck: asyncio.Task[None] | None = None
+        self._recheck_pending = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -75,6 +78,8 @@ class Hub:
         self._tasks.extend(self.presence.start())
 
     async def stop(self) -> None:
+        if self._recheck is not None:
+            self._tasks.append(self._recheck)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -117,6 +122,29 @@ class Hub:
     def _acl_changed(self) -> None:
         self.acl_epoch += 1
         self.acl_changed_at = time.monotonic()
+        self._recheck_pending = True
+        if self._recheck is None or self._recheck.done():
+            self._recheck = asyncio.create_task(self._recheck_views(), name="realtime-acl")
+
+    async def _recheck_views(self) -> None:
+        """After owners or assignees changed, every subscriber must still see its job;
+        those who no longer may are unsubscribed (`error {reason: forbidden}`)."""
+        while self._recheck_pending:
+            self._recheck_pending = False
+            await asyncio.sleep(ACL_SETTLE_S)  # the read models the check reads catch up
+            pairs: dict[tuple[int, int], list[Session]] = {}
+            for job, sessions in list(self.jobs.items()):
+                for session in sessions:
+                    pairs.setdefault((session.user.id, job), []).append(session)
+            for (_, job), same_user in pairs.items():
+                try:
+                    async with self.pool.connection() as conn:
+                        await access.check_job(conn, same_user[0].user, "view", job)
+                except ApiError:
+                    for session in same_user:
+                        session.revoke(job)
+                except Exception:
+                    log.exception("realtime: re-checking a subscription failed", job=job)
 
     def job_lock(self, job: int) -> asyncio.Lock:
         """Ops on one job run one at a time in this process. Appends to one stream are

@@ -392,6 +392,13 @@ class Session:
         self._out.append(("catchup", sub, message.since_revision))
         self._wake.set()
 
+    def revoke(self, job: int) -> None:
+        """The user may no longer see the job: end the subscription, say why."""
+        if job in self.subs:
+            self._drop(job)
+            self._write_checked.pop(job, None)
+            self._error("forbidden", f"job {job}: access revoked", "job")
+
     def _drop(self, job: int) -> None:
         if self.subs.pop(job, None) is not None:
             self.hub.leave(self, job)

@@ -109,7 +109,7 @@ async def test_a_browser_session_needs_an_allowed_origin(
         assert view.can_write
 
 
-async def test_an_unassigned_annotator_loses_write_access_within_seconds(
+async def test_an_unassigned_annotator_loses_access_within_seconds(
     pair: Pair, admin_http: httpx.Client
 ) -> None:
     import asyncio
@@ -120,6 +120,7 @@ async def test_an_unassigned_annotator_loses_write_access_within_seconds(
     _, other_id = _user(pair)
     _assign(admin_http, job, user_id)
     async with RealtimeClient(pair.ws(pair.b), basic=(name, PASSWORD)) as annotator:
+        await annotator.subscribe(job)
         created = await annotator.op(job, {"type": "create", "shapes": [rect(task)]})
         assert isinstance(created, protocol.Ack)  # allowed, and remembered for a while
         await asyncio.to_thread(_assign, admin_http, job, other_id)
@@ -131,3 +132,6 @@ async def test_an_unassigned_annotator_loses_write_access_within_seconds(
                 break
             await asyncio.sleep(0.1)
         assert isinstance(reply, protocol.Nack) and reply.reason == "not_found", reply
+        # and the subscription ends: no more events of a job the user may not see
+        revoked = await annotator.next_message(protocol.Error, wait_s=10)
+        assert (revoked.reason, revoked.field) == ("forbidden", "job"), revoked
