@@ -30,6 +30,13 @@ the event as the event store keeps it (`backend/domain/events.py`, itself tagged
 Events of a job reach each subscriber in revision order, exactly once per subscription;
 a client that still sees a gap sends `subscribe {job, since_revision}` again.
 
+Authentication (backend/realtime/gate.py) is HTTP's: an `Authorization` header (Bearer,
+Token, Basic), `?token=` for clients that cannot set headers, or the `sessionid` cookie of a
+browser with an allowed `Origin`. Refused: `error {unauthorized|forbidden}`, then close 4001
+/ 4003. A read-only access token subscribes (`can_write: false`) and its ops get `nack
+read_only`. Subscribing needs `view` on the job, ops `update:annotations`; a subscriber who
+loses access (new assignee, owner) gets `error {forbidden, field: job}` and no more events.
+
 Op commands (`op.command`, tagged by `type`) reuse the REST bodies of
 `PATCH /api/jobs/{id}/annotations` (CVAT's shapes, tracks, tags):
   create {shapes, tracks, tags}          -> CreateObjects (ack.ids: the new ids)
