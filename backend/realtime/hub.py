@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-READ_BATCH = 1000
+READ_BATCH = 256  # bounds the memory a burst of large events (imports) takes here
 POLL_S = 1.0
 LABELS_TTL_S = 10.0
 
