@@ -103,16 +103,20 @@ def serve(database_url: str, redis_url: str) -> Iterator[tuple[str, psutil.Proce
         shutil.rmtree(data, ignore_errors=True)
 
 
-def make_job(http: httpx.Client) -> tuple[int, int]:
-    """A task of FRAMES tiny images in one job; returns (job id, label id)."""
-    r = http.post("/api/tasks", json={"name": "bench", "labels": [{"name": "car"}]})
+def images_task(
+    http: httpx.Client, count: int, *, segment_size: int = 0, size: tuple[int, int] = (64, 48)
+) -> tuple[list[int], int]:
+    """A task of `count` tiny images through the upload protocol, cut into jobs of
+    `segment_size` frames (0: one job). Returns (its job ids in order, its label id)."""
+    r = http.post("/api/tasks", json={"name": "bench", "labels": [{"name": "car"}],
+                                      "segment_size": segment_size})  # fmt: skip
     r.raise_for_status()
     task_id = r.json()["id"]
     url = f"/api/tasks/{task_id}/data/"
     out = io.BytesIO()
-    Image.new("RGB", (64, 48), (1, 2, 3)).save(out, format="PNG")
+    Image.new("RGB", size, (1, 2, 3)).save(out, format="PNG")
     http.post(url, headers={"Upload-Start": ""}).raise_for_status()
-    files = [(f"client_files[{i}]", (f"{i:04}.png", out.getvalue())) for i in range(FRAMES)]
+    files = [(f"client_files[{i}]", (f"{i:04}.png", out.getvalue())) for i in range(count)]
     http.post(url, headers={"Upload-Multiple": ""}, files=files).raise_for_status()
     r = http.post(url, headers={"Upload-Finish": ""}, json={"image_quality": 70})
     r.raise_for_status()
@@ -121,9 +125,10 @@ def make_job(http: httpx.Client) -> tuple[int, int]:
         if status == "failed":
             raise RuntimeError("task data failed")
         time.sleep(0.1)
-    jobs = http.get("/api/jobs", params={"task_id": task_id}).json()["results"]
+    params = {"task_id": task_id, "page_size": "all"}
+    jobs = http.get("/api/jobs", params=params).json()["results"]
     labels = http.get("/api/labels", params={"task_id": task_id}).json()["results"]
-    return int(jobs[0]["id"]), int(labels[0]["id"])
+    return sorted(int(j["id"]) for j in jobs), int(labels[0]["id"])
 
 
 def payload(label_id: int) -> dict[str, Any]:
@@ -180,7 +185,7 @@ class PeakRss:
 def main() -> None:
     with services() as (database_url, redis_url), serve(database_url, redis_url) as (url, proc):
         with httpx.Client(base_url=url, auth=ADMIN, timeout=300) as http:
-            job_id, label_id = make_job(http)
+            (job_id,), label_id = images_task(http, FRAMES)
             data = payload(label_id)
             body = msgspec.json.encode(data)
             log(f"job {job_id}: payload {len(body) / 1e6:.1f} MB")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import io
 import os
 import socket
 import subprocess
@@ -27,8 +26,7 @@ import httpx
 import msgspec
 import psutil
 from _common import log, report
-from annotations import ADMIN, serve, services
-from PIL import Image
+from annotations import ADMIN, images_task, serve, services
 from websockets.asyncio.client import ClientConnection, connect
 
 CLIENTS = int(os.environ.get("BENCH_REALTIME_CLIENTS", "50"))
@@ -220,33 +218,6 @@ async def hold_idle(
     return (after - before) / IDLE / 1024
 
 
-# --- setup -------------------------------------------------------------------------------------
-
-
-def make_jobs(http: httpx.Client, count: int) -> tuple[list[int], int]:
-    """One task of `count` tiny images cut into `count` one-frame jobs."""
-    r = http.post("/api/tasks", json={"name": "rt", "labels": [{"name": "car"}],
-                                      "segment_size": 1})  # fmt: skip
-    r.raise_for_status()
-    task_id = r.json()["id"]
-    url = f"/api/tasks/{task_id}/data/"
-    out = io.BytesIO()
-    Image.new("RGB", (32, 24), (1, 2, 3)).save(out, format="PNG")
-    http.post(url, headers={"Upload-Start": ""}).raise_for_status()
-    files = [(f"client_files[{i}]", (f"{i:04}.png", out.getvalue())) for i in range(count)]
-    http.post(url, headers={"Upload-Multiple": ""}, files=files).raise_for_status()
-    r = http.post(url, headers={"Upload-Finish": ""}, json={"image_quality": 70})
-    r.raise_for_status()
-    rq_id = r.json()["rq_id"]
-    while (status := http.get(f"/api/requests/{rq_id}").json()["status"]) != "finished":
-        if status == "failed":
-            raise RuntimeError("task data failed")
-        time.sleep(0.1)
-    jobs = http.get("/api/jobs", params={"task_id": task_id, "page_size": 500}).json()["results"]
-    labels = http.get("/api/labels", params={"task_id": task_id}).json()["results"]
-    return sorted(int(j["id"]) for j in jobs), int(labels[0]["id"])
-
-
 def main() -> None:
     with bare() as (bare_url, bare_proc):
         bare_samples = asyncio.run(bare_load(bare_url))
@@ -257,7 +228,7 @@ def main() -> None:
         bare_mem = asyncio.run(hold_idle(bare_open, bare_proc))
     with services() as (database_url, redis_url), serve(database_url, redis_url) as (url, proc):
         with httpx.Client(base_url=url, auth=ADMIN, timeout=120) as http:
-            jobs, label_id = make_jobs(http, IDLE_JOBS)
+            jobs, label_id = images_task(http, IDLE_JOBS, segment_size=1, size=(32, 24))
             job = jobs[0]
             shapes = [{"type": "rectangle", "label_id": label_id, "frame": 0,
                        "points": [i, 1.0, i + 5.0, 6.0]} for i in range(CLIENTS)]  # fmt: skip
