@@ -205,6 +205,19 @@ class PostgresEventStore:
             cur = await conn.execute(sql, params, binary=True)
             return [_record(row) for row in await cur.fetchall()]
 
+    async def read_op(self, stream_id: str, op_id: str, actor: int) -> list[RecordedEvent]:
+        """The events of `stream_id` that one realtime op of `actor` appended (metadata
+        `op_id`), oldest first. Postgres-specific (not in the port): it serves re-sent ops."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE metadata ? 'op_id'"
+                " AND metadata ->> 'op_id' = %s AND stream_id = %s"
+                " AND metadata ->> 'actor' = %s ORDER BY revision",
+                [op_id, stream_id, str(actor)],
+                binary=True,
+            )
+            return [_record(row) for row in await cur.fetchall()]
+
     async def stream_revision(self, stream_id: str) -> int | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(

@@ -28,6 +28,7 @@ from backend.api import access
 from backend.api.errors import ApiError, from_msgspec
 from backend.domain.commands import Command
 from backend.domain.errors import Conflict, DomainError, NotFound, ValidationError
+from backend.domain.events import decode_job_event
 from backend.domain.labels import LabelSet
 from backend.iam.principal import User
 from backend.realtime import commands, protocol
@@ -456,6 +457,17 @@ class Session:
         except ApiError as exc:
             reason: protocol.NackReason = "not_found" if exc.status == 404 else "forbidden"
             self._nack(op, reason, str(exc.detail))
+            return
+        earlier = await self.hub.container.store.read_op(f"job-{op.job}", op.op_id, self.user.id)
+        if earlier:
+            # A re-send (the client never saw the ack, e.g. across a reconnect): answer it
+            # from what the first send appended; applying it twice would duplicate objects.
+            events = [decode_job_event(e.type, e.version, e.data) for e in earlier]
+            OPS.labels("ack").inc()
+            self.send(
+                protocol.Ack(op_id=op.op_id, job=op.job, revision=earlier[-1].revision,
+                             position=earlier[-1].position, ids=commands.created_ids(events))
+            )  # fmt: skip
             return
         try:
             if isinstance(op.command, protocol.UndoCommand | protocol.RedoCommand):

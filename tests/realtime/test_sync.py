@@ -202,3 +202,25 @@ async def test_a_label_added_meanwhile_can_be_used_at_once(
         shape = {**rect(task), "label_id": bike}
         ack = await client.op(job, {"type": "create", "shapes": [shape]})
         assert isinstance(ack, protocol.Ack), ack
+
+
+async def test_a_resent_op_is_acked_again_not_applied_twice(
+    pair: Pair, admin_http: httpx.Client
+) -> None:
+    """A client that lost the ack (dropped connection) sends the op again, maybe to the
+    other process: it gets the first ack's revision and ids, and nothing is duplicated."""
+    task, job = new_job(admin_http)
+    command = {"type": "create", "shapes": [rect(task, x=3)]}
+    async with RealtimeClient(pair.ws(), basic=pair.a.admin) as first:
+        await first.subscribe(job)
+        ack = await first.op(job, command, op_id="resend-1")
+    assert isinstance(ack, protocol.Ack), ack
+    async with RealtimeClient(pair.ws(pair.b), basic=pair.b.admin) as again:
+        view = await again.subscribe(job)
+        second = await again.op(job, command, op_id="resend-1")
+        other = await again.op(job, command, op_id="resend-2")  # a new op is applied
+        assert isinstance(second, protocol.Ack) and isinstance(other, protocol.Ack)
+        await again.wait_revision(job, other.revision)
+        assert len(view.state.shapes()) == 2
+    assert (second.revision, second.position, second.ids) == (ack.revision, ack.position, ack.ids)
+    assert other.revision == ack.revision + 1
