@@ -92,14 +92,6 @@ class LabeledImage(msgspec.Struct, frozen=True, kw_only=True):
 AnnotationObject: TypeAlias = LabeledShape | LabeledTrack | LabeledImage
 
 
-def kind_of(obj: AnnotationObject) -> Kind:
-    if isinstance(obj, LabeledShape):
-        return "shape"
-    if isinstance(obj, LabeledTrack):
-        return "track"
-    return "tag"
-
-
 # Property-level patches. A field left UNSET is untouched and is omitted on the wire, so
 # concurrent edits of different properties of one object both survive. `attributes` are
 # merged by spec_id (set attribute 3 leaves attribute 4 alone), except when the same patch
