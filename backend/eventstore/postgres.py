@@ -49,6 +49,10 @@ _APPEND = (
     "SELECT * FROM vellum_append(%b::text[], %b::bigint[], %b::int[], %b::uuid[], %b::text[],"
     " %b::int[], %b::bytea[], %b::text[])"
 )
+_APPEND_ONE = (
+    "SELECT * FROM vellum_append_one(%b::text, %b::bigint, %b::uuid, %b::text, %b::int,"
+    " %b::bytea, %b::text)"
+)
 
 _json = msgspec.json.Encoder()
 _decode_metadata = msgspec.json.Decoder(dict[str, object])
@@ -172,6 +176,20 @@ class PostgresEventStore:
     async def _call(
         conn: psycopg.AsyncConnection[tuple[Any, ...]], batch: list[_Pending]
     ) -> list[tuple[Any, ...]]:
+        """(status, first, last, revision, actual) per append, in batch order."""
+        if len(batch) == 1 and len(batch[0].events) == 1:
+            # Alone in its batch (a single writer, most of the time): the lean function.
+            pending, event = batch[0], batch[0].events[0]
+            cur = await conn.execute(
+                _APPEND_ONE,
+                [pending.stream_id, _expected_code(pending.expected), event.event_id,
+                 event.type, event.version, event.data,
+                 _json.encode(event.metadata).decode()],
+            )  # fmt: skip
+            row = await cur.fetchone()
+            if row is not None and row[0] == "ok":
+                return [row]
+            # Nothing was inserted: let the general function tell what happened.
         events = [e for p in batch for e in p.events]
         params = [
             [p.stream_id for p in batch],
