@@ -4,6 +4,7 @@ job stream's JobCreated), its workflow fields, and the revision its stream has r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -37,6 +38,10 @@ class JobsProjection:
     async def apply(
         self, conn: psycopg.AsyncConnection[tuple[Any, ...]], events: Sequence[RecordedEvent]
     ) -> None:
+        # The stream revision is written once per job per batch (a batch of 1,000 single
+        # edits of one job is one UPDATE, not 1,000); rows are created and workflow fields
+        # changed in event order.
+        touched: dict[int, tuple[int, datetime]] = {}
         async with conn.cursor() as cur:
             for event in events:
                 if event.stream_id.startswith("task-") and event.type in _TASK_EVENTS:
@@ -59,9 +64,11 @@ class JobsProjection:
                     update = decode_event(event.type, event.version, event.data)
                     assert isinstance(update, JobUpdated)
                     await self._job_updated(cur, update, event)
-                await cur.execute(
+                touched[job_id] = (event.revision, event.recorded_at)
+            if touched:
+                await cur.executemany(
                     "UPDATE jobs SET revision = %s, updated_at = %s WHERE id = %s",
-                    [event.revision, event.recorded_at, job_id],
+                    [(rev, at, job_id) for job_id, (rev, at) in touched.items()],
                 )
 
     async def _task_event(
