@@ -3,6 +3,7 @@ migrated database, and the one-JSON-object-per-figure output convention."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -22,31 +23,35 @@ from backend.devstack import EmbeddedServices
 
 
 @contextlib.contextmanager
-def database() -> Iterator[str]:
-    """URL of a fresh, migrated database on the configured or an embedded server."""
-    base = os.environ.get("VELLUM_DATABASE_URL", "")
-    services = None
-    root = ""
-    if not base:
+def services() -> Iterator[tuple[str, str]]:
+    """(URL of a fresh migrated database, Redis URL): the servers VELLUM_DATABASE_URL and
+    VELLUM_REDIS_URL name, or embedded ones in a temporary directory."""
+    base, redis = os.environ.get("VELLUM_DATABASE_URL", ""), os.environ.get("VELLUM_REDIS_URL", "")
+    root, embedded = "", None
+    if not (base and redis):
         root = tempfile.mkdtemp(prefix="vellum-bench-")
-        services = EmbeddedServices(root).start()
-        base = services.database_url
+        embedded = EmbeddedServices(root).start()
+        base, redis = embedded.database_url, embedded.redis_url
     name = f"bench_{uuid.uuid4().hex[:8]}"
     try:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
-        parts = urllib.parse.urlsplit(base)
-        url = urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
-        import asyncio
-
+        url = urllib.parse.urlunsplit(urllib.parse.urlsplit(base)._replace(path=f"/{name}"))
         asyncio.run(migrate(url))
-        yield url
+        yield url, redis
     finally:
         with contextlib.suppress(psycopg.Error), psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        if services is not None:
-            services.stop()
+        if embedded is not None:
+            embedded.stop()
             shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def database() -> Iterator[str]:
+    """URL of a fresh, migrated database (see `services`)."""
+    with services() as (url, _):
+        yield url
 
 
 def report(

@@ -19,8 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,11 +26,8 @@ from typing import Any
 import httpx
 import msgspec
 import psutil
-import psycopg
-from _common import log, median, report
+from _common import log, median, report, services
 from PIL import Image
-
-from backend.devstack import EmbeddedServices
 
 SHAPES = int(os.environ.get("BENCH_ANNOTATIONS_SHAPES", "50000"))
 TRACKS = 500
@@ -41,29 +36,6 @@ FRAMES = 100
 ROUNDS = int(os.environ.get("BENCH_ANNOTATIONS_ROUNDS", "3"))
 ADMIN = ("admin", "bench-Passw0rd!")
 VELLUM = str(Path(sys.executable).with_name("vellum"))
-
-
-@contextlib.contextmanager
-def services() -> Iterator[tuple[str, str]]:
-    """(database URL of a fresh database, redis URL): embedded unless both are set."""
-    base, redis = os.environ.get("VELLUM_DATABASE_URL", ""), os.environ.get("VELLUM_REDIS_URL", "")
-    root, embedded = "", None
-    if not (base and redis):
-        root = tempfile.mkdtemp(prefix="vellum-bench-")
-        embedded = EmbeddedServices(root).start()
-        base, redis = embedded.database_url, embedded.redis_url
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        url = urllib.parse.urlunsplit(urllib.parse.urlsplit(base)._replace(path=f"/{name}"))
-        yield url, redis
-    finally:
-        with contextlib.suppress(psycopg.Error), psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        if embedded is not None:
-            embedded.stop()
-            shutil.rmtree(root, ignore_errors=True)
 
 
 @contextlib.contextmanager

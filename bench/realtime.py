@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 import msgspec
 import psutil
-from _common import log, report
-from annotations import ADMIN, images_task, serve, services
+from _common import log, report, services
+from annotations import ADMIN, images_task, serve
 from websockets.asyncio.client import ClientConnection, connect
 
 CLIENTS = int(os.environ.get("BENCH_REALTIME_CLIENTS", "50"))
