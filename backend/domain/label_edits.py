@@ -10,13 +10,18 @@ Ids come from `new_ids` (a Postgres sequence in the service), so they are global
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from decimal import Decimal, InvalidOperation
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from backend.domain.errors import ValidationError
-from backend.domain.labels import AttributeSpec, InputType, LabelSpec, LabelType
+from backend.domain.labels import (
+    AttributeSpec,
+    InputType,
+    LabelSpec,
+    LabelType,
+    decimal_or_none,
+)
 
 # CVAT's UI palette, handed out in order when a label comes without a colour.
 PALETTE = (
@@ -173,7 +178,7 @@ def _attribute(edit: AttributeEdit, attr_id: int, field: str) -> AttributeSpec:
             )
         values = [default]
     elif edit.input_type == "number":
-        numbers = [_number(v) for v in values]
+        numbers = [decimal_or_none(v) for v in values]
         if len(numbers) != 3 or None in numbers:
             raise ValidationError("a number attribute needs values [min, max, step]", field)
         low, high, step = numbers
@@ -181,7 +186,7 @@ def _attribute(edit: AttributeEdit, attr_id: int, field: str) -> AttributeSpec:
         if low > high or step <= 0:
             raise ValidationError("a number attribute needs min <= max and step > 0", field)
         default = values[0] if default is None else default
-        number = _number(default)
+        number = decimal_or_none(default)
         if number is None or not low <= number <= high:
             raise ValidationError(f"{default!r} is not in [min, max]", f"{field}.default_value")
     else:  # text
@@ -194,14 +199,6 @@ def _attribute(edit: AttributeEdit, attr_id: int, field: str) -> AttributeSpec:
         values=values,
         default_value=default,
     )
-
-
-def _number(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
 
 
 def _check_unique(names: Iterable[str], field: str) -> None:

@@ -37,7 +37,8 @@ class LabelSpec(msgspec.Struct, frozen=True, kw_only=True):
     svg: str = ""  # skeleton layout, as CVAT's UI draws it
 
 
-def _decimal(text: str) -> Decimal | None:
+def decimal_or_none(text: str) -> Decimal | None:
+    """A finite decimal number, or None (CVAT keeps numbers of attributes as strings)."""
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
@@ -64,8 +65,8 @@ def attribute_value_error(spec: AttributeSpec, value: str) -> str | None:
     if kind == "number":
         if len(spec.values) != 3:
             return f"number attribute {spec.id} has malformed values {spec.values!r}"
-        low, high, step = (_decimal(v) for v in spec.values)
-        number = _decimal(value)
+        low, high, step = (decimal_or_none(v) for v in spec.values)
+        number = decimal_or_none(value)
         if number is None:
             return f"{value!r} is not a number"
         if low is None or high is None or step is None or step <= 0:
