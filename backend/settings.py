@@ -62,6 +62,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # with a session cookie besides the server's own, e.g. a UI dev server.
     csrf_trusted_origins: str = ""
     max_access_tokens_per_user: int = 100
+    # Media (#6). The server share that `server_files` and /api/server/share read from
+    # (empty: no share); remote URLs: hosts or CIDRs allowed although private/loopback.
+    share_root: str = ""
+    url_allowlist: str = ""
+    remote_max_mb: int = 2048
+    remote_timeout_s: float = 60.0
+    # On-the-fly chunks (`use_cache`) live in one disk cache, evicted least recently used.
+    media_cache_mb: int = 2048
+    # Encrypts cloud storage credentials at rest (any string; empty: a key generated once
+    # and kept in DATA_DIR/secret.key).
+    secret_key: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -69,6 +80,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in ("snapshot_every", "group_commit_max", "projector_batch", "db_pool_max"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
+        for name in ("remote_max_mb", "media_cache_mb", "max_upload_mb"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
+        if self.remote_timeout_s <= 0:
+            raise SettingsError(f"{PREFIX}REMOTE_TIMEOUT_S must be positive")
         for name in ("session_age_s", "login_max_failures", "login_failure_window_s"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
