@@ -178,6 +178,9 @@ TASK_SOURCE = (
 )
 JOB_SELECT = (
     "j.*, t.project_id, t.mode, t.bug_tracker, t.data_chunk_size, t.owner_id AS task_owner_id,"
+    " t.data->>'dimension' AS data_dimension,"
+    " t.data->>'compressed_chunk_type' AS data_compressed_chunk_type,"
+    " t.data->>'original_chunk_type' AS data_original_chunk_type,"
     " t.assignee_id AS task_assignee_id, t.source_storage, t.target_storage, "
     + _user_columns("au", "assignee")
 )
@@ -241,7 +244,8 @@ def task_read(req: ApiRequest, row: dict[str, Any]) -> TaskRead:
         data_compressed_chunk_type=data.get("compressed_chunk_type") if has_data else None,
         data_original_chunk_type=data.get("original_chunk_type") if has_data else None,
         guide_id=None, size=row["size"], image_quality=row["image_quality"],
-        data=tid if has_data else None, dimension="2d", subset=row["subset"], organization=None,
+        data=tid if has_data else None,
+        dimension=data.get("dimension") or "2d", subset=row["subset"], organization=None,
         target_storage=_storage(row["target_storage"]),
         source_storage=_storage(row["source_storage"]),
         assignee_updated_date=row["assignee_updated_at"], validation_mode=None,
@@ -253,12 +257,15 @@ def job_read(req: ApiRequest, row: dict[str, Any]) -> JobRead:
     return JobRead(
         url=req.absolute_url(f"/api/jobs/{jid}"), id=jid, task_id=row["task_id"],
         project_id=row["project_id"], assignee=_user(req, row, "assignee"), guide_id=None,
-        dimension="2d", bug_tracker=row["bug_tracker"] or None, status=row["stage"],
+        dimension=row["data_dimension"] or "2d", bug_tracker=row["bug_tracker"] or None,
+        status=row["stage"],
         stage=row["stage"], state=row["state"], mode=row["mode"],
         frame_count=row["stop_frame"] - row["start_frame"] + 1,
         start_frame=row["start_frame"], stop_frame=row["stop_frame"],
-        data_chunk_size=row["data_chunk_size"], data_compressed_chunk_type="imageset",
-        data_original_chunk_type="imageset", created_date=row["created_at"],
+        data_chunk_size=row["data_chunk_size"],
+        data_compressed_chunk_type=row["data_compressed_chunk_type"] or "imageset",
+        data_original_chunk_type=row["data_original_chunk_type"] or "imageset",
+        created_date=row["created_at"],
         updated_date=row["updated_at"],
         issues=Summary(url=req.absolute_url(f"/api/issues?job_id={jid}")),
         labels=Summary(url=req.absolute_url(f"/api/labels?job_id={jid}")), type=row["type"],

@@ -50,6 +50,7 @@ class TaskData(msgspec.Struct, frozen=True, kw_only=True):
     compressed_chunk_type: str = "imageset"
     original_chunk_type: str = "imageset"
     mode: Literal["annotation", "interpolation"] = "annotation"
+    dimension: Literal["2d", "3d"] = "2d"
 
 
 class Segment(msgspec.Struct, frozen=True):

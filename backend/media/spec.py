@@ -39,6 +39,8 @@ class TaskDataSpec(msgspec.Struct, frozen=True, kw_only=True):
     use_cache: bool = False
     compressed_chunk_type: ChunkType = "imageset"
     original_chunk_type: ChunkType = "imageset"
+    mode: Literal["annotation", "interpolation"] = "annotation"  # video: interpolation
+    dimension: Literal["2d", "3d"] = "2d"  # point clouds: 3d
 
     @property
     def size(self) -> int:
