@@ -9,7 +9,7 @@ import os
 import shutil
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +33,27 @@ class Received:
     name: str
     path: Path
     kind: images.FileKind
+
+
+@dataclass
+class MediaSet:
+    """The input files sorted by what they are. A task holds images, or one video, or
+    point clouds; manifests and context (related) images travel beside them."""
+
+    images: list[tuple[str, Path]] = field(default_factory=list)
+    videos: list[tuple[str, Path]] = field(default_factory=list)
+    pointclouds: list[tuple[str, Path]] = field(default_factory=list)
+    manifests: list[tuple[str, Path]] = field(default_factory=list)
+    # frame name (as in `images`/`pointclouds`) -> its context images (name, file)
+    related: dict[str, list[tuple[str, Path]]] = field(default_factory=dict)
+
+
+def classify(sources: list[tuple[str, Path]]) -> MediaSet:
+    """Every source is an image today (archives hold images only); the video, point cloud,
+    manifest and context-image branches sort their files here."""
+    media = MediaSet()
+    media.images.extend(sources)
+    return media
 
 
 def collect_sources(
@@ -102,7 +123,22 @@ def build(
     with a message naming the file, or Cancelled from `check`."""
     out.mkdir(parents=True)
     work = out / "work"
-    sources = collect_sources(received, work, limits)
+    media = classify(collect_sources(received, work, limits))
+    if media.videos:
+        raise MediaError(f"{media.videos[0][0]}: video is not supported yet")
+    if media.pointclouds:
+        raise MediaError(f"{media.pointclouds[0][0]}: point clouds are not supported yet")
+    stored = build_images(storage, out, media.images, params, progress=progress, check=check)
+    shutil.rmtree(work, ignore_errors=True)
+    write_meta(storage.meta_path(out), stored)
+    return stored
+
+
+def build_images(
+    storage: TaskStorage, out: Path, sources: list[tuple[str, Path]], params: DataParams,
+    *, progress: Progress, check: Callable[[], None],
+) -> StoredData:  # fmt: skip
+    """An image data set: compressed frames, originals, chunks and the preview."""
     frames_src, start, stop = select_frames(sources, params)
     check()
 
@@ -141,7 +177,6 @@ def build(
             )
         check()
     progress(0.99)
-    shutil.rmtree(work, ignore_errors=True)
 
     spec = TaskDataSpec(
         frames=frames, image_quality=params.image_quality, chunk_size=chunk_size,
@@ -150,12 +185,10 @@ def build(
         storage_method="cache" if params.use_cache else "file_system",
         use_zip_chunks=params.use_zip_chunks, use_cache=params.use_cache,
     )  # fmt: skip
-    stored = StoredData(
+    return StoredData(
         spec=spec, original_files=original_files,
         chunks_updated_date=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     )  # fmt: skip
-    write_meta(storage.meta_path(out), stored)
-    return stored
 
 
 def frame_file(

@@ -16,7 +16,9 @@ IMAGE_FORMATS = {"JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF", "MPO"}
 PREVIEW_SIZE = (256, 256)
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
-FileKind = Literal["image", "archive"]
+# What an input file is, from its content (video, pointcloud and manifest are sniffed by
+# their own modules).
+FileKind = Literal["image", "archive", "video", "pointcloud", "manifest"]
 
 
 class MediaError(ValueError):
