@@ -20,7 +20,7 @@ from backend.domain.events import decode_job_event
 from tests.api.test_annotations import Task
 from tests.conftest import ADMIN, Server, api_server
 
-REDIS_DB = 4
+REDIS_DB = 12  # not shared with the servers of other test packages
 
 
 class Pair(NamedTuple):
