@@ -1,15 +1,26 @@
-"""Zip archives of images, opened defensively: no path traversal, no links, no encrypted
-members, bounded member count and unpacked size. Members are extracted under generated
-names, so nothing in an archive ever chooses a path on our disk."""
+"""Zip and tar (plain, gzip, bzip2, xz) archives of media, opened defensively: no path
+traversal, no links or device files, no encrypted members, bounded member count and
+unpacked size. Members are extracted under generated names, so nothing in an archive ever
+chooses a path on our disk. Which members are kept is decided by `member_verdict`.
+
+Tar members are read strictly in order (a compressed tar cannot seek back cheaply): each
+kept member is classified from its first bytes and then copied on from the same stream."""
 
 from __future__ import annotations
 
+import io
+import lzma
 import posixpath
 import shutil
 import stat
+import tarfile
 import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Literal
 
 from PIL import Image, UnidentifiedImageError
 
@@ -17,6 +28,8 @@ from backend.media.images import IMAGE_FORMATS, MediaError
 
 # Files that travel with images in real archives and are not frames.
 _SIDECAR_SUFFIXES = {".txt", ".json", ".jsonl", ".xml", ".md", ".csv", ".yaml", ".yml", ".pcd"}
+# How much of a member is read to decide what it is (image headers sit at the start).
+HEAD_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -28,12 +41,47 @@ class ArchiveLimits:
 @dataclass(frozen=True)
 class Member:
     name: str  # the frame name: the member's path inside the archive
-    info: zipfile.ZipInfo
+    size: int
+
+
+# --- which members are media ------------------------------------------------------------
 
 
 def _is_junk(name: str) -> bool:
     parts = name.split("/")
     return any(p.startswith(".") or p == "__MACOSX" for p in parts) or name.endswith("Thumbs.db")
+
+
+def member_verdict(name: str, head: Callable[[], bytes]) -> Literal["keep", "skip"]:
+    """What to do with the regular file `name` of an archive: keep it as task media, skip
+    it (junk and sidecar files), or refuse the archive (MediaError naming the member).
+    `head()` reads the member's first bytes (only called when needed)."""
+    if _is_junk(name) or posixpath.splitext(name)[1].lower() in _SIDECAR_SUFFIXES:
+        return "skip"
+    if _is_image(head()):
+        return "keep"
+    raise MediaError(f"member {name!r} is not an image")
+
+
+def _is_image(head: bytes) -> bool:
+    try:
+        with Image.open(io.BytesIO(head)) as image:
+            return image.format in IMAGE_FORMATS
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return False
+
+
+# --- reading zip and tar alike -----------------------------------------------------------
+
+EntryType = Literal["file", "dir", "symlink", "hardlink", "special", "encrypted"]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    raw_name: str
+    type: EntryType
+    size: int
+    open: Callable[[], IO[bytes]]
 
 
 def _safe_name(raw: str, archive: str) -> str:
@@ -46,74 +94,162 @@ def _safe_name(raw: str, archive: str) -> str:
     return normal
 
 
-def list_members(path: Path, archive: str, limits: ArchiveLimits) -> list[Member]:
-    """The image members of a zip in archive order, after checking every entry; the first
-    problem raises MediaError naming the archive (and the member)."""
+def _zip_entries(zf: zipfile.ZipFile) -> Iterator[_Entry]:
+    for info in zf.infolist():
+        mode = info.external_attr >> 16
+        kind: EntryType = "file"
+        if stat.S_ISLNK(mode):
+            kind = "symlink"
+        elif info.flag_bits & 0x1:
+            kind = "encrypted"
+        elif info.is_dir():
+            kind = "dir"
+        elif stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # Unix devices, FIFOs, sockets
+            kind = "special"
+
+        def opener(info: zipfile.ZipInfo = info) -> IO[bytes]:
+            # zipfile stops at the declared size and checks the CRC: the size bound holds
+            # even for a lying header.
+            return zf.open(info)
+
+        yield _Entry(info.filename, kind, info.file_size, opener)
+
+
+def _tar_entries(tf: tarfile.TarFile) -> Iterator[_Entry]:
+    for info in tf:
+        kind: EntryType
+        if info.isreg():
+            kind = "file"
+        elif info.isdir():
+            kind = "dir"
+        elif info.issym():
+            kind = "symlink"
+        elif info.islnk():
+            kind = "hardlink"
+        else:
+            kind = "special"  # devices, FIFOs
+
+        def opener(info: tarfile.TarInfo = info) -> IO[bytes]:
+            handle = tf.extractfile(info)
+            assert handle is not None  # regular files always have a body
+            return handle
+
+        yield _Entry(info.name, kind, info.size, opener)
+
+
+def is_tar(path: Path) -> bool:
+    """A tar archive, compressed (gzip, bzip2, xz) or not, judged by its content."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            if len(infos) > limits.max_members:
-                raise MediaError(f"{archive}: more than {limits.max_members} files in the archive")
-            members: list[Member] = []
-            unpacked = 0
-            for info in infos:
-                mode = info.external_attr >> 16
-                if stat.S_ISLNK(mode):
-                    raise MediaError(f"{archive}: member {info.filename!r} is a symbolic link")
-                if info.flag_bits & 0x1:
-                    raise MediaError(f"{archive}: member {info.filename!r} is encrypted")
-                name = _safe_name(info.filename, archive)
-                if info.is_dir() or _is_junk(name):
-                    continue
-                if posixpath.splitext(name)[1].lower() in _SIDECAR_SUFFIXES:
-                    continue
-                unpacked += info.file_size
-                if unpacked > limits.max_unpacked_bytes:
-                    raise MediaError(
-                        f"{archive}: unpacks to more than {limits.max_unpacked_bytes} bytes"
-                    )
-                if not _member_is_image(zf, info):
-                    raise MediaError(f"{archive}: member {name!r} is not an image")
-                members.append(Member(name, info))
+        with tarfile.open(path, "r:*") as tf:
+            return tf.next() is not None
+    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError):
+        return False
+
+
+_READ_ERRORS = (
+    zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError,
+    NotImplementedError, RuntimeError, ValueError,
+)  # fmt: skip
+
+
+@contextmanager
+def _entries(path: Path, archive: str) -> Iterator[Iterator[_Entry]]:
+    """The archive's entries in order; read errors become MediaError naming the archive."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                yield _zip_entries(zf)
+        else:
+            try:
+                tf = tarfile.open(path, "r:*")
+            except tarfile.TarError:
+                raise MediaError(f"{archive}: not a zip or tar archive") from None
+            with tf:
+                yield _tar_entries(tf)
+    except MediaError:
+        raise
     except zipfile.BadZipFile as exc:
         raise MediaError(f"{archive}: broken zip archive ({exc})") from None
-    except (OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-        if isinstance(exc, MediaError):
-            raise
-        raise MediaError(f"{archive}: cannot read the archive ({exc})") from None
-    names = [m.name for m in members]
-    if len(set(names)) != len(names):
-        raise MediaError(f"{archive}: the archive holds the same file name twice")
-    if not members:
+    except _READ_ERRORS as exc:
+        raise MediaError(f"{archive}: cannot read the archive ({exc or type(exc).__name__})") from None
+
+
+def _scan(
+    entries: Iterator[_Entry], archive: str, limits: ArchiveLimits
+) -> Iterator[tuple[str, _Entry, bytes, IO[bytes]]]:
+    """Check every entry; yield (name, entry, head, stream after the head) for each member
+    kept, in archive order. The stream is valid until the next item is asked for."""
+    count = 0
+    unpacked = 0
+    names: set[str] = set()
+    for entry in entries:
+        count += 1
+        if count > limits.max_members:
+            raise MediaError(f"{archive}: more than {limits.max_members} files in the archive")
+        if entry.type == "symlink":
+            raise MediaError(f"{archive}: member {entry.raw_name!r} is a symbolic link")
+        if entry.type == "hardlink":
+            raise MediaError(f"{archive}: member {entry.raw_name!r} is a hard link")
+        if entry.type == "special":
+            raise MediaError(f"{archive}: member {entry.raw_name!r} is not a regular file")
+        if entry.type == "encrypted":
+            raise MediaError(f"{archive}: member {entry.raw_name!r} is encrypted")
+        name = _safe_name(entry.raw_name, archive)
+        if entry.type == "dir":
+            continue
+        # Every file counts, kept or not: skipping a tar member still unpacks it.
+        unpacked += entry.size
+        if unpacked > limits.max_unpacked_bytes:
+            raise MediaError(f"{archive}: unpacks to more than {limits.max_unpacked_bytes} bytes")
+        stream: IO[bytes] | None = None
+        head = b""
+
+        def read_head(entry: _Entry = entry) -> bytes:
+            nonlocal stream, head
+            if stream is None:
+                stream = entry.open()
+                head = stream.read(HEAD_BYTES)
+            return head
+
+        try:
+            verdict = member_verdict(name, read_head)
+        except MediaError as exc:
+            raise MediaError(f"{archive}: {exc}") from None
+        if verdict == "skip":
+            if stream is not None:
+                stream.close()
+            continue
+        if name in names:
+            raise MediaError(f"{archive}: the archive holds the same file name twice ({name})")
+        names.add(name)
+        read_head()
+        assert stream is not None
+        with stream:
+            yield name, entry, head, stream
+    if not names:
         raise MediaError(f"{archive}: the archive holds no images")
-    return members
 
 
-def _member_is_image(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    try:
-        with zf.open(info) as fp, Image.open(fp) as image:
-            return image.format in IMAGE_FORMATS
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return False
-    except zipfile.BadZipFile:
-        raise
+def list_members(path: Path, archive: str, limits: ArchiveLimits) -> list[Member]:
+    """The media members of an archive in archive order, after checking every entry; the
+    first problem raises MediaError naming the archive (and the member)."""
+    with _entries(path, archive) as entries:
+        return [Member(name, entry.size) for name, entry, _, _ in _scan(entries, archive, limits)]
 
 
 def extract(path: Path, archive: str, dest: Path, limits: ArchiveLimits) -> list[tuple[str, Path]]:
-    """Extract the image members into `dest` under generated names; (frame name, file)."""
-    members = list_members(path, archive, limits)
+    """Extract the media members into `dest` under generated names; (frame name, file).
+    Everything is checked before the first byte is written."""
+    list_members(path, archive, limits)
     dest.mkdir(parents=True, exist_ok=True)
     out: list[tuple[str, Path]] = []
-    try:
-        with zipfile.ZipFile(path) as zf:
-            for index, member in enumerate(members):
-                suffix = posixpath.splitext(member.name)[1].lower()[:10]
-                target = dest / f"{index:08d}{suffix}"
-                # zipfile stops at the declared size and checks the CRC: the bound above
-                # holds even for a lying header.
-                with zf.open(member.info) as src, target.open("wb") as dst:
-                    shutil.copyfileobj(src, dst, 1024 * 1024)
-                out.append((member.name, target))
-    except zipfile.BadZipFile as exc:
-        raise MediaError(f"{archive}: broken zip archive ({exc})") from None
+    with _entries(path, archive) as entries:
+        for index, (name, _, head, stream) in enumerate(_scan(entries, archive, limits)):
+            suffix = posixpath.splitext(name)[1].lower()[:10]
+            target = dest / f"{index:08d}{suffix}"
+            with target.open("wb") as dst:
+                dst.write(head)
+                shutil.copyfileobj(stream, dst, 1024 * 1024)
+            out.append((name, target))
     return out
+

@@ -32,8 +32,12 @@ def sniff(path: Path, name: str) -> FileKind:
         head = f.read(8)
     if head.startswith(ZIP_MAGIC):
         return "archive"
+    from backend.media.archive import is_tar  # archive imports this module
+
+    if is_tar(path):  # tar, tar.gz/tgz, tar.bz2, tar.xz
+        return "archive"
     if image_format(path) is None:
-        raise MediaError(f"{name}: not an image or a zip archive of images")
+        raise MediaError(f"{name}: not an image or a zip/tar archive of images")
     return "image"
 
 

@@ -1,0 +1,1 @@
+"""Outgoing network access on behalf of users (remote task data, webhooks)."""
