@@ -62,6 +62,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # with a session cookie besides the server's own, e.g. a UI dev server.
     csrf_trusted_origins: str = ""
     max_access_tokens_per_user: int = 100
+    # Events queued for one websocket before it is declared slow and told to resync.
+    ws_event_queue_limit: int = 1000
     # Media (#6). The server share that `server_files` and /api/server/share read from
     # (empty: no share); remote URLs: hosts or CIDRs allowed although private/loopback.
     share_root: str = ""
@@ -80,7 +82,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in ("snapshot_every", "group_commit_max", "projector_batch", "db_pool_max"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
-        for name in ("remote_max_mb", "media_cache_mb", "max_upload_mb"):
+        for name in ("remote_max_mb", "media_cache_mb", "max_upload_mb", "ws_event_queue_limit"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
         if self.remote_timeout_s <= 0:

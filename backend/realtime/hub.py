@@ -216,7 +216,8 @@ class Hub:
                 await ws.send_text(encoder.encode(error).decode())
                 await ws.close(code, CLOSE_REASONS[code])
             return
-        await Session(ws, self, user, can_write).run()
+        limit = self.container.settings.ws_event_queue_limit
+        await Session(ws, self, user, can_write, event_queue_limit=limit).run()
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:

@@ -117,7 +117,10 @@ Item = tuple[Any, ...]
 
 
 class Session:
-    def __init__(self, ws: WebSocket, hub: Hub, user: User, can_write: bool) -> None:
+    def __init__(
+        self, ws: WebSocket, hub: Hub, user: User, can_write: bool,
+        *, event_queue_limit: int = EVENT_QUEUE_LIMIT,
+    ) -> None:  # fmt: skip
         self.id = secrets.token_hex(6)
         self.ws = ws
         self.hub = hub
@@ -128,6 +131,7 @@ class Session:
         self.subs: dict[int, Subscription] = {}
         self._out: deque[Item] = deque()
         self._events_queued = 0
+        self._event_queue_limit = event_queue_limit
         self._wake = asyncio.Event()
         self._write_checked: dict[int, tuple[float, int]] = {}
 
@@ -145,7 +149,8 @@ class Session:
 
     def send_presence(self, text: str) -> None:
         """Presence is ephemeral: dropped, not queued, when the client is behind."""
-        if self.machine.state is SessionState.OPEN and len(self._out) < EVENT_QUEUE_LIMIT // 2:
+        behind = len(self._out) >= self._event_queue_limit // 2
+        if self.machine.state is SessionState.OPEN and not behind:
             self._out.append(("msg", text))
             self._wake.set()
 
@@ -154,7 +159,7 @@ class Session:
         sub = self.subs.get(job)
         if sub is None:
             return
-        if self._events_queued >= EVENT_QUEUE_LIMIT:
+        if self._events_queued >= self._event_queue_limit:
             self._overflow()
             return
         self._out.append(("event", sub, revision, text))
@@ -221,9 +226,12 @@ class Session:
             for recorded in await self.hub.store.read_stream(
                 job_stream(sub.job), sub.revision + 1, revision - sub.revision - 1
             ):
+                sub.revision = recorded.revision
                 await self.ws.send_text(self.hub.event_text(sub.job, recorded))
-        await self.ws.send_text(text)
+        # Counted as sent before the send completes: a resync queued while this send is
+        # blocked on a slow socket must name this revision, which reaches the client first.
         sub.revision = revision
+        await self.ws.send_text(text)
 
     async def _catch_up(self, sub: Subscription, since: int | None) -> None:
         """The missed events after `since`, or a snapshot; then `synced`."""
