@@ -444,10 +444,16 @@ async def _serve(
             raise NotServable("type", "This field is required: frame, chunk or preview.")
         if query.type == "preview":
             return _file(await asyncio.to_thread(preview), "image/jpeg")
-        if query.type == "context_image":
-            raise not_found("The frame has no related images.")
         if query.number is None and not (query.type == "chunk" and query.index is not None):
             raise NotServable("number", "This field is required.")
+        if query.type == "context_image":
+            assert query.number is not None
+            if not frame_ok(query.number):
+                raise NotServable("number", f"Incorrect requested frame number: {query.number}")
+            context = serving.context_images(storage, stored, query.number)
+            if context is None:
+                raise not_found(f"Frame {query.number} has no context images.")
+            return _file(context, "application/zip")
         if query.type == "frame":
             assert query.number is not None
             if not frame_ok(query.number):

@@ -8,13 +8,14 @@ import math
 import os
 import shutil
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backend.media import archive, images
+from backend.media import archive, images, pointcloud, related
 from backend.media.images import MediaError
+from backend.media.related import store_context
 from backend.media.sorting import SortingError, sort_names
 from backend.media.spec import DataParams, FrameInfo, TaskDataSpec, frame_step
 from backend.media.storage import QUALITIES, StoredData, TaskStorage, write_meta
@@ -49,11 +50,50 @@ class MediaSet:
 
 
 def classify(sources: list[tuple[str, Path]]) -> MediaSet:
-    """Every source is an image today (archives hold images only); the video, point cloud,
-    manifest and context-image branches sort their files here."""
+    """Sort the sources by what they are; the video and manifest branches sort their
+    files here. Context images leave `images` for `related` (CVAT's layouts, related.py);
+    with point clouds every other image must be a context image."""
     media = MediaSet()
-    media.images.extend(sources)
+    for name, path in sources:
+        kind = pointcloud.kind_of(path, name)
+        if kind == "bin":
+            pointcloud.check_bin(path.stat().st_size, name)
+        if kind is not None:
+            media.pointclouds.append((pointcloud.pcd_name(name), path))
+        else:
+            media.images.append((name, path))
+    _attach_context_images(media)
     return media
+
+
+def _attach_context_images(media: MediaSet) -> None:
+    by_name = dict(media.images)
+    names = [name for name, _ in media.images]
+    if media.pointclouds:
+        frame_names = [name for name, _ in media.pointclouds]
+        if len(set(frame_names)) != len(frame_names):
+            dup = next(n for n in frame_names if frame_names.count(n) > 1)
+            raise MediaError(f"{dup}: two point clouds have this name (a .bin becomes a .pcd)")
+        layout = related.layout_3d(frame_names, names)
+        if layout.plain:
+            shown = ", ".join(layout.plain[:5]) + (", ..." if len(layout.plain) > 5 else "")
+            raise MediaError(
+                f"{shown}: images that are not context images of a point cloud cannot be "
+                "mixed with point clouds (2D and 3D data in one task)"
+            )
+        media.images = []
+    else:
+        layout = related.layout_2d(names)
+        if names and not layout.frames:
+            raise MediaError(
+                f"{names[0]}: every image is a context image (under related_images/); "
+                "no frames to annotate"
+            )
+        media.images = [(name, by_name[name]) for name in layout.frames]
+    media.related = {
+        frame: [(name, by_name[name]) for name in context]
+        for frame, context in layout.related.items()
+    }
 
 
 def collect_sources(
@@ -127,8 +167,17 @@ def build(
     if media.videos:
         raise MediaError(f"{media.videos[0][0]}: video is not supported yet")
     if media.pointclouds:
-        raise MediaError(f"{media.pointclouds[0][0]}: point clouds are not supported yet")
-    stored = build_images(storage, out, media.images, params, progress=progress, check=check)
+        frames, start, stop = select_frames(media.pointclouds, params)
+        check()
+        stored = pointcloud.build_pointclouds(
+            storage, out, frames, params, start=start, stop=stop, related=media.related,
+            progress=progress, check=check,
+        )  # fmt: skip
+    else:
+        stored = build_images(
+            storage, out, media.images, params, progress=progress, check=check,
+            related=media.related,
+        )  # fmt: skip
     shutil.rmtree(work, ignore_errors=True)
     write_meta(storage.meta_path(out), stored)
     return stored
@@ -137,8 +186,10 @@ def build(
 def build_images(
     storage: TaskStorage, out: Path, sources: list[tuple[str, Path]], params: DataParams,
     *, progress: Progress, check: Callable[[], None],
+    related: Mapping[str, list[tuple[str, Path]]] | None = None,
 ) -> StoredData:  # fmt: skip
-    """An image data set: compressed frames, originals, chunks and the preview."""
+    """An image data set: compressed frames, originals, chunks and the preview; `related`
+    (frame name -> its context images) are stored per frame."""
     frames_src, start, stop = select_frames(sources, params)
     check()
 
@@ -150,7 +201,13 @@ def build_images(
     total = len(frames_src)
     for number, (name, path) in enumerate(frames_src):
         decoded = images.decode(path, name)
-        frames.append(FrameInfo(name=name, width=decoded.width, height=decoded.height))
+        context = (related or {}).get(name, [])
+        frames.append(
+            FrameInfo(
+                name=name, width=decoded.width, height=decoded.height,
+                related_files=store_context(storage, out, number, context),
+            )
+        )
         suffix = Path(name).suffix.lower()[:10] or ".img"
         original = f"{number:06d}{suffix}"
         _link_or_copy(path, original_dir / original)

@@ -36,6 +36,12 @@ def sniff(path: Path, name: str) -> FileKind:
 
     if is_tar(path):  # tar, tar.gz/tgz, tar.bz2, tar.xz
         return "archive"
+    # pointcloud.py imports this module (MediaError): imported here, not at the top
+    from backend.media import pointcloud
+
+    if pointcloud.kind_of(path, name) is not None:
+        pointcloud.validate(path, name)  # a broken PCD or .bin is refused naming it
+        return "pointcloud"
     if image_format(path) is None:
         raise MediaError(f"{name}: not an image or a zip/tar archive of images")
     return "image"

@@ -14,6 +14,7 @@ import msgspec
 from backend.media import images
 from backend.media.build import frame_file, write_chunk
 from backend.media.images import mime_of
+from backend.media.pointcloud import PCD_MIME
 from backend.media.storage import Quality, StoredData, TaskStorage
 
 
@@ -98,10 +99,26 @@ def frame(
             "number",
             f"Invalid frame '{number}'. The frame number should be in the [0, {size}] range",
         )
+    if stored.spec.dimension == "3d":  # both qualities are the PCD, as in CVAT
+        return storage.original_frame(stored.original_files[number]), PCD_MIME
     if quality == "original":
         path = storage.original_frame(stored.original_files[number])
         return path, mime_of(stored.spec.frames[number].name)
     return storage.compressed_frame(number), "image/jpeg"
+
+
+def context_images(storage: TaskStorage, stored: StoredData, number: int) -> Path | None:
+    """The zip of frame `number`'s context images (CVAT's `type=context_image`), or None
+    when the frame has none."""
+    size = stored.spec.size
+    if not 0 <= number < size:
+        raise NotServable(
+            "number",
+            f"Invalid frame '{number}'. The frame number should be in the [0, {size}] range",
+        )
+    if not stored.spec.frames[number].related_files:
+        return None
+    return storage.context_images(number)
 
 
 def chunk_count(total: int, chunk_size: int) -> int:
@@ -162,13 +179,15 @@ def job_chunk(
 def _write_job_chunk(
     storage: TaskStorage, stored: StoredData, quality: Quality, members: Sequence[int], target: Path
 ) -> None:
+    if stored.spec.dimension == "3d":
+        quality = "original"  # 3D chunks of both qualities are zips of the PCDs
     write_chunk(target, [frame_file(storage, quality, f, stored.original_files) for f in members])
 
 
 def job_preview(storage: TaskStorage, stored: StoredData, job: dict[str, Any]) -> Path:
     frames = job_frames(job, stored.spec.size)
     first = frames[0] if frames else 0
-    if first == 0:
+    if first == 0 or stored.spec.dimension == "3d":  # 3D: one placeholder, as CVAT's
         return storage.preview()
 
     def make(target: Path) -> None:

@@ -5,6 +5,7 @@
     tasks/{id}/data/frames/compressed/NNNNNN.jpeg
     tasks/{id}/data/chunks/{quality}/N.zip       task chunks (imageset zips)
     tasks/{id}/data/preview.jpeg
+    tasks/{id}/data/related/NNNNNN.zip           a frame's context images (JPEGs)
     tasks/{id}/data/cache/                       job chunks made on request
 
 The event appended by `attach_task_data` is the truth about a task's data; this directory
@@ -77,6 +78,10 @@ class TaskStorage:
 
     def preview(self, base: Path | None = None) -> Path:
         return (base or self.data_dir) / "preview.jpeg"
+
+    def context_images(self, frame: int, base: Path | None = None) -> Path:
+        """A frame's context images: the zip `type=context_image` serves (related.py)."""
+        return (base or self.data_dir) / "related" / f"{frame:06d}.zip"
 
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
