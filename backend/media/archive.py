@@ -24,10 +24,11 @@ from typing import IO, Literal
 
 from PIL import Image, UnidentifiedImageError
 
+from backend.media import pointcloud
 from backend.media.images import IMAGE_FORMATS, MediaError
 
 # Files that travel with images in real archives and are not frames.
-_SIDECAR_SUFFIXES = {".txt", ".json", ".jsonl", ".xml", ".md", ".csv", ".yaml", ".yml", ".pcd"}
+_SIDECAR_SUFFIXES = {".txt", ".json", ".jsonl", ".xml", ".md", ".csv", ".yaml", ".yml"}
 # How much of a member is read to decide what it is (image headers sit at the start).
 HEAD_BYTES = 1024 * 1024
 
@@ -59,6 +60,8 @@ def member_verdict(name: str, head: Callable[[], bytes]) -> Literal["keep", "ski
     if _is_junk(name) or posixpath.splitext(name)[1].lower() in _SIDECAR_SUFFIXES:
         return "skip"
     if _is_image(head()):
+        return "keep"
+    if pointcloud.is_archive_member(name, head()):  # .pcd by header, KITTI .bin by name
         return "keep"
     raise MediaError(f"member {name!r} is not an image")
 

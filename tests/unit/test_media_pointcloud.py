@@ -297,3 +297,27 @@ def test_2d_build_counts_and_stores_context_images(tmp_path: Path) -> None:
     only_context = [Received("related_images/a_jpg/x.png", png(src / "x"), "image")]
     with pytest.raises(MediaError, match="every image is a context image"):
         run(tmp_path / "again", only_context)
+
+
+def test_archives_keep_point_clouds_and_context_images(tmp_path: Path) -> None:
+    from backend.media import archive
+
+    path = tmp_path / "scans.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("pointcloud/00001.pcd", ascii_pcd([(1, 2, 3)]))
+        zf.writestr("velodyne_points/data/0000.bin", kitti_bin(np.ones((3, 4))))
+        buf = io.BytesIO()
+        Image.new("RGB", (4, 4)).save(buf, format="PNG")
+        zf.writestr("related_images/00001_pcd/cam.png", buf.getvalue())
+        zf.writestr("velodyne_points/timestamps.txt", b"2011-09-26 13:02:25\n")
+    names = [m.name for m in archive.list_members(path, "scans.zip", ArchiveLimits())]
+    assert names == [
+        "pointcloud/00001.pcd",
+        "velodyne_points/data/0000.bin",
+        "related_images/00001_pcd/cam.png",
+    ]
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(broken, "w") as zf:
+        zf.writestr("a/bad.pcd", b"VERSION 0.7\nFIELDS x y\nSIZE 4\nTYPE F\nWIDTH 1\nHEIGHT 1\n")
+    with pytest.raises(MediaError, match=r"^broken\.zip: a/bad\.pcd: not a valid PCD point cloud"):
+        archive.list_members(broken, "broken.zip", ArchiveLimits())
