@@ -128,3 +128,45 @@ def server(services: EmbeddedServices, template_db: str) -> Iterator[Server]:
     like the fuzzer, start their own with `api_server`)."""
     with api_server(services, template_db, redis_db=1) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 endpoint for the run: `moto_server` from the virtualenv on a free port of
+    127.0.0.1 (servers that use it need VELLUM_URL_ALLOWLIST=127.0.0.1). Stopped by its pid."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.integration.helpers import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    binary = Path(sys.executable).with_name("moto_server")
+    log_dir = tempfile.mkdtemp(prefix="vellum-moto-")
+    with (Path(log_dir) / "moto.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"moto_server exited with {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("moto_server did not answer within 60 s") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        os.kill(proc.pid, 15)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, 9)
+            proc.wait(10)
+        shutil.rmtree(log_dir, ignore_errors=True)

@@ -266,3 +266,26 @@ def visible_jobs_sql(user: User, alias: str = "jobs") -> sql.Composable:
         " WHERE vt.id = {j}.task_id AND (vt.owner_id = {u} OR vt.assignee_id = {u}"
         " OR vp.owner_id = {u} OR vp.assignee_id = {u})))"
     ).format(j=sql.Identifier(alias), u=sql.Literal(user.id))
+
+
+# --- cloud storages (CVAT's cloudstorages.rego, sandbox) --------------------------------
+# Users (not workers) may attach storages; only the owner and admins see, use (list its
+# content, create tasks from it), change or delete one.
+
+CLOUD_STORAGE_ACTIONS = frozenset({"view", "update", "delete"})
+
+
+def can_create_cloud_storage(user: User) -> bool:
+    return _at_least(user, "user")
+
+
+def can_cloud_storage(user: User, action: str, owner_id: int | None) -> bool:
+    if not user.is_active or action not in CLOUD_STORAGE_ACTIONS:
+        return False
+    return user.is_admin or _is(user.id, owner_id)
+
+
+def visible_cloud_storages_sql(user: User, alias: str = "cloud_storages") -> sql.Composable:
+    if user.is_admin:
+        return sql.SQL("TRUE")
+    return sql.SQL("{}.owner_id = {}").format(sql.Identifier(alias), sql.Literal(user.id))

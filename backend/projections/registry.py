@@ -6,8 +6,11 @@ from backend.projections.runner import Projection
 
 
 def all_projections() -> list[Projection]:
+    from backend.projections.cloudstorages import CloudStoragesProjection
     from backend.projections.job_objects import JobObjectsProjection
     from backend.projections.jobs import JobsProjection
     from backend.projections.resources import ResourcesProjection
 
-    return [JobsProjection(), JobObjectsProjection(), ResourcesProjection()]
+    return [
+        JobsProjection(), JobObjectsProjection(), ResourcesProjection(), CloudStoragesProjection(),
+    ]  # fmt: skip

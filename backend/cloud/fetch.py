@@ -1,0 +1,144 @@
+"""A task's files from a bucket: which objects `server_files` means (files, prefixes
+ending in "/", manifests), then each one streamed to disk with a size budget, progress
+and cancellation. Synchronous: the worker runs it in a thread."""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from backend.cloud.port import Check, CloudError, CloudStorage
+from backend.media import manifest as manifests
+from backend.media.images import MediaError
+
+MAX_FILES = 100_000
+MAX_MANIFEST_BYTES = manifests.MAX_MANIFEST_BYTES
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What `server_files` asked for, split by kind."""
+
+    files: list[str]
+    prefixes: list[str]
+    manifests: list[str]
+
+    @classmethod
+    def of(cls, server_files: Sequence[str]) -> Selection:
+        files, prefixes, found = [], [], []
+        for raw in server_files:
+            key = raw.lstrip("/")  # CVAT accepts share-style leading slashes
+            if key.endswith("/") or not key:
+                prefixes.append(key)
+            elif key.endswith(".jsonl"):
+                found.append(key)
+            else:
+                files.append(key)
+        return cls(files, prefixes, found)
+
+
+def manifest_keys(storage: CloudStorage, key: str) -> list[str]:
+    """The object keys a manifest in the bucket lists (its names are relative to its own
+    directory). Errors name the manifest."""
+    data = storage.read(key, MAX_MANIFEST_BYTES)
+    try:
+        parsed = manifests.parse(data, key)
+    except MediaError as exc:
+        raise CloudError("invalid", str(exc)) from None
+    base = posixpath.dirname(key)
+    if isinstance(parsed, manifests.VideoManifest):
+        names = [parsed.name]
+    else:
+        names = [item.file_name for item in parsed.items]
+    return [posixpath.join(base, n) if base else n for n in names]
+
+
+def plan(
+    storage: CloudStorage,
+    server_files: Sequence[str],
+    *,
+    filename_pattern: str | None = None,
+    exclude: Sequence[str] = (),
+    max_files: int = MAX_FILES,
+) -> list[str]:
+    """The object keys to fetch, in a stable order, duplicates removed.
+
+    With a manifest, its list is the truth: alone it means all its files; with files or
+    prefixes beside it, those of its files (each named file must be listed). Without one,
+    prefixes are listed in the bucket. `filename_pattern` (fnmatch, on the key) and
+    `server_files_exclude` (keys, or prefixes ending in "/") narrow the result."""
+    chosen = Selection.of(server_files)
+    if chosen.manifests:
+        listed: list[str] = []
+        for key in chosen.manifests:
+            listed.extend(manifest_keys(storage, key))
+        if chosen.files or chosen.prefixes:
+            known = set(listed)
+            for key in chosen.files:
+                if key not in known:
+                    raise CloudError(
+                        "invalid", f"'{key}' is not listed in {', '.join(chosen.manifests)}."
+                    )
+            keys = list(chosen.files)
+            keys += [k for k in listed for p in chosen.prefixes if k.startswith(p)]
+        else:
+            keys = listed
+    else:
+        keys = list(chosen.files)
+        for prefix in chosen.prefixes:
+            under = storage.list_all(prefix, max_files)
+            if not under:
+                raise CloudError("not_found", f"No files under '{prefix}' on '{storage.name}'.")
+            keys += under
+    if filename_pattern:
+        keys = [k for k in keys if fnmatch.fnmatchcase(k, filename_pattern)]
+    # An excluded name drops that object and, like the share, everything under it.
+    excluded = [e.lstrip("/") for e in exclude if e.strip("/")]
+    dirs = tuple(e if e.endswith("/") else e + "/" for e in excluded)
+    keys = [k for k in keys if k not in excluded and not k.startswith(dirs)]
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        raise CloudError("not_found", "No media data found: the selection holds no files.")
+    if len(keys) > max_files:
+        raise CloudError("too_large", f"The selection holds more than {max_files} files.")
+    return keys
+
+
+def _ignore(_received: int) -> None:
+    pass
+
+
+def fetch(
+    storage: CloudStorage,
+    keys: Sequence[str],
+    dest: Path,
+    max_total_bytes: int,
+    *,
+    check: Check,
+    progress: Callable[[float], None],
+) -> list[tuple[str, Path]]:
+    """Download every key into `dest` (file names made up here: keys may hold anything);
+    returns (key, path) in order. The total may not exceed `max_total_bytes`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    out: list[tuple[str, Path]] = []
+    budget = max_total_bytes
+    for index, key in enumerate(keys):
+        check()
+        suffix = PurePosixPath(key).suffix[:16]
+        target = dest / f"{index:06d}{suffix if suffix.isascii() else ''}"
+        try:
+            written = storage.download(key, target, budget, check=check, progress=_ignore)
+        except CloudError as exc:
+            if exc.kind == "too_large":
+                raise CloudError(
+                    "too_large",
+                    f"{key}: the selected files add up to more than {max_total_bytes} bytes.",
+                ) from None
+            raise
+        budget -= written
+        out.append((key, target))
+        progress((index + 1) / len(keys))
+    return out
