@@ -64,15 +64,14 @@ def forbidden_reason(ip: IPAddress) -> str | None:
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None:
             inner = forbidden_reason(embedded)
-            if inner is not None:
-                return f"{inner} (IPv4 {embedded} inside IPv6)"
+            return None if inner is None else f"{inner} (IPv4 {embedded} inside IPv6)"
     checks = (
         ("is_unspecified", "an unspecified address"),
         ("is_loopback", "a loopback address"),
         ("is_link_local", "a link-local address"),
         ("is_multicast", "a multicast address"),
-        ("is_private", "a private address"),
         ("is_reserved", "a reserved address"),
+        ("is_private", "a private address"),
         ("is_site_local", "a site-local address"),
     )
     for attribute, reason in checks:
@@ -122,7 +121,9 @@ class AllowList:
         candidates: list[IPAddress] = [ip]
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             candidates.append(ip.ipv4_mapped)
-        return any(c in net for c in candidates for net in self.networks if c.version == net.version)
+        return any(
+            c in net for c in candidates for net in self.networks if c.version == net.version
+        )
 
 
 def _normal_host(host: str) -> str:
@@ -382,7 +383,7 @@ async def download(
     """Save the body of a GET on `url` under `dest_dir` with a generated name. `progress`
     gets (bytes so far, expected total or None); `check` is called between chunks and may
     raise to cancel. On any failure the partial file is removed."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(dest_dir.mkdir, parents=True, exist_ok=True)
     path = dest_dir / uuid.uuid4().hex
     limit_mb = f"{policy.max_bytes / 2**20:g} MB"
     try:
