@@ -174,7 +174,8 @@ def _entries(path: Path, archive: str) -> Iterator[Iterator[_Entry]]:
     except zipfile.BadZipFile as exc:
         raise MediaError(f"{archive}: broken zip archive ({exc})") from None
     except _READ_ERRORS as exc:
-        raise MediaError(f"{archive}: cannot read the archive ({exc or type(exc).__name__})") from None
+        reason = str(exc) or type(exc).__name__
+        raise MediaError(f"{archive}: cannot read the archive ({reason})") from None
 
 
 def _scan(
