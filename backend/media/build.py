@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backend.media import archive, images, pointcloud, related
+from backend.media import archive, images, pointcloud, related, video, video_build
 from backend.media.images import MediaError
 from backend.media.related import store_context
 from backend.media.sorting import SortingError, sort_names
@@ -55,6 +55,9 @@ def classify(sources: list[tuple[str, Path]]) -> MediaSet:
     with point clouds every other image must be a context image."""
     media = MediaSet()
     for name, path in sources:
+        if video.looks_like_video(path) and video.is_video(path):
+            media.videos.append((name, path))
+            continue
         kind = pointcloud.kind_of(path, name)
         if kind == "bin":
             pointcloud.check_bin(path.stat().st_size, name)
@@ -165,8 +168,12 @@ def build(
     work = out / "work"
     media = classify(collect_sources(received, work, limits))
     if media.videos:
-        raise MediaError(f"{media.videos[0][0]}: video is not supported yet")
-    if media.pointclouds:
+        others = [name for name, _ in media.images + media.pointclouds]
+        stored = video_build.build_video(
+            storage, out, video_build.check_alone(media.videos, others), params,
+            progress=progress, check=check,
+        )  # fmt: skip
+    elif media.pointclouds:
         frames, start, stop = select_frames(media.pointclouds, params)
         check()
         stored = pointcloud.build_pointclouds(

@@ -43,7 +43,11 @@ def sniff(path: Path, name: str) -> FileKind:
         pointcloud.validate(path, name)  # a broken PCD or .bin is refused naming it
         return "pointcloud"
     if image_format(path) is None:
-        raise MediaError(f"{name}: not an image or a zip/tar archive of images")
+        from backend.media import video  # video.py imports this module (MediaError)
+
+        if video.is_video(path):  # a video stream in mp4/mov, mkv/webm or avi
+            return "video"
+        raise MediaError(f"{name}: not an image, a video or a zip/tar archive of images")
     return "image"
 
 

@@ -21,6 +21,21 @@ class FrameInfo(msgspec.Struct, frozen=True):
     related_files: int = 0
 
 
+class VideoMeta(msgspec.Struct, frozen=True, kw_only=True):
+    """A video task's source file (video.py probes it): DataMetaRead shows it as the one
+    entry of `frames`, as CVAT does for video."""
+
+    name: str
+    width: int  # as shown (rotation applied)
+    height: int
+    fps: float
+    frame_count: int  # in the file, before start/stop/frame_filter
+    codec: str
+    rotation: int = 0  # counter-clockwise degrees applied to show frames upright
+    keyframes: int = 0
+    remuxed_chunks: int = 0  # chunks copied from the file's packets (not re-encoded)
+
+
 class TaskDataSpec(msgspec.Struct, frozen=True, kw_only=True):
     """The task's data once built: frames in their final order (frame number = index),
     already limited by start/stop/frame_filter, and how chunks were made."""
@@ -41,10 +56,14 @@ class TaskDataSpec(msgspec.Struct, frozen=True, kw_only=True):
     original_chunk_type: ChunkType = "imageset"
     mode: Literal["annotation", "interpolation"] = "annotation"  # video: interpolation
     dimension: Literal["2d", "3d"] = "2d"  # point clouds: 3d
+    video: VideoMeta | None = None  # video tasks
 
     @property
     def size(self) -> int:
         return len(self.frames)
+
+    def chunk_type(self, quality: Literal["compressed", "original"]) -> ChunkType:
+        return self.compressed_chunk_type if quality == "compressed" else self.original_chunk_type
 
 
 class DataParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):

@@ -4,6 +4,7 @@
     tasks/{id}/data/frames/original/NNNNNN.ext   the uploaded bytes, untouched
     tasks/{id}/data/frames/compressed/NNNNNN.jpeg
     tasks/{id}/data/chunks/{quality}/N.zip       task chunks (imageset zips)
+    tasks/{id}/data/chunks/{quality}/N.mp4       video task chunks of type "video"
     tasks/{id}/data/preview.jpeg
     tasks/{id}/data/related/NNNNNN.zip           a frame's context images (JPEGs)
     tasks/{id}/data/cache/                       job chunks made on request
@@ -75,6 +76,16 @@ class TaskStorage:
 
     def chunk(self, quality: Quality, number: int, base: Path | None = None) -> Path:
         return (base or self.data_dir) / "chunks" / quality / f"{number}.zip"
+
+    def video_chunk(self, quality: Quality, number: int, base: Path | None = None) -> Path:
+        """A video task chunk of chunk type "video" (an mp4; video_build.py)."""
+        return (base or self.data_dir) / "chunks" / quality / f"{number}.mp4"
+
+    def task_chunk(self, spec: TaskDataSpec, quality: Quality, number: int) -> Path:
+        """Task chunk `number` as the spec's chunk type for `quality` stores it."""
+        if spec.chunk_type(quality) == "video":
+            return self.video_chunk(quality, number)
+        return self.chunk(quality, number)
 
     def preview(self, base: Path | None = None) -> Path:
         return (base or self.data_dir) / "preview.jpeg"

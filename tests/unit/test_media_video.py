@@ -1,0 +1,323 @@
+"""Video probing, keyframe-aware reading and chunk cutting (backend/media/video.py) on
+small videos generated here with PyAV, checked against plain decoding of the same file."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from backend.media import archive, build, video
+from backend.media.build import Cancelled, Received
+from backend.media.images import MediaError
+from backend.media.spec import DataParams
+from backend.media.storage import TaskStorage
+
+W, H = 128, 96
+BITS = 8  # the frame number is drawn as 8 black/white bars along the bottom
+
+FORMATS = [  # (encoder, file suffix)
+    ("libx264", ".mp4"),
+    ("libx264", ".mkv"),
+    ("mpeg4", ".avi"),
+    ("libvpx", ".webm"),
+    ("libvpx-vp9", ".webm"),
+]
+
+
+def picture(number: int, width: int = W, height: int = H) -> np.ndarray:
+    """An RGB frame that says its number: bars along the bottom quarter (bit i = bar i
+    white) and a green top-left quadrant (to check orientation)."""
+    image = np.full((height, width, 3), 90, np.uint8)
+    image[: height // 2, : width // 2] = (0, 220, 0)
+    bar = width // BITS
+    for bit in range(BITS):
+        value = 255 if number >> bit & 1 else 0
+        image[height * 3 // 4 :, bit * bar : (bit + 1) * bar] = value
+    return image
+
+
+def number_of(rgb: np.ndarray) -> int:
+    """The number `picture` drew (robust to lossy coding)."""
+    height, width = rgb.shape[:2]
+    bar = width // BITS
+    row = height * 7 // 8
+    bits = [int(rgb[row, bit * bar + bar // 2].mean() > 128) for bit in range(BITS)]
+    return sum(b << i for i, b in enumerate(bits))
+
+
+def make_video(
+    path: Path, codec: str = "libx264", frames: int = 50, gop: int = 10, *,
+    fps: int = 25, rotation: int | None = None, bframes: int = 2,
+    width: int = W, height: int = H,
+) -> Path:  # fmt: skip
+    """A video whose frame i shows `picture(i)`, with a keyframe every `gop` frames."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.gop_size = gop
+        if codec == "libx264":
+            stream.options = {"x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0",
+                              "bf": str(bframes), "preset": "ultrafast" if not bframes else "fast"}  # fmt: skip
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(picture(i, width, height), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def numbers(path: Path) -> list[int]:
+    return [number_of(image) for image in decoded(path)]
+
+
+def cut_to(tmp: Path, source: Path, probe: video.Probe, plans: list[video.ChunkPlan],
+           kind: video.ChunkKind = "video") -> video.CutOutput:  # fmt: skip
+    out = video.CutOutput(
+        original=lambda n: tmp / f"orig-{n}.mp4",
+        compressed=lambda n: tmp / (f"comp-{n}.mp4" if kind == "video" else f"comp-{n}.zip"),
+        compressed_kind=kind, quality=80,
+    )  # fmt: skip
+    seen: list[float] = []
+    video.cut(source, probe, plans, out, progress=seen.append, check=lambda: None)
+    assert seen == sorted(seen) and all(0 <= p <= 1 for p in seen)
+    return out
+
+
+@pytest.mark.parametrize(("codec", "suffix"), FORMATS)
+def test_probe_counts_frames_as_decoding_does(tmp_path: Path, codec: str, suffix: str) -> None:
+    path = make_video(tmp_path / f"v{suffix}", codec, frames=47, gop=10)
+    probe = video.probe(path, "clip" + suffix)
+    assert probe.frame_count == len(decoded(path)) == 47
+    assert (probe.width, probe.height, probe.rotation) == (W, H, 0)
+    assert probe.fps == 25
+    assert probe.codec == av.Codec(codec, "w").name.replace("libvpx-vp9", "vp9").replace(
+        "libvpx", "vp8").replace("libx264", "h264")  # fmt: skip
+    assert probe.keyframes == [0, 10, 20, 30, 40]
+    assert probe.remuxable == (codec == "libx264")
+
+
+@pytest.mark.parametrize(("codec", "suffix"), FORMATS)
+def test_read_frames_seeks_to_the_keyframe_before(tmp_path: Path, codec: str, suffix: str) -> None:
+    path = make_video(tmp_path / f"v{suffix}", codec, frames=40, gop=10)
+    probe = video.probe(path, "v")
+    source = decoded(path)
+    got = list(video.read_frames(path, probe, [23, 25, 37]))
+    assert [n for n, _ in got] == [23, 25, 37]
+    for number, frame in got:
+        assert np.array_equal(frame.to_ndarray(format="rgb24"), source[number])
+
+
+def test_remuxed_chunks_hold_exactly_the_source_frames(tmp_path: Path) -> None:
+    """H.264 with B-frames, chunk boundaries on keyframes: packets are copied, and each
+    chunk decodes to exactly the source's frames (bit-exact: no re-encoding)."""
+    path = make_video(tmp_path / "v.mp4", frames=50, gop=10, bframes=2)
+    probe = video.probe(path, "v.mp4")
+    frames = range(0, 50)
+    assert video.default_chunk_size(probe, frames, 36) == 30  # 3 GOPs
+    plans = video.plan_chunks(probe, frames, 20)
+    assert [(p.frames, p.remux) for p in plans] == [
+        (range(0, 20), True), (range(20, 40), True), (range(40, 50), True)
+    ]
+    out = cut_to(tmp_path, path, probe, plans)
+    source = decoded(path)
+    for n, plan in enumerate(plans):
+        chunk = decoded(out.original(n))
+        assert len(chunk) == len(plan.frames)
+        for image, f in zip(chunk, plan.frames, strict=True):
+            assert np.array_equal(image, source[f])
+        # the compressed chunk is the same file (a remuxed chunk is not re-encoded)
+        assert out.compressed(n).read_bytes() == out.original(n).read_bytes()
+
+
+def test_mkv_without_decode_timestamps_is_remuxed(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "v.mkv", frames=30, gop=10, bframes=2)
+    probe = video.probe(path, "v.mkv")
+    plans = video.plan_chunks(probe, range(0, 30), 10)
+    assert all(p.remux for p in plans)
+    out = cut_to(tmp_path, path, probe, plans)
+    assert [numbers(out.original(n)) for n in range(3)] == [
+        list(range(0, 10)), list(range(10, 20)), list(range(20, 30))
+    ]
+
+
+def test_chunks_off_keyframes_are_reencoded_and_mixed_with_remuxed(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "v.mp4", frames=50, gop=10)
+    probe = video.probe(path, "v.mp4")
+    plans = [
+        video.ChunkPlan(range(0, 10), True),
+        video.ChunkPlan(range(10, 15), False),  # ends inside a GOP
+        video.ChunkPlan(range(15, 20), False),  # starts inside one: decoded from 10
+        video.ChunkPlan(range(20, 30), True),
+        video.ChunkPlan(range(33, 41, 2), False),  # a step, after a remuxed gap
+    ]
+    out = cut_to(tmp_path, path, probe, plans)
+    for n, plan in enumerate(plans):
+        assert numbers(out.original(n)) == list(plan.frames)
+        assert numbers(out.compressed(n)) == list(plan.frames)
+    with av.open(str(out.compressed(1))) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.codec_context.profile in ("Baseline", "Constrained Baseline")
+
+
+def test_plan_remuxes_only_chunks_between_keyframes(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "v.mp4", frames=45, gop=10)
+    probe = video.probe(path, "v.mp4")
+    assert [p.remux for p in video.plan_chunks(probe, range(0, 45), 20)] == [True, True, True]
+    assert [p.remux for p in video.plan_chunks(probe, range(0, 40), 15)] == [False, False, True]
+    assert [p.remux for p in video.plan_chunks(probe, range(10, 36), 10)] == [True, True, False]
+    assert not any(p.remux for p in video.plan_chunks(probe, range(0, 45, 2), 10))
+    assert video.default_chunk_size(probe, range(0, 45, 2), 36) == 36
+    assert video.default_chunk_size(probe, range(5, 45), 36) == 36  # start off a keyframe
+    long_gop = make_video(tmp_path / "long.mp4", frames=120, gop=50)
+    assert video.default_chunk_size(video.probe(long_gop, "l"), range(0, 120), 36) == 50
+
+
+@pytest.mark.parametrize(("codec", "suffix"), FORMATS[2:])
+def test_other_codecs_are_reencoded_to_h264(tmp_path: Path, codec: str, suffix: str) -> None:
+    path = make_video(tmp_path / f"v{suffix}", codec, frames=25, gop=10)
+    probe = video.probe(path, "v")
+    plans = video.plan_chunks(probe, range(2, 25), 10)
+    out = cut_to(tmp_path, path, probe, plans)
+    assert [numbers(out.original(n)) for n in range(3)] == [
+        list(range(2, 12)), list(range(12, 22)), list(range(22, 25))
+    ]
+
+
+def test_jpeg_zip_chunks(tmp_path: Path) -> None:
+    import zipfile
+
+    import cv2
+
+    path = make_video(tmp_path / "v.mp4", frames=30, gop=10)
+    probe = video.probe(path, "v.mp4")
+    plans = video.plan_chunks(probe, range(0, 30), 10)
+    out = cut_to(tmp_path, path, probe, plans, kind="imageset")
+    for n in range(3):
+        assert numbers(out.original(n)) == list(range(n * 10, n * 10 + 10))  # still remuxed
+        with zipfile.ZipFile(out.compressed(n)) as zf:
+            names = zf.namelist()
+            assert names == [f"{i:06d}.jpeg" for i in range(10)]
+            got = [number_of(cv2.imdecode(np.frombuffer(zf.read(m), np.uint8), cv2.IMREAD_COLOR))
+                   for m in names]  # fmt: skip
+        assert got == list(range(n * 10, n * 10 + 10))
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_rotation_is_applied(tmp_path: Path, rotation: int) -> None:
+    path = make_video(tmp_path / "r.mp4", frames=12, gop=6, rotation=rotation)
+    probe = video.probe(path, "r.mp4")
+    ccw = rotation % 360
+    assert probe.rotation == ccw
+    assert (probe.width, probe.height) == ((H, W) if ccw in (90, 270) else (W, H))
+    assert not probe.remuxable
+    plans = video.plan_chunks(probe, range(0, 12), 6)
+    out = cut_to(tmp_path, path, probe, plans)
+    chunk = decoded(out.original(1))
+    assert len(chunk) == 6 and chunk[0].shape[:2] == (probe.height, probe.width)
+    # upright = the stored picture turned counter-clockwise by `rotation`
+    expected = np.rot90(picture(6), ccw // 90)
+    assert np.abs(chunk[0].astype(int) - expected.astype(int)).mean() < 6
+
+
+def test_truncated_and_garbage_videos_fail_naming_the_file(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "v.mp4", frames=60, gop=10)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])  # moov (the index) is at the end: lost
+    with pytest.raises(MediaError, match=r"^holiday\.mp4: "):
+        video.probe(cut, "holiday.mp4")
+    mkv = make_video(tmp_path / "v.mkv", frames=60, gop=10)
+    cut_mkv = tmp_path / "cut.mkv"
+    cut_mkv.write_bytes(mkv.read_bytes()[:-300])
+    probe = video.probe(cut_mkv, "cut.mkv")  # a cut mkv still plays: fewer frames
+    assert probe.frame_count == len(decoded(cut_mkv)) < 60
+    garbage = tmp_path / "g.mp4"
+    garbage.write_bytes(data[:64] + bytes(range(256)) * 40)
+    with pytest.raises(MediaError, match=r"^g\.mp4: "):
+        video.probe(garbage, "g.mp4")
+
+
+def test_sniffing_by_content(tmp_path: Path) -> None:
+    from backend.media import images
+
+    for codec, suffix in FORMATS:
+        path = make_video(tmp_path / f"v-{codec}{suffix}", codec, frames=5, gop=5)
+        named = tmp_path / "no-extension"
+        path.rename(named)
+        assert video.looks_like_video(named) and images.sniff(named, "x") == "video"
+        named.unlink()
+    text = tmp_path / "t.mp4"
+    text.write_bytes(b"not a video at all, just text" * 10)
+    with pytest.raises(MediaError, match=r"^t\.mp4: not an image, a video"):
+        images.sniff(text, "t.mp4")
+
+
+def _build(tmp_path: Path, files: list[tuple[str, Path]], check: Any = None,
+           **params: Any) -> tuple[TaskStorage, Any]:  # fmt: skip
+    storage = TaskStorage(tmp_path / "data", 1)
+    out = storage.build_dir(uuid.uuid4().hex)
+    progress: list[float] = []
+    stored = build.build(
+        storage, out, [Received(name, path, "video") for name, path in files],
+        DataParams(**params), limits=archive.ArchiveLimits(max_unpacked_bytes=2**30),
+        progress=progress.append, check=check or (lambda: None),
+    )  # fmt: skip
+    assert progress == sorted(progress) and progress[-1] >= 0.95
+    return storage, (out, stored)
+
+
+def test_build_selects_frames_and_records_the_video(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "v.mp4", frames=50, gop=10)
+    storage, (out, stored) = _build(
+        tmp_path, [("clip.mp4", path)], start_frame=10, stop_frame=44, frame_filter="step=3"
+    )
+    spec = stored.spec
+    assert (spec.mode, spec.compressed_chunk_type, spec.original_chunk_type) == (
+        "interpolation", "video", "video"
+    )
+    assert (spec.start_frame, spec.stop_frame, spec.size) == (10, 43, 12)
+    assert [f.name for f in spec.frames][:2] == ["frame_000010", "frame_000013"]
+    assert spec.video is not None and spec.video.frame_count == 50
+    assert spec.chunk_size == 36 and spec.video.remuxed_chunks == 0
+    assert numbers(storage.video_chunk("original", 0, out)) == list(range(10, 44, 3))
+    assert storage.preview(out).is_file()
+    assert not (out / "work").exists()
+
+
+def test_build_refuses_a_video_with_other_files(tmp_path: Path) -> None:
+    a = make_video(tmp_path / "a.mp4", frames=5, gop=5)
+    b = make_video(tmp_path / "b.webm", "libvpx", frames=5, gop=5)
+    with pytest.raises(MediaError, match=r"a\.mp4: a task takes one video .*b\.webm"):
+        _build(tmp_path, [("a.mp4", a), ("b.webm", b)])
+    with pytest.raises(MediaError, match=r"start_frame 9 is beyond the last frame of a\.mp4"):
+        _build(tmp_path, [("a.mp4", a)], start_frame=9)
+
+
+def test_build_is_cancellable(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "v.mp4", frames=120, gop=10)
+    calls = 0
+
+    def check() -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 2:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        _build(tmp_path, [("v.mp4", path)], check=check, chunk_size=7)
+    assert not list((tmp_path / "data").rglob("*.part"))
