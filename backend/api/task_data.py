@@ -22,7 +22,7 @@ from starlette.types import Message
 
 from backend.api.errors import ApiError, bad_request, from_msgspec, not_found
 from backend.api.routing import ApiRequest, ApiRouter
-from backend.media import archive, images, serving, tasks_port, uploads
+from backend.media import archive, images, pointcloud, related, serving, tasks_port, uploads
 from backend.media.images import MediaError
 from backend.media.serving import DataMetaRead, NotServable
 from backend.media.spec import DataParams
@@ -265,6 +265,7 @@ async def _finish(
                 )
         if session is None or not received:
             raise bad_request("client_files", "No media data found: upload files first.")
+        _check_2d_3d_mix(received)
         if await requests.active_for_task(conn, task_id, OPERATION):
             raise ApiError(409, "The data of this task is already being created.")
         rq_id = await requests.create(
@@ -281,6 +282,19 @@ async def _finish(
             await requests.fail(conn, rq_id, "The work could not be queued; try again.")
         raise
     return Response(msgspec.json.encode(RqId(rq_id)), 202, media_type="application/json")
+
+
+def _check_2d_3d_mix(received: list[uploads.UploadedFile]) -> None:
+    """Images uploaded beside point clouds must be their context images (related.py; for
+    uploaded files: the same name with an image extension). Archive contents are checked
+    when the task is built."""
+    kinds = {f.kind for f in received}
+    if "pointcloud" not in kinds or "archive" in kinds:
+        return
+    clouds = [pointcloud.pcd_name(f.name) for f in received if f.kind == "pointcloud"]
+    plain = related.layout_3d(clouds, [f.name for f in received if f.kind == "image"]).plain
+    if plain:
+        raise bad_request("client_files", related.mixed_message(plain))
 
 
 # --- TUS ---------------------------------------------------------------------------------

@@ -79,11 +79,7 @@ def _attach_context_images(media: MediaSet) -> None:
             raise MediaError(f"{dup}: two point clouds have this name (a .bin becomes a .pcd)")
         layout = related.layout_3d(frame_names, names)
         if layout.plain:
-            shown = ", ".join(layout.plain[:5]) + (", ..." if len(layout.plain) > 5 else "")
-            raise MediaError(
-                f"{shown}: images that are not context images of a point cloud cannot be "
-                "mixed with point clouds (2D and 3D data in one task)"
-            )
+            raise MediaError(related.mixed_message(layout.plain))
         media.images = []
     else:
         layout = related.layout_2d(names)
@@ -209,12 +205,8 @@ def build_images(
     for number, (name, path) in enumerate(frames_src):
         decoded = images.decode(path, name)
         context = (related or {}).get(name, [])
-        frames.append(
-            FrameInfo(
-                name=name, width=decoded.width, height=decoded.height,
-                related_files=store_context(storage, out, number, context),
-            )
-        )
+        related_files = store_context(storage, out, number, context)
+        frames.append(FrameInfo(name, decoded.width, decoded.height, related_files))
         suffix = Path(name).suffix.lower()[:10] or ".img"
         original = f"{number:06d}{suffix}"
         _link_or_copy(path, original_dir / original)

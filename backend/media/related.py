@@ -124,6 +124,15 @@ def layout_3d(pointcloud_names: Sequence[str], image_names: Sequence[str]) -> La
     return Layout(frames=list(pointcloud_names), related=related, plain=plain)
 
 
+def mixed_message(plain: Sequence[str]) -> str:
+    """The refusal of plain images beside point clouds (CVAT cannot mix 2D and 3D data)."""
+    shown = ", ".join(plain[:5]) + (", ..." if len(plain) > 5 else "")
+    return (
+        f"{shown}: images that are not context images of a point cloud cannot be mixed "
+        "with point clouds (2D and 3D data in one task)"
+    )
+
+
 # --- storing and serving ----------------------------------------------------------------------
 
 

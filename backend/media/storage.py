@@ -6,6 +6,7 @@
     tasks/{id}/data/chunks/{quality}/N.zip       task chunks (imageset zips)
     tasks/{id}/data/chunks/{quality}/N.mp4       video task chunks of type "video"
     tasks/{id}/data/preview.jpeg
+    tasks/{id}/data/manifest.jsonl               CVAT's images manifest of the frames
     tasks/{id}/data/related/NNNNNN.zip           a frame's context images (JPEGs)
     tasks/{id}/data/cache/                       job chunks made on request
 
@@ -89,6 +90,10 @@ class TaskStorage:
 
     def preview(self, base: Path | None = None) -> Path:
         return (base or self.data_dir) / "preview.jpeg"
+
+    def manifest(self, base: Path | None = None) -> Path:
+        """manifest.jsonl of the served frames (manifest.py), one line per frame."""
+        return (base or self.data_dir) / "manifest.jsonl"
 
     def context_images(self, frame: int, base: Path | None = None) -> Path:
         """A frame's context images: the zip `type=context_image` serves (related.py)."""

@@ -147,7 +147,7 @@ def test_uploaded_point_clouds_with_same_named_context_images(server: Any) -> No
         ("a.png", image_bytes(5, 5, (9, 9, 9))),
         ("c.bin", np.ones((4, 4), dtype="<f4").tobytes()),
     ]
-    done = api.create(files)
+    done = api.create(files, use_cache=True)
     assert done["status"] == "finished", done
     meta = api.get(f"/api/tasks/{api.task_id}/data/meta").json()
     assert [(f["name"], f["width"], f["related_files"]) for f in meta["frames"]] == [
@@ -155,6 +155,12 @@ def test_uploaded_point_clouds_with_same_named_context_images(server: Any) -> No
         ("b.pcd", 2, 0),
         ("c.pcd", 4, 0),
     ]
+    assert meta["storage_method"] == "cache"
+    chunk = api.get(api.data_url, type="chunk", number=0, quality="compressed")
+    assert chunk.status_code == 200
+    members = zip_members(chunk.content)
+    assert members[:2] == [files[1][1], files[0][1]]
+    assert members[2].startswith(b"VERSION 0.7\nFIELDS x y z intensity\n")
 
 
 def test_broken_point_clouds_are_refused_naming_them_and_nothing_is_kept(server: Any) -> None:
@@ -228,3 +234,19 @@ def test_cvat_sdk_creates_a_3d_task(server: Any, tmp_path: Path) -> None:
         assert zip_members(chunk.getvalue()) == clouds
         (job,) = task.get_jobs()
         assert job.dimension == "3d"
+
+
+def test_uploaded_plain_images_beside_point_clouds_are_a_400(server: Any) -> None:
+    api = Api(server)
+    api.start()
+    files = [
+        ("a.pcd", ascii_pcd([(1, 1, 1)])),
+        ("a.jpg", image_bytes(4, 4, (1, 1, 1), "JPEG")),
+        ("b.png", image_bytes(4, 4, (2, 2, 2))),
+    ]
+    assert api.send(files).status_code == 200
+    r = api.http.post(api.data_url, headers={"Upload-Finish": ""}, json={"image_quality": 70})
+    assert r.status_code == 400
+    (message,) = r.json()["client_files"]
+    assert message.startswith("b.png: images that are not context images")
+    assert api.get("/api/requests", task_id=api.task_id).json()["count"] == 0
