@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+from PIL import ExifTags, Image, UnidentifiedImageError
+
 from backend.media import archive, images, pointcloud, related, video, video_build
+from backend.media import manifest as manifests_
 from backend.media.images import MediaError
 from backend.media.related import store_context
 from backend.media.sorting import SortingError, sort_names
@@ -55,6 +59,9 @@ def classify(sources: list[tuple[str, Path]]) -> MediaSet:
     with point clouds every other image must be a context image."""
     media = MediaSet()
     for name, path in sources:
+        if _is_manifest(path):  # a manifest is never a frame
+            media.manifests.append((name, path))
+            continue
         if video.looks_like_video(path) and video.is_video(path):
             media.videos.append((name, path))
             continue
@@ -179,7 +186,7 @@ def build(
     else:
         stored = build_images(
             storage, out, media.images, params, progress=progress, check=check,
-            related=media.related,
+            related=media.related, manifests=media.manifests,
         )  # fmt: skip
     shutil.rmtree(work, ignore_errors=True)
     write_meta(storage.meta_path(out), stored)
@@ -190,40 +197,61 @@ def build_images(
     storage: TaskStorage, out: Path, sources: list[tuple[str, Path]], params: DataParams,
     *, progress: Progress, check: Callable[[], None],
     related: Mapping[str, list[tuple[str, Path]]] | None = None,
+    manifests: Sequence[tuple[str, Path]] = (),
 ) -> StoredData:  # fmt: skip
-    """An image data set: compressed frames, originals, chunks and the preview; `related`
-    (frame name -> its context images) are stored per frame."""
+    """An image data set: compressed frames, originals, chunks, the preview and
+    manifest.jsonl; `related` (frame name -> its context images) are stored per frame.
+    A `manifests` file given with the images must list exactly them (its sizes are
+    checked, its order is the `predefined` order). With `use_cache` only the originals,
+    preview and manifest are written (chunks are made on request: chunk_cache.py) and
+    only the first image is decoded here; the others' headers give their sizes."""
+    given = manifests_.given_images(manifests, [name for name, _ in sources])
+    listed = {item.file_name: item for item in given.items} if given else {}
+    if given and params.sorting_method == "predefined" and not params.upload_file_order:
+        params = msgspec.structs.replace(params, upload_file_order=list(listed))
     frames_src, start, stop = select_frames(sources, params)
     check()
 
     original_dir = storage.original_frame("", out)
     original_dir.mkdir(parents=True, exist_ok=True)
-    storage.compressed_frame(0, out).parent.mkdir(parents=True, exist_ok=True)
+    if not params.use_cache:
+        storage.compressed_frame(0, out).parent.mkdir(parents=True, exist_ok=True)
     frames: list[FrameInfo] = []
     original_files: list[str] = []
     total = len(frames_src)
+    items: list[manifests_.ImageItem] = []
     for number, (name, path) in enumerate(frames_src):
-        decoded = images.decode(path, name)
+        decoded = None if params.use_cache and number else images.decode(path, name)
+        width, height = (decoded.width, decoded.height) if decoded else _header_size(path, name)
+        if name in listed:
+            manifests_.check_size(listed[name], manifests[0][0], width, height)
         context = (related or {}).get(name, [])
+        checksum = listed[name].checksum if name in listed else None
+        related_names = [n for n, _ in context]
+        items.append(manifests_.image_item(name, width, height, related_images=related_names,
+                                           checksum=checksum))  # fmt: skip
         related_files = store_context(storage, out, number, context)
-        frames.append(FrameInfo(name, decoded.width, decoded.height, related_files))
+        frames.append(FrameInfo(name, width, height, related_files))
         suffix = Path(name).suffix.lower()[:10] or ".img"
         original = f"{number:06d}{suffix}"
         _link_or_copy(path, original_dir / original)
         original_files.append(original)
-        storage.compressed_frame(number, out).write_bytes(
-            images.to_jpeg(decoded.image, params.image_quality)
-        )
-        if number == 0:
-            storage.preview(out).write_bytes(images.preview_jpeg(decoded.image))
-        decoded.image.close()
+        if decoded is not None:
+            if not params.use_cache:
+                storage.compressed_frame(number, out).write_bytes(
+                    images.to_jpeg(decoded.image, params.image_quality)
+                )
+            if number == 0:
+                storage.preview(out).write_bytes(images.preview_jpeg(decoded.image))
+            decoded.image.close()
         if number % 8 == 7 or number == total - 1:
             progress(0.9 * (number + 1) / total)
             check()
 
     chunk_size = params.chunk_size or default_chunk_size(frames[0].width, frames[0].height)
     chunks = math.ceil(total / chunk_size)
-    for quality in QUALITIES:
+    manifests_.write_images(storage.manifest(out), items)
+    for quality in () if params.use_cache else QUALITIES:  # use_cache: made on request
         storage.chunk(quality, 0, out).parent.mkdir(parents=True, exist_ok=True)
         for number in range(chunks):
             members = range(number * chunk_size, min(total, (number + 1) * chunk_size))
@@ -264,6 +292,37 @@ def write_chunk(target: Path, files: Sequence[Path]) -> None:
         for index, path in enumerate(files):
             zf.write(path, f"{index:06d}{path.suffix}")
     tmp.replace(target)
+
+
+def write_jpeg_chunk(target: Path, frames: Sequence[tuple[Path, str]], quality: int) -> None:
+    """A compressed imageset chunk made from the original images (use_cache tasks): the
+    same decode and JPEG encoding as the prebuilt frames, so the same bytes."""
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as zf:
+        for index, (path, name) in enumerate(frames):
+            decoded = images.decode(path, name)
+            zf.writestr(f"{index:06d}.jpeg", images.to_jpeg(decoded.image, quality))
+            decoded.image.close()
+
+
+def _is_manifest(path: Path) -> bool:
+    with path.open("rb") as f:
+        return manifests_.looks_like_manifest(f.read(256))
+
+
+def _header_size(path: Path, name: str) -> tuple[int, int]:
+    """(width, height) as shown (EXIF orientation applied) from the image header, without
+    decoding the pixels; MediaError naming `name` when it is no supported image."""
+    try:
+        with Image.open(path) as opened:
+            if opened.format not in images.IMAGE_FORMATS:
+                raise MediaError(f"{name}: unsupported image format {opened.format}")
+            width, height = opened.size
+            rotated = opened.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+    except MediaError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise MediaError(f"{name}: cannot read the image ({exc})") from None
+    return (height, width) if rotated else (width, height)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

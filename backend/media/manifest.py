@@ -392,3 +392,31 @@ def check_describes(manifest: ImagesManifest, file_names: Iterable[str], source:
 def _names(names: list[str]) -> str:
     shown = ", ".join(names[:5])
     return shown if len(names) <= 5 else f"{shown} and {len(names) - 5} more"
+
+
+def given_images(
+    manifests: Sequence[tuple[str, Path]], file_names: Sequence[str]
+) -> ImagesManifest | None:
+    """The manifest uploaded beside a task's images (None without one), checked to list
+    exactly `file_names` with their sizes. More than one manifest is refused."""
+    if not manifests:
+        return None
+    if len(manifests) > 1:
+        names = ", ".join(name for name, _ in manifests)
+        raise MediaError(f"{names}: more than one manifest; a task takes one manifest.jsonl")
+    source, path = manifests[0]
+    given = read_images(path, source)
+    check_describes(given, file_names, source)
+    for item in given.items:
+        if item.width is None:
+            raise MediaError(f"{source}: {item.file_name} has no width and height")
+    return given
+
+
+def check_size(item: ImageItem, source: str, width: int, height: int) -> None:
+    """The image's real size must be the manifest's (it decides how frames are shown)."""
+    if (item.width, item.height) != (width, height):
+        raise MediaError(
+            f"{source}: {item.file_name} is {item.width}x{item.height} in the manifest but "
+            f"the image is {width}x{height}"
+        )
