@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from backend.media.images import MediaError
@@ -229,10 +228,9 @@ def bin_to_pcd(src: Path, dst: Path, name: str) -> None:
     writes them and as CVAT copies them)."""
     size = src.stat().st_size
     check_bin(size, name)
-    points = np.fromfile(src, dtype="<f4").reshape(-1, 4)
-    with dst.open("wb") as out:
-        out.write(bin_header(len(points)))
-        out.write(points.tobytes())
+    with src.open("rb") as scan, dst.open("wb") as out:
+        out.write(bin_header(size // BIN_RECORD))
+        shutil.copyfileobj(scan, out, 1024 * 1024)  # the records as they are
 
 
 # --- preview --------------------------------------------------------------------------------
