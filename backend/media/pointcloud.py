@@ -18,6 +18,7 @@ from typing import IO, Literal
 
 from PIL import Image, ImageDraw
 
+from backend.media import manifest
 from backend.media.images import MediaError
 from backend.media.related import store_context
 from backend.media.spec import DataParams, FrameInfo, TaskDataSpec
@@ -272,6 +273,7 @@ def build_pointclouds(
     original_dir.mkdir(parents=True, exist_ok=True)
     frames: list[FrameInfo] = []
     original_files: list[str] = []
+    items: list[manifest.ImageItem] = []
     total = len(frames_src)
     for number, (name, path) in enumerate(frames_src):
         target = original_dir / f"{number:06d}.pcd"
@@ -281,8 +283,11 @@ def build_pointclouds(
         else:
             bin_to_pcd(path, target, name)
         header = header_of(target, name)
-        related_count = store_context(storage, out, number, related.get(name, []))
+        context = related.get(name, [])
+        related_count = store_context(storage, out, number, context)
         frames.append(FrameInfo(name, header.width, header.height, related_count))
+        # CVAT's 3D manifest lines carry no size or checksum, only the context images
+        items.append(manifest.image_item(name, None, None, related_images=[n for n, _ in context]))
         original_files.append(target.name)
         if number % 8 == 7 or number == total - 1:
             progress(0.9 * (number + 1) / total)
@@ -302,6 +307,7 @@ def build_pointclouds(
                 _link_or_copy(first, target)
         check()
     storage.preview(out).write_bytes(placeholder_preview())
+    manifest.write_images(storage.manifest(out), items)
     progress(0.99)
 
     spec = TaskDataSpec(

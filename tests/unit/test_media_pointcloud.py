@@ -4,6 +4,7 @@ conversion CVAT does, and building a 3D data set (frames, chunks, context images
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -236,6 +237,16 @@ def test_build_a_3d_data_set_with_context_images(tmp_path: Path) -> None:
         with Image.open(io.BytesIO(zf.read("cam.png.jpg"))) as image:
             assert image.size == (30, 20) and image.format == "JPEG"
     assert not storage.context_images(1, out).exists()
+    lines = [json.loads(line) for line in storage.manifest(out).read_text().splitlines()]
+    assert lines[:2] == [{"version": "1.1"}, {"type": "images"}]
+    assert lines[2:] == [
+        {"name": "pointcloud/00000", "extension": ".pcd",
+         "meta": {"related_images": ["related_images/00000_pcd/cam.png"]}},
+        {"name": "pointcloud/00001", "extension": ".pcd", "meta": {"related_images": []}},
+        {"name": "pointcloud/00002", "extension": ".pcd",
+         "meta": {"related_images": ["related_images/00002_pcd/a.png",
+                                     "related_images/00002_pcd/b.png"]}},
+    ]  # fmt: skip
     with Image.open(storage.preview(out)) as preview:
         assert preview.format == "JPEG" and max(preview.size) <= 256
 
