@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 
-from backend.media import tasks_port, uploads
+from backend.media import sources, tasks_port, uploads
 from backend.media.archive import ArchiveLimits
-from backend.media.build import Cancelled, Received, build
+from backend.media.build import Cancelled, build
 from backend.media.images import MediaError
 from backend.media.spec import DataParams
 from backend.media.storage import TaskStorage
@@ -67,23 +67,26 @@ async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
         row = await requests.get(conn, rq_id)
     assert row is not None and row.operation.task_id is not None
     task_id = row.operation.task_id
-    session = str(row.params["session"])
+    session = row.params.get("session")  # None: share / remote / cloud files only
     params = msgspec.convert(row.params["data"], DataParams)
     storage = TaskStorage(container.settings.data_dir, task_id)
     out = storage.build_dir(rq_id)
+    gathered = out.with_name(f"{out.name}-sources")  # share copies and downloads
+    # Copying and downloading take the first part of the progress bar when there is any.
+    fetching = params.server_files or params.remote_files or params.cloud_storage_id is not None
+    fetch_part = 0.3 if fetching else 0.0
     watch = _Watch()
     reporter = asyncio.create_task(_report(container, rq_id, watch))
     outcome = "failed"
     try:
-        async with container.pool.connection() as conn:
-            received = [
-                Received(f.name, storage.upload_files_dir(session) / f.disk_name, f.kind)
-                for f in await uploads.files(conn, session)
-            ]
+        received = await sources.gather(
+            container, storage, row.params, gathered,
+            lambda p: watch.set_progress(fetch_part * p), watch.check,
+        )  # fmt: skip
         limits = ArchiveLimits(max_unpacked_bytes=container.settings.max_upload_mb * 4 * 2**20)
         stored = await asyncio.to_thread(
-            build, storage, out, received, params,
-            limits=limits, progress=watch.set_progress, check=watch.check,
+            build, storage, out, received, params, limits=limits, check=watch.check,
+            progress=lambda p: watch.set_progress(fetch_part + (1 - fetch_part) * p),
         )  # fmt: skip
         reporter.cancel()
         if storage.has_data():
@@ -115,11 +118,13 @@ async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
         with contextlib.suppress(asyncio.CancelledError):
             await reporter
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(gathered, ignore_errors=True)
         # The uploaded files are spent either way (CVAT removes them too); a client that
         # retries starts again with Upload-Start.
-        async with container.pool.connection() as conn:
-            await uploads.end(conn, task_id, session)
-            keep = await uploads.current(conn, task_id)
-        shutil.rmtree(storage.session_dir(session), ignore_errors=True)
-        storage.drop_uploads(keep=keep)
+        if session:
+            async with container.pool.connection() as conn:
+                await uploads.end(conn, task_id, str(session))
+                keep = await uploads.current(conn, task_id)
+            shutil.rmtree(storage.session_dir(str(session)), ignore_errors=True)
+            storage.drop_uploads(keep=keep)
     return outcome

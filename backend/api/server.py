@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 
+from backend.api.errors import ApiError, not_found
 from backend.api.routing import ApiRequest, ApiRouter
+from backend.media.share import FileInfo, Share, ShareError
 
 router = ApiRouter("server")
 
@@ -61,3 +65,26 @@ async def plugins(req: ApiRequest) -> Plugins:
 async def formats(req: ApiRequest) -> Formats:
     # Dataset formats arrive with the formats issue; none is offered until it works.
     return Formats(importers=[], exporters=[])
+
+
+class ShareQuery(msgspec.Struct, kw_only=True):
+    directory: str = "/"
+    search: str = ""  # a name prefix
+
+
+@router.get(
+    "/api/server/share", query=ShareQuery, response=list[FileInfo],
+    summary="Files and directories of the server share (VELLUM_SHARE_ROOT) at a path",
+)  # fmt: skip
+async def share(req: ApiRequest) -> list[FileInfo]:
+    query: ShareQuery = req.query
+    root = Share.configured(req.container.settings.share_root)
+    if root is None:
+        # No share configured: an empty share, so clients that browse it show nothing.
+        if query.directory.strip("/"):
+            raise not_found(f"{query.directory}: this server has no share")
+        return []
+    try:
+        return await asyncio.to_thread(root.listing, query.directory, query.search)
+    except ShareError as exc:
+        raise (not_found(str(exc)) if exc.missing else ApiError(400, str(exc))) from None

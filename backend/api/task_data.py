@@ -7,6 +7,7 @@ Marker headers arrive with EMPTY values (`Upload-Start: `): their presence is th
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -25,8 +26,10 @@ from backend.api.routing import ApiRequest, ApiRouter
 from backend.media import archive, images, pointcloud, related, serving, tasks_port, uploads
 from backend.media.images import MediaError
 from backend.media.serving import DataMetaRead, NotServable
+from backend.media.share import Share, ShareError
 from backend.media.spec import DataParams
 from backend.media.storage import StoredData, TaskStorage
+from backend.net import safe_fetch
 from backend.services import requests
 
 router = ApiRouter("tasks")
@@ -36,6 +39,7 @@ MAX_TUS_CHUNK_BYTES = 10 * 2**20  # one TUS PATCH body (the clients' TUS_CHUNK_S
 _MULTIPART_SLACK = 2**20  # boundaries and part headers on top of the files
 TUS_VERSION = "1.0.0"
 OPERATION = "create:task"
+_LIST_FIELD = re.compile(r"^(server_files|server_files_exclude|remote_files)(\[\d+\])?$")
 
 
 class RqId(msgspec.Struct):
@@ -191,6 +195,8 @@ async def _receive_multipart(req: ApiRequest, task_id: int, session: str) -> dic
                     stored.append(await _store_part(value, files_dir, limits))
                 elif key == "upload_file_order":
                     fields.setdefault(key, []).append(value)
+                elif (listed := _LIST_FIELD.match(key)) is not None:  # server_files[0], ...
+                    fields.setdefault(listed.group(1), []).append(value)
                 else:
                     fields[key] = value
     except MediaError as exc:
@@ -248,6 +254,7 @@ async def _finish(
     problems = params.problems()
     if problems:
         raise ApiError(400, problems)
+    await _check_sources(req, params)
     task_id = int(task["id"])
     await _check_no_data(req, task, storage)
     async with req.container.pool.connection() as conn:
@@ -263,7 +270,8 @@ async def _finish(
                 raise bad_request(
                     "client_files", f"{unfinished[0]}: the upload of this file is incomplete"
                 )
-        if session is None or not received:
+        elsewhere = params.server_files or params.remote_files
+        if not received and not elsewhere and params.cloud_storage_id is None:
             raise bad_request("client_files", "No media data found: upload files first.")
         _check_2d_3d_mix(received)
         if await requests.active_for_task(conn, task_id, OPERATION):
@@ -295,6 +303,36 @@ def _check_2d_3d_mix(received: list[uploads.UploadedFile]) -> None:
     plain = related.layout_3d(clouds, [f.name for f in received if f.kind == "image"]).plain
     if plain:
         raise bad_request("client_files", related.mixed_message(plain))
+
+
+async def _check_sources(req: ApiRequest, params: DataParams) -> None:
+    """What can be checked cheaply before queueing: share paths exist inside the share,
+    remote URLs are well-formed http(s) URLs not aimed at a forbidden address literal,
+    and no two of them give the same file name. The worker checks everything again."""
+    settings = req.container.settings
+    if params.server_files and params.cloud_storage_id is None:
+        share = Share.configured(settings.share_root)
+        if share is None:
+            raise bad_request(
+                "server_files", "This server has no share (VELLUM_SHARE_ROOT is not set)."
+            )
+        try:
+            await asyncio.to_thread(share.check, params.server_files)
+        except ShareError as exc:
+            raise bad_request("server_files", str(exc)) from None
+    policy = safe_fetch.FetchPolicy.from_settings(settings)
+    names: dict[str, str] = {}
+    for url in params.remote_files:
+        problem = safe_fetch.early_problem(url, policy)
+        if problem is not None:
+            raise bad_request("remote_files", problem)
+        name = safe_fetch.url_file_name(url)
+        if name is not None and name in names:
+            raise bad_request(
+                "remote_files", f"{url}: gives the same file name ({name}) as {names[name]}"
+            )
+        if name is not None:
+            names[name] = url
 
 
 # --- TUS ---------------------------------------------------------------------------------

@@ -82,6 +82,7 @@ class DataParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     storage_method: StorageMethod | None = None
     storage: Literal["local", "share", "cloud_storage"] = "local"
     server_files: list[str] = msgspec.field(default_factory=list)
+    server_files_exclude: list[str] = msgspec.field(default_factory=list)
     remote_files: list[str] = msgspec.field(default_factory=list)
     cloud_storage_id: int | None = None
     job_file_mapping: list[list[str]] | None = None
@@ -106,10 +107,18 @@ class DataParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             errors["upload_file_order"] = [
                 "It is only allowed with the 'predefined' sorting method."
             ]
-        if self.server_files or self.remote_files or self.cloud_storage_id is not None:
+        if self.cloud_storage_id is not None and not self.server_files:
             errors["server_files"] = [
-                "Only uploaded files (client_files) are supported by this server so far."
+                "Name the files, prefixes (ending in '/') or manifest of the cloud storage."
             ]
+        if self.cloud_storage_id is not None and self.remote_files:
+            errors["remote_files"] = ["Remote files cannot be combined with a cloud storage."]
+        if self.filename_pattern and self.server_files_exclude:
+            errors["filename_pattern"] = [
+                "The filename_pattern and server_files_exclude cannot be used together."
+            ]
+        if self.server_files_exclude and not self.server_files:
+            errors["server_files_exclude"] = ["It is only allowed with server_files."]
         if self.job_file_mapping:
             errors["job_file_mapping"] = ["job_file_mapping is not supported yet."]
         return errors
