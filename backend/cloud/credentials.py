@@ -12,6 +12,7 @@ import base64
 import contextlib
 import functools
 import os
+import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -66,8 +67,8 @@ def _generated(data_dir: str) -> bytes:
     path = Path(data_dir) / KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, name = tempfile.mkstemp(prefix=f".{KEY_FILE}.", dir=path.parent)  # mode 0600
+        tmp = Path(name)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(Fernet.generate_key())

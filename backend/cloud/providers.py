@@ -44,9 +44,14 @@ def attribute_problems(text: str) -> str | None:
         return "The prefix cannot contain multiple slashes in a row."
     endpoint = attrs.get("endpoint_url", "")
     if endpoint:
-        parts = urllib.parse.urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return f"endpoint_url must be an http(s) URL, got '{endpoint}'."
+        try:
+            parts = urllib.parse.urlsplit(endpoint)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 (raises ValueError for a port that is not one)
+        except ValueError:
+            usable = False
+        if not usable:
+            return f"endpoint_url must be an http(s) URL with a host, got '{endpoint}'."
     return None
 
 
@@ -56,12 +61,15 @@ def check_endpoint(endpoint_url: str, allowlist: str) -> None:
     VELLUM_URL_ALLOWLIST names the host or a network holding the address. Checked when a
     storage is written and every time it is opened."""
     allowed = AllowList.parse(allowlist)
-    parts = urllib.parse.urlsplit(endpoint_url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urllib.parse.urlsplit(endpoint_url)
+        host = (parts.hostname or "").lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise CloudError("invalid", f"endpoint_url '{endpoint_url}' is not a valid URL.") from None
     if allowed.allows_host(host):
         return
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError, UnicodeError) as exc:
         raise CloudError("unreachable", f"The endpoint {host} cannot be resolved: {exc}") from None

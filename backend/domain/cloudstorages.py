@@ -87,6 +87,8 @@ def _check_text(name: str, value: str | UnsetType, required: bool) -> None:
         if required:
             raise ValidationError("This field is required.", name)
         return
+    if "\x00" in value:  # Postgres text cannot hold it: refused before an event exists
+        raise ValidationError("This field may not contain NUL characters.", name)
     if name in ("display_name", "resource") and not value.strip():
         raise ValidationError("This field may not be blank.", name)
     if len(value) > _MAX[name]:
@@ -97,7 +99,12 @@ def _check_manifests(manifests: list[str] | UnsetType) -> None:
     if isinstance(manifests, UnsetType):
         return
     for name in manifests:
-        if not name.endswith(".jsonl") or name.startswith("/") or ".." in name.split("/"):
+        if (
+            "\x00" in name
+            or not name.endswith(".jsonl")
+            or name.startswith("/")
+            or ".." in name.split("/")
+        ):
             raise ValidationError(
                 f"'{name}': a manifest is a .jsonl file named relative to the bucket root.",
                 "manifests",
