@@ -10,7 +10,7 @@ import asyncio
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,9 +21,20 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.types import Message
 
+from backend.api import http_caching
 from backend.api.errors import ApiError, bad_request, from_msgspec, not_found
 from backend.api.routing import ApiRequest, ApiRouter
-from backend.media import archive, images, pointcloud, related, serving, tasks_port, uploads
+from backend.media import (
+    archive,
+    chunk_cache,
+    images,
+    manifest,
+    pointcloud,
+    related,
+    serving,
+    tasks_port,
+    uploads,
+)
 from backend.media.images import MediaError
 from backend.media.serving import DataMetaRead, NotServable
 from backend.media.share import Share, ShareError
@@ -93,10 +104,40 @@ async def _loaded(req: ApiRequest, task_id: int) -> tuple[TaskStorage, StoredDat
     return storage, stored
 
 
-def _file(path: Path, media_type: str) -> Response:
-    if not path.is_file():
+def _file(body: serving.Body, media_type: str) -> Response:
+    if isinstance(body, bytes):
+        return Response(body, media_type=media_type)
+    if not isinstance(body, Path):  # an open file from the chunk cache
+        return http_caching.OpenFileResponse(body, media_type)
+    if not body.is_file():
         raise not_found("The requested data is not available.")
-    return FileResponse(path, media_type=media_type)
+    return FileResponse(body, media_type=media_type)
+
+
+def _cache(req: ApiRequest) -> chunk_cache.ChunkCache:
+    """The server's chunk cache (call it in a worker thread: the first call sets it up)."""
+    settings = req.container.settings
+    return chunk_cache.for_data_dir(settings.data_dir, settings.media_cache_mb)
+
+
+async def _conditional(
+    req: ApiRequest, stored: StoredData, what: tuple[object, ...],
+    respond: Callable[[], Awaitable[Response]], cache_control: str = http_caching.IMMUTABLE,
+) -> Response:  # fmt: skip
+    """ETag / Last-Modified / Cache-Control on a data response; 304 when the client
+    already has it (checked after access, before any work). `what` names the request."""
+    updated = stored.chunks_updated_date
+    tag = http_caching.etag(*what, updated)
+    cache_headers = http_caching.headers(tag, updated, cache_control)
+    if http_caching.is_fresh(req.request, tag, updated):
+        return http_caching.not_modified(cache_headers)
+    try:
+        response = await respond()
+    except MediaError as exc:  # an original that fails to decode when its chunk is made
+        raise bad_request("number", str(exc)) from None
+    if response.status_code == 200:
+        response.headers.update(cache_headers)
+    return response
 
 
 async def _session(req: ApiRequest, task_id: int) -> str:
@@ -114,6 +155,10 @@ async def _check_no_data(req: ApiRequest, task: dict[str, Any], storage: TaskSto
 
 
 def _validate_file(path: Path, name: str, limits: archive.ArchiveLimits) -> images.FileKind:
+    with path.open("rb") as head:
+        if manifest.looks_like_manifest(head.read(256)):
+            manifest.read(path, name)  # a broken manifest is refused here, naming the line
+            return "manifest"
     kind = images.sniff(path, name)
     if kind == "archive":
         archive.list_members(path, name, limits)
@@ -486,9 +531,9 @@ async def _serve(
     req: ApiRequest,
     storage: TaskStorage,
     stored: StoredData,
-    chunk: Callable[[DataQuery], Path],
+    chunk: Callable[[DataQuery], serving.Body],
     frame_ok: Callable[[int], bool],
-    preview: Callable[[], Path],
+    preview: Callable[[], serving.Body],
 ) -> Response:
     query: DataQuery = req.query
     try:
@@ -510,7 +555,10 @@ async def _serve(
             assert query.number is not None
             if not frame_ok(query.number):
                 raise NotServable("number", f"Incorrect requested frame number: {query.number}")
-            path, mime = serving.frame(storage, stored, query.number, query.quality)
+            number, quality = query.number, query.quality
+            path, mime = await asyncio.to_thread(
+                lambda: serving.frame(storage, stored, number, quality, _cache(req))
+            )
             return _file(path, mime)
         return _file(await asyncio.to_thread(chunk, query), "application/zip")
     except NotServable as exc:
@@ -521,23 +569,40 @@ async def _serve(
 async def task_data(req: ApiRequest) -> Response:
     storage, stored = await _loaded(req, int(req.path["id"]))
 
-    def chunk(q: DataQuery) -> Path:
+    def chunk(q: DataQuery) -> serving.Body:
         number = q.number if q.number is not None else q.index
-        return serving.task_chunk(storage, stored, number or 0, q.quality)
+        return serving.task_chunk(storage, stored, number or 0, q.quality, _cache(req))
 
-    return await _serve(req, storage, stored, chunk, lambda n: True, storage.preview)
+    q: DataQuery = req.query
+    return await _conditional(
+        req, stored, ("task", storage.task_id, q.type, q.number, q.index, q.quality),
+        lambda: _serve(req, storage, stored, chunk, lambda n: True, storage.preview),
+    )  # fmt: skip
+
+
+def _json(meta: DataMetaRead) -> Response:
+    return Response(msgspec.json.encode(meta), media_type="application/json")
 
 
 @router.get("/api/tasks/{id:int}/data/meta", response=DataMetaRead, summary="Task data meta")
-async def task_data_meta(req: ApiRequest) -> DataMetaRead:
-    _, stored = await _loaded(req, int(req.path["id"]))
-    return serving.task_meta(stored)
+async def task_data_meta(req: ApiRequest) -> Response:
+    storage, stored = await _loaded(req, int(req.path["id"]))
+
+    async def respond() -> Response:
+        return _json(serving.task_meta(stored))
+
+    what = ("task-meta", storage.task_id)
+    return await _conditional(req, stored, what, respond, http_caching.REVALIDATE)
 
 
 @router.get("/api/tasks/{id:int}/preview", summary="Task preview (JPEG)")
 async def task_preview(req: ApiRequest) -> Response:
-    storage, _ = await _loaded(req, int(req.path["id"]))
-    return _file(storage.preview(), "image/jpeg")
+    storage, stored = await _loaded(req, int(req.path["id"]))
+
+    async def respond() -> Response:
+        return _file(storage.preview(), "image/jpeg")
+
+    return await _conditional(req, stored, ("task-preview", storage.task_id), respond)
 
 
 async def _job_loaded(
@@ -557,25 +622,41 @@ async def job_data(req: ApiRequest) -> Response:
     job, storage, stored = await _job_loaded(req)
     members = set(serving.job_frames(job, stored.spec.size))
 
-    def chunk(q: DataQuery) -> Path:
+    def chunk(q: DataQuery) -> serving.Body:
         return serving.job_chunk(
             storage, stored, job, q.quality,
-            number=q.number if q.index is None else None, index=q.index,
+            number=q.number if q.index is None else None, index=q.index, cache=_cache(req),
         )  # fmt: skip
 
-    return await _serve(
-        req, storage, stored, chunk, members.__contains__,
-        lambda: serving.job_preview(storage, stored, job),
+    q: DataQuery = req.query
+    # A job's frames never change once it exists, so the job id stands for them.
+    return await _conditional(
+        req, stored, ("job", job["id"], q.type, q.number, q.index, q.quality),
+        lambda: _serve(
+            req, storage, stored, chunk, members.__contains__,
+            lambda: serving.job_preview(storage, stored, job, _cache(req)),
+        ),
     )  # fmt: skip
 
 
 @router.get("/api/jobs/{id:int}/data/meta", response=DataMetaRead, summary="Job data meta")
-async def job_data_meta(req: ApiRequest) -> DataMetaRead:
+async def job_data_meta(req: ApiRequest) -> Response:
     job, _, stored = await _job_loaded(req)
-    return serving.job_meta(stored, job)
+
+    async def respond() -> Response:
+        return _json(serving.job_meta(stored, job))
+
+    what = ("job-meta", job["id"])
+    return await _conditional(req, stored, what, respond, http_caching.REVALIDATE)
 
 
 @router.get("/api/jobs/{id:int}/preview", summary="Job preview (JPEG)")
 async def job_preview(req: ApiRequest) -> Response:
     job, storage, stored = await _job_loaded(req)
-    return _file(await asyncio.to_thread(serving.job_preview, storage, stored, job), "image/jpeg")
+
+    async def respond() -> Response:
+        cache = await asyncio.to_thread(_cache, req)
+        body = await asyncio.to_thread(serving.job_preview, storage, stored, job, cache)
+        return _file(body, "image/jpeg")
+
+    return await _conditional(req, stored, ("job-preview", job["id"]), respond)

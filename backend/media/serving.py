@@ -1,21 +1,29 @@
 """Reading a published data set: frame files, task and job chunks, previews, data meta.
-Job chunks and previews are made on first request and kept in the data set's cache."""
+Job chunks, job previews and every chunk of a `use_cache` task are made on request and
+kept in the server's one bounded chunk cache (chunk_cache.py); what the cache hands out
+is an open file, which the API streams (`Body`)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 
 from backend.media import images
-from backend.media.build import frame_file, write_chunk
+from backend.media.build import frame_file, write_chunk, write_jpeg_chunk
+from backend.media.chunk_cache import ChunkCache, task_key
 from backend.media.images import mime_of
 from backend.media.pointcloud import PCD_MIME
 from backend.media.storage import Quality, StoredData, TaskStorage
+
+# What is served: a file of the data set, an open file from the chunk cache, or bytes.
+Body = Path | BinaryIO | bytes
 
 
 class FrameMeta(msgspec.Struct, frozen=True):
@@ -91,8 +99,9 @@ def job_meta(stored: StoredData, job: dict[str, Any]) -> DataMetaRead:
 
 
 def frame(
-    storage: TaskStorage, stored: StoredData, number: int, quality: Quality
-) -> tuple[Path, str]:
+    storage: TaskStorage, stored: StoredData, number: int, quality: Quality,
+    cache: ChunkCache | None = None,
+) -> tuple[Body, str]:  # fmt: skip
     size = stored.spec.size
     if not 0 <= number < size:
         raise NotServable(
@@ -104,6 +113,14 @@ def frame(
     if quality == "original":
         path = storage.original_frame(stored.original_files[number])
         return path, mime_of(stored.spec.frames[number].name)
+    if stored.spec.use_cache:  # compressed frames exist only inside chunks made on request
+        assert cache is not None
+        chunk_size = stored.spec.chunk_size
+        first = number - number % chunk_size
+        members = list(range(first, min(size, first + chunk_size)))
+        with cached_chunk(cache, storage, stored, "compressed", members) as f:
+            with zipfile.ZipFile(f) as zf:
+                return zf.read(zf.infolist()[number - first]), "image/jpeg"
     return storage.compressed_frame(number), "image/jpeg"
 
 
@@ -125,20 +142,28 @@ def chunk_count(total: int, chunk_size: int) -> int:
     return math.ceil(total / chunk_size)
 
 
-def task_chunk(storage: TaskStorage, stored: StoredData, number: int, quality: Quality) -> Path:
+def task_chunk(
+    storage: TaskStorage, stored: StoredData, number: int, quality: Quality,
+    cache: ChunkCache | None = None,
+) -> Path | BinaryIO:  # fmt: skip
     last = chunk_count(stored.spec.size, stored.spec.chunk_size) - 1
     if not 0 <= number <= last:
         raise NotServable(
             "number",
             f"Invalid chunk number '{number}'. The chunk number should be in the [0, {last}] range",
         )
-    return storage.chunk(quality, number)
+    if stored.spec.use_cache and stored.spec.video is None:  # video chunks are prebuilt
+        assert cache is not None
+        chunk_size = stored.spec.chunk_size
+        members = range(number * chunk_size, min(stored.spec.size, (number + 1) * chunk_size))
+        return cached_chunk(cache, storage, stored, quality, list(members))
+    return storage.task_chunk(stored.spec, quality, number)
 
 
 def job_chunk(
     storage: TaskStorage, stored: StoredData, job: dict[str, Any], quality: Quality,
-    *, number: int | None = None, index: int | None = None,
-) -> Path:  # fmt: skip
+    *, number: int | None = None, index: int | None = None, cache: ChunkCache,
+) -> Path | BinaryIO:  # fmt: skip
     """`index`: the job's own chunks (its frames, chunk_size at a time); `number`: the
     task's chunk limited to the job's frames (CVAT's backward-compatible parameter)."""
     chunk_size = stored.spec.chunk_size
@@ -153,7 +178,6 @@ def job_chunk(
                 f"[0, {last}] range",
             )
         members = frames[index * chunk_size : (index + 1) * chunk_size]
-        key = f"job{job['id']}-{quality}-i{index}.zip"
     else:
         assert number is not None
         first = frames[0] // chunk_size if frames else 0
@@ -166,45 +190,64 @@ def job_chunk(
             )
         span = range(number * chunk_size, min(size, (number + 1) * chunk_size))
         members = [f for f in frames if f in span]
-        key = f"job{job['id']}-{quality}-n{number}.zip"
-    # A job chunk that is exactly a task chunk is served from the task's file.
+    # A job chunk that is exactly a prebuilt task chunk is served from the task's file.
     task_number = members[0] // chunk_size
-    if members == list(range(task_number * chunk_size, min(size, (task_number + 1) * chunk_size))):
-        return storage.chunk(quality, task_number)
-    return _cached(
-        storage, key, lambda target: _write_job_chunk(storage, stored, quality, members, target)
-    )
+    prebuilt = not stored.spec.use_cache or stored.spec.video is not None
+    if prebuilt and members == list(
+        range(task_number * chunk_size, min(size, (task_number + 1) * chunk_size))
+    ):
+        return storage.task_chunk(stored.spec, quality, task_number)
+    return cached_chunk(cache, storage, stored, quality, members)
 
 
-def _write_job_chunk(
+def cached_chunk(
+    cache: ChunkCache, storage: TaskStorage, stored: StoredData, quality: Quality,
+    members: Sequence[int],
+) -> BinaryIO:  # fmt: skip
+    """The imageset chunk of these task frames from the cache, made on a miss. Keyed by
+    the frames, not by who asks: a job chunk equal to a task chunk is the same entry."""
+    key = task_key(storage.task_id, stored.chunks_updated_date, "chunk", quality,
+                   _frames_key(members))  # fmt: skip
+    return cache.get(key, lambda target: write_frames_chunk(storage, stored, quality, members,
+                                                            target))  # fmt: skip
+
+
+def _frames_key(members: Sequence[int]) -> str:
+    if list(members) == list(range(members[0], members[-1] + 1)):
+        return f"{members[0]}-{members[-1]}"
+    return hashlib.sha256(",".join(map(str, members)).encode()).hexdigest()
+
+
+def write_frames_chunk(
     storage: TaskStorage, stored: StoredData, quality: Quality, members: Sequence[int], target: Path
 ) -> None:
     if stored.spec.dimension == "3d":
         quality = "original"  # 3D chunks of both qualities are zips of the PCDs
+    if quality == "compressed" and stored.spec.use_cache:  # no compressed frame files
+        sources = [
+            (storage.original_frame(stored.original_files[f]), stored.spec.frames[f].name)
+            for f in members
+        ]
+        write_jpeg_chunk(target, sources, stored.spec.image_quality)
+        return
     write_chunk(target, [frame_file(storage, quality, f, stored.original_files) for f in members])
 
 
-def job_preview(storage: TaskStorage, stored: StoredData, job: dict[str, Any]) -> Path:
+def job_preview(
+    storage: TaskStorage, stored: StoredData, job: dict[str, Any], cache: ChunkCache
+) -> Path | BinaryIO:
     frames = job_frames(job, stored.spec.size)
     first = frames[0] if frames else 0
     if first == 0 or stored.spec.dimension == "3d":  # 3D: one placeholder, as CVAT's
         return storage.preview()
 
     def make(target: Path) -> None:
-        decoded = images.decode(storage.compressed_frame(first), stored.spec.frames[first].name)
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(images.preview_jpeg(decoded.image))
-        tmp.replace(target)
+        original = storage.original_frame(stored.original_files[first])
+        decoded = images.decode(original, stored.spec.frames[first].name)
+        target.write_bytes(images.preview_jpeg(decoded.image))
+        decoded.image.close()
 
-    return _cached(storage, f"preview-frame{first}.jpeg", make)
-
-
-def _cached(storage: TaskStorage, name: str, make: Any) -> Path:
-    target = storage.cache_dir() / name
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        make(target)
-    return target
+    return cache.get(task_key(storage.task_id, stored.chunks_updated_date, "preview", first), make)
 
 
 def file_size(path: Path) -> int:
