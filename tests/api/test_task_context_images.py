@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tests.api.test_task_data import Api, image_bytes, zip_bytes
@@ -97,3 +99,52 @@ def test_a_broken_context_image_fails_the_request_naming_it(server: Any) -> None
     assert "related_images/a_png/broken.png" in done["message"]
     assert api.get(f"/api/tasks/{api.task_id}/data/meta").status_code == 404
     assert api.get(f"/api/tasks/{api.task_id}").json()["size"] == 0
+
+
+@pytest.fixture(scope="module")
+def share_server(services: Any, template_db: str, tmp_path_factory: Any) -> Iterator[Any]:
+    from tests.conftest import api_server
+
+    root = tmp_path_factory.mktemp("share")
+    files = {
+        "set/images/a.png": image_bytes(20, 10, (1, 1, 1)),
+        "set/images/b.png": image_bytes(21, 10, (2, 2, 2)),
+        "set/images/related_images/b_png/side.png": image_bytes(6, 4, (250, 0, 0)),
+        "scans/pointcloud/0.pcd": (
+            b"VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nWIDTH 2\nHEIGHT 1\n"
+            b"DATA ascii\n1 2 3\n4 5 6\n"
+        ),
+        "scans/related_images/0_pcd/cam.png": image_bytes(8, 8, (0, 250, 0)),
+        "scans/notes.txt": b"skipped inside a directory",
+    }
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    with api_server(services, template_db, redis_db=10, share_root=str(root)) as running:
+        yield running
+
+
+def test_context_images_from_the_share(share_server: Any) -> None:
+    api = Api(share_server)
+    r = api.http.post(api.data_url, json={"server_files": ["set/"], "image_quality": 70})
+    assert r.status_code == 202, r.text
+    assert api.wait(r.json()["rq_id"])["status"] == "finished"
+    meta = api.get(f"/api/tasks/{api.task_id}/data/meta").json()
+    assert [(f["name"], f["related_files"]) for f in meta["frames"]] == [
+        ("set/images/a.png", 0),
+        ("set/images/b.png", 1),
+    ]
+    side = context_zip(api.get(api.data_url, type="context_image", number=1))
+    assert list(side) == ["side.png.jpg"] and side["side.png.jpg"].size == (6, 4)
+
+    api = Api(share_server)
+    r = api.http.post(api.data_url, json={"server_files": ["scans"], "image_quality": 70})
+    assert r.status_code == 202, r.text
+    assert api.wait(r.json()["rq_id"])["status"] == "finished"
+    assert api.get(f"/api/tasks/{api.task_id}").json()["dimension"] == "3d"
+    meta = api.get(f"/api/tasks/{api.task_id}/data/meta").json()
+    assert [(f["name"], f["width"], f["related_files"]) for f in meta["frames"]] == [
+        ("scans/pointcloud/0.pcd", 2, 1)
+    ]
+    cam = context_zip(api.get(api.data_url, type="context_image", number=0))
+    assert list(cam) == ["cam.png.jpg"]
