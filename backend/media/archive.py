@@ -256,4 +256,3 @@ def extract(path: Path, archive: str, dest: Path, limits: ArchiveLimits) -> list
                 shutil.copyfileobj(stream, dst, 1024 * 1024)
             out.append((name, target))
     return out
-

@@ -184,9 +184,7 @@ async def _download_all(
             meter.set_downloaded(index + min(fraction, 1.0))
 
         try:
-            got = await safe_fetch.download(
-                url, dest, policy, progress=on_bytes, check=check
-            )
+            got = await safe_fetch.download(url, dest, policy, progress=on_bytes, check=check)
         except safe_fetch.FetchError as exc:
             raise MediaError(f"Could not download {exc}") from None
         budget -= got.size

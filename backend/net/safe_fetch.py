@@ -287,9 +287,7 @@ async def open_stream(
                             and location
                         ):
                             if hop == policy.max_redirects:
-                                raise FetchError(
-                                    url, f"more than {policy.max_redirects} redirects"
-                                )
+                                raise FetchError(url, f"more than {policy.max_redirects} redirects")
                             try:
                                 following = str(target.url.join(location))
                             except (httpx.InvalidURL, ValueError) as exc:

@@ -170,9 +170,7 @@ def test_tar_traversal_is_refused_before_anything_is_written(
         (tarfile.FIFOTYPE, "not a regular file"),
     ],
 )
-def test_tar_links_and_devices_are_refused(
-    tmp_path: Path, entry_type: bytes, problem: str
-) -> None:
+def test_tar_links_and_devices_are_refused(tmp_path: Path, entry_type: bytes, problem: str) -> None:
     info = tarfile.TarInfo("x.png")
     info.type = entry_type
     info.linkname = "/etc/passwd"
