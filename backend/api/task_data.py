@@ -24,6 +24,7 @@ from starlette.types import Message
 from backend.api import http_caching
 from backend.api.errors import ApiError, bad_request, from_msgspec, not_found
 from backend.api.routing import ApiRequest, ApiRouter
+from backend.cloud import task_files
 from backend.media import (
     archive,
     chunk_cache,
@@ -355,6 +356,7 @@ async def _check_sources(req: ApiRequest, params: DataParams) -> None:
     remote URLs are well-formed http(s) URLs not aimed at a forbidden address literal,
     and no two of them give the same file name. The worker checks everything again."""
     settings = req.container.settings
+    await task_files.check_request(req.container, req.principal, params)  # cloud storage
     if params.server_files and params.cloud_storage_id is None:
         share = Share.configured(settings.share_root)
         if share is None:
