@@ -8,10 +8,11 @@
     tasks/{id}/data/preview.jpeg
     tasks/{id}/data/manifest.jsonl               CVAT's images manifest of the frames
     tasks/{id}/data/related/NNNNNN.zip           a frame's context images (JPEGs)
-    tasks/{id}/data/cache/                       job chunks made on request
 
 The event appended by `attach_task_data` is the truth about a task's data; this directory
-holds the bytes and a copy of the spec to serve them without a database round trip."""
+holds the bytes and a copy of the spec to serve them without a database round trip.
+`use_cache` data sets have no chunks/ and no frames/compressed/: those are made on
+request into the server's one chunk cache, DATA_DIR/data/cache/chunks (chunk_cache.py)."""
 
 from __future__ import annotations
 
@@ -98,9 +99,6 @@ class TaskStorage:
     def context_images(self, frame: int, base: Path | None = None) -> Path:
         """A frame's context images: the zip `type=context_image` serves (related.py)."""
         return (base or self.data_dir) / "related" / f"{frame:06d}.zip"
-
-    def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
 
     def has_data(self) -> bool:
         return self.meta_path().is_file()
