@@ -104,7 +104,11 @@ class Share:
         if not real.is_dir():
             raise ShareError(f"{directory}: not a directory")
         entries: list[FileInfo] = []
-        with os.scandir(real) as scan:
+        try:
+            scan = os.scandir(real)
+        except OSError as exc:
+            raise ShareError(f"{directory}: cannot be read ({exc.strerror})") from None
+        with scan:
             for entry in scan:
                 if search and not entry.name.startswith(search):
                     continue

@@ -11,11 +11,12 @@ caller removes `work_dir`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
 
 Progress = Callable[[float], None]
 Check = Callable[[], None]
+T = TypeVar("T")
 _COPY_CHUNK = 1024 * 1024
+CHECK_EVERY_S = 0.2
 
 
 def task_files_limit(container: Container) -> int:
@@ -102,6 +105,23 @@ async def cloud_files(
     (name = the object key, kind from `images.sniff`). Raise MediaError naming the
     storage/object on failure; call `check()` between objects and `progress(0..1)`."""
     return await task_files.cloud_files(container, params, dest, progress, check)
+
+
+async def _cancellable(work: Coroutine[Any, Any, T], check: Check) -> T:
+    """Await `work`, calling `check()` meanwhile: a cancel reaches a download that is
+    waiting for a silent server too, not only one that is receiving bytes."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=CHECK_EVERY_S)
+            if done:
+                return task.result()
+            check()
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
 
 
 def _suffix(name: str) -> str:
@@ -184,7 +204,9 @@ async def _download_all(
             meter.set_downloaded(index + min(fraction, 1.0))
 
         try:
-            got = await safe_fetch.download(url, dest, policy, progress=on_bytes, check=check)
+            got = await _cancellable(
+                safe_fetch.download(url, dest, policy, progress=on_bytes, check=check), check
+            )
         except safe_fetch.FetchError as exc:
             raise MediaError(f"Could not download {exc}") from None
         budget -= got.size

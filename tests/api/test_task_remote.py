@@ -10,6 +10,7 @@ import io
 import json
 import tarfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +49,9 @@ FILES = {
 }
 
 
+HITS: list[str] = []  # paths the file server was asked for
+
+
 class _Handler(BaseHTTPRequestHandler):
     release: threading.Event
 
@@ -55,6 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        HITS.append(self.path)
         url = urlparse(self.path)
         if url.path in FILES:
             body = FILES[url.path]
@@ -190,10 +195,16 @@ def test_failed_downloads_fail_the_request_naming_the_url(
     assert_nothing_kept(api)
 
 
-def test_a_download_can_be_cancelled(api: Api, files_url: str) -> None:
-    r = api.http.post(api.data_url, json={"remote_files": [f"{files_url}/drip"]})
+@pytest.mark.parametrize("path", ["/drip", "/hang"])  # bytes trickling in; nothing at all
+def test_a_download_can_be_cancelled(api: Api, files_url: str, path: str) -> None:
+    path = f"{path}?{uuid.uuid4().hex}"
+    r = api.http.post(api.data_url, json={"remote_files": [f"{files_url}{path}"]})
     assert r.status_code == 202, r.text
     rq_id = str(r.json()["rq_id"])
+    deadline = time.monotonic() + 10
+    while path not in HITS:  # cancel while the download is under way, not while queued
+        assert time.monotonic() < deadline, "the download did not start"
+        time.sleep(0.02)
     assert api.http.post(f"/api/requests/{rq_id}/cancel").status_code == 200
     done = api.wait(rq_id)
     assert done["status"] == "failed" and "cancelled" in done["message"], done
