@@ -317,7 +317,11 @@ def _header_size(path: Path, name: str) -> tuple[int, int]:
             if opened.format not in images.IMAGE_FORMATS:
                 raise MediaError(f"{name}: unsupported image format {opened.format}")
             width, height = opened.size
-            rotated = opened.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+            # A PNG's getexif() decodes the whole image to look for an eXIf chunk after
+            # the pixels; only one found before them is read here.
+            header_exif = opened.format != "PNG" or "exif" in opened.info
+            orientation = opened.getexif().get(ExifTags.Base.Orientation, 1) if header_exif else 1
+            rotated = orientation in (5, 6, 7, 8)
     except MediaError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:

@@ -378,3 +378,22 @@ def test_cvat_sdk_creates_and_reads_a_use_cache_task(cache_server: Any, tmp_path
         job = next(j for j in task.get_jobs() if j.start_frame == 2)
         with Image.open(job.get_frame(2, quality="compressed")) as image:
             assert image.size == (34, 24)
+
+
+def test_a_broken_image_found_when_its_chunk_is_made_is_a_400_naming_it(
+    cache_server: Any,
+) -> None:
+    # use_cache reads only the headers of all but the first image at creation, so a
+    # truncated body shows when its chunk is made: a 400 naming it, never a 500.
+    whole = noise_png(40, 40, seed=7)
+    files = [("a.png", image_bytes(40, 40, (0, 0, 0))), ("b.png", whole[: len(whole) // 2])]
+    api = Api(cache_server)
+    done = api.create(files, use_cache=True, chunk_size=1)
+    assert done["status"] == "finished", done
+    assert members(api.get(api.data_url, type="chunk", number=0)) != []
+    broken = api.get(api.data_url, type="chunk", number=1)
+    assert broken.status_code == 400 and "b.png: cannot decode the image" in broken.text
+    frame = api.get(api.data_url, type="frame", number=1)
+    assert frame.status_code == 400 and "b.png" in frame.text
+    original = api.get(api.data_url, type="chunk", number=1, quality="original")
+    assert members(original) == [files[1][1]]  # the bytes as uploaded are still served
