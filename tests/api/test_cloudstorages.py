@@ -134,6 +134,15 @@ def test_crud_never_returns_credentials(admin: httpx.Client, s3_endpoint: str) -
     assert rekeyed.status_code == 200, rekeyed.text
     assert SECRET + "-2" not in rekeyed.text
     assert admin.get(f"/api/cloudstorages/{sid}/status").json() == "AVAILABLE"
+    anonymous = admin.patch(f"/api/cloudstorages/{sid}",
+                            json={"credentials_type": "ANONYMOUS_ACCESS"})  # fmt: skip
+    assert (
+        anonymous.status_code == 200 and anonymous.json()["credentials_type"] == "ANONYMOUS_ACCESS"
+    )
+    back = admin.patch(
+        f"/api/cloudstorages/{sid}", json={"credentials_type": "KEY_SECRET_KEY_PAIR"}
+    )
+    assert back.status_code == 400 and "key" in back.json()  # the old key was dropped
     for path in ("status", "actions", "content-v2", "preview"):
         no_secret(admin.get(f"/api/cloudstorages/{sid}/{path}"))
 
@@ -426,3 +435,24 @@ def test_openapi_documents_write_only_credentials(admin: httpx.Client) -> None:
     spec = schema.json()
     write = spec["components"]["schemas"]["CloudStorageWrite"]["properties"]["secret_key"]
     assert write.get("writeOnly") is True or any(s.get("writeOnly") for s in write.get("anyOf", []))
+
+
+def test_read_model_rebuilds_from_the_events(
+    admin: httpx.Client, cloud_server: Server, s3_endpoint: str
+) -> None:
+    import asyncio
+
+    from backend.projections.cloudstorages import CloudStoragesProjection
+    from backend.projections.replay import replay_and_compare
+
+    kept = admin.post(
+        "/api/cloudstorages", json=storage_body(s3_endpoint, make_bucket(s3_endpoint, {}))
+    )
+    gone = admin.post(
+        "/api/cloudstorages", json=storage_body(s3_endpoint, make_bucket(s3_endpoint, {}))
+    )
+    assert kept.status_code == gone.status_code == 201
+    admin.patch(f"/api/cloudstorages/{kept.json()['id']}", json={"description": "after"})
+    admin.delete(f"/api/cloudstorages/{gone.json()['id']}")
+    report = asyncio.run(replay_and_compare(cloud_server.database_url, [CloudStoragesProjection()]))
+    assert report.identical, report
