@@ -20,6 +20,7 @@ import asyncio
 import ipaddress
 import posixpath
 import socket
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -139,6 +140,8 @@ class FetchPolicy:
     max_bytes: int = 2048 * 2**20
     timeout_s: float = 60.0
     max_redirects: int = 5
+    # TLS verification: True (the system's CAs, via certifi) or a context with other CAs.
+    verify: ssl.SSLContext | bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchPolicy:
@@ -274,7 +277,7 @@ async def open_stream(
                 # A fresh client per hop: no connection (or TLS session) made for one name
                 # is reused for another.
                 async with httpx.AsyncClient(
-                    timeout=timeout, trust_env=False, follow_redirects=False
+                    timeout=timeout, trust_env=False, follow_redirects=False, verify=policy.verify
                 ) as client:
                     response = await _send_first(
                         client, method, target, addresses, sent_headers, content, current

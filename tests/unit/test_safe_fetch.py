@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -342,3 +343,74 @@ async def test_the_checked_address_is_the_one_connected_to(
     assert got.size == len(PAYLOAD)
     assert lookups == ["rebind.test"]
     assert local.hosts[-1] == f"rebind.test:{local.port}"  # the name travels in Host
+
+
+def _certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for the DNS name `name` only (no IP address in it)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_https_is_pinned_to_the_address_but_verified_against_the_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection goes to the checked IP, while SNI and the certificate check use the
+    host name: a certificate for files.test (and no IP) is accepted for files.test and
+    refused for other.test, both resolving to 127.0.0.1."""
+    cert, key = _certificate(tmp_path, "files.test")
+    server = LocalServer()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    server.httpd.socket = tls.wrap_socket(server.httpd.socket, server_side=True)
+    real = socket.getaddrinfo
+
+    def local_names(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in ("files.test", "other.test"):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_names)
+    trust = ssl.create_default_context(cafile=str(cert))
+    policy = FetchPolicy(allowlist=AllowList.parse("127.0.0.1"), timeout_s=10, verify=trust)
+    downloads = tmp_path / "downloads"
+    try:
+        url = f"https://files.test:{server.port}/files/image.png"
+        got = await download(url, downloads, policy)
+        assert got.size == len(PAYLOAD) and got.name == "image.png"
+        assert server.hosts[-1] == f"files.test:{server.port}"
+        wrong = f"https://other.test:{server.port}/files/image.png"
+        with pytest.raises(FetchError, match=r"CERTIFICATE_VERIFY_FAILED|hostname") as info:
+            await download(wrong, downloads, policy)
+        assert str(info.value).startswith(wrong)
+    finally:
+        server.close()
