@@ -51,6 +51,7 @@ CREATE INDEX IF NOT EXISTS entries_used ON entries (used);
 CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), tick INTEGER NOT NULL);
 INSERT OR IGNORE INTO clock (id, tick) VALUES (1, 0);
 """
+INDEX_NAME = "index.sqlite3"
 STALE_TMP_S = 3600  # a tmp file this old was left by a process that died while making it
 
 
@@ -113,15 +114,7 @@ class ChunkCache:
     def forget(self, prefix: str) -> int:
         """Drop every entry whose key starts with `prefix` (a deleted task's data)."""
         with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
-            rows = db.execute(
-                "SELECT digest FROM entries WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
-            ).fetchall()
-            for (digest,) in rows:
-                db.execute("DELETE FROM entries WHERE digest = ?", (digest,))
-                self._path(digest).unlink(missing_ok=True)
-            db.execute("COMMIT")
-        return len(rows)
+            return _forget(db, self._items, prefix)
 
     # -- internals ----------------------------------------------------------------------
     def _path(self, digest: str) -> Path:
@@ -212,7 +205,7 @@ class ChunkCache:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(
-                self.root / "index.sqlite3", timeout=60, isolation_level=None,
+                self.root / INDEX_NAME, timeout=60, isolation_level=None,
                 check_same_thread=True,
             )  # fmt: skip
             db.execute("PRAGMA journal_mode=WAL")
@@ -245,6 +238,35 @@ class ChunkCache:
             with contextlib.suppress(OSError):
                 if now - leftover.stat().st_mtime > STALE_TMP_S:
                     leftover.unlink()
+
+
+def _forget(db: sqlite3.Connection, items: Path, prefix: str) -> int:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        rows = db.execute(
+            "SELECT digest FROM entries WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+        ).fetchall()
+        for (digest,) in rows:
+            db.execute("DELETE FROM entries WHERE digest = ?", (digest,))
+            (items / digest[:2] / digest).unlink(missing_ok=True)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return len(rows)
+
+
+def forget_task(data_dir: str | Path, task_id: int) -> int:
+    """Drop a deleted task's entries, from any process (no cache yet: nothing to do). A
+    request already running may still add one back; LRU eviction takes it later."""
+    root = cache_root(data_dir)
+    if not (root / INDEX_NAME).is_file():
+        return 0
+    db = sqlite3.connect(root / INDEX_NAME, timeout=60, isolation_level=None)
+    try:
+        return _forget(db, root / "items", task_prefix(task_id))
+    finally:
+        db.close()
 
 
 def _digest(key: str) -> str:

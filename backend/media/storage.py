@@ -23,6 +23,7 @@ from typing import Literal
 
 import msgspec
 
+from backend.media import chunk_cache
 from backend.media.spec import TaskDataSpec
 
 Quality = Literal["compressed", "original"]
@@ -38,7 +39,8 @@ class StoredData(msgspec.Struct, frozen=True, kw_only=True):
 class TaskStorage:
     def __init__(self, data_dir: str | Path, task_id: int) -> None:
         self.task_id = task_id
-        self.root = Path(data_dir) / "data" / "tasks" / str(task_id)
+        self.data_root = Path(data_dir)
+        self.root = self.data_root / "data" / "tasks" / str(task_id)
 
     # -- uploads ------------------------------------------------------------------------
     def session_dir(self, session: str) -> Path:
@@ -122,8 +124,10 @@ class TaskStorage:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def remove_all(self) -> None:
-        """Everything of the task (for task deletion): uploads, builds and served data."""
+        """Everything of the task (for task deletion): uploads, builds, served data and
+        what the chunk cache holds for it."""
         shutil.rmtree(self.root, ignore_errors=True)
+        chunk_cache.forget_task(self.data_root, self.task_id)
 
 
 def write_meta(path: Path, stored: StoredData) -> None:

@@ -184,6 +184,17 @@ def test_cache_stays_under_its_limit_and_rebuilds_what_it_evicted(cache_server: 
     assert kept_bytes(cache_server) <= CACHE_MB * 2**20
 
 
+def test_deleting_a_task_drops_what_the_cache_holds_for_it(cache_server: Any) -> None:
+    api = Api(cache_server)
+    files = [(f"{i}.png", image_bytes(6, 6, (i, 0, 0))) for i in range(2)]
+    assert api.create(files, use_cache=True, chunk_size=1)["status"] == "finished"
+    members(api.get(api.data_url, type="chunk", number=1))
+    kept = kept_file(cache_server, api, "chunk", "compressed", "1-1")
+    assert kept.is_file()
+    assert api.http.delete(f"/api/tasks/{api.task_id}").status_code == 204
+    assert not kept.exists()
+
+
 def test_a_chunk_larger_than_the_cache_is_served_but_not_kept(cache_server: Any) -> None:
     files = [(f"{i}.png", noise_png(300, 300, seed=200 + i)) for i in range(5)]  # ~1.3 MB
     api = Api(cache_server)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.media.chunk_cache import ChunkCache, task_key, task_prefix
+from backend.media.chunk_cache import ChunkCache, cache_root, forget_task, task_key, task_prefix
 
 
 def maker(data: bytes, calls: list[str] | None = None, key: str = "") -> Callable[[Path], None]:
@@ -118,6 +118,17 @@ def test_forget_drops_a_task(tmp_path: Path) -> None:
     read(cache, task_key(12, "v1", "chunk", 0), b"b")
     assert cache.forget(task_prefix(1)) == 1  # task/1/..., not task/12/...
     assert cache.keys_by_use() == ["task/12/v1/chunk/0"]
+
+
+def test_forget_task_works_from_a_process_without_the_cache_open(tmp_path: Path) -> None:
+    assert forget_task(tmp_path, 3) == 0  # no cache yet
+    cache = ChunkCache(cache_root(tmp_path), 1000)
+    read(cache, task_key(3, "v", "chunk", 0), b"a")
+    read(cache, task_key(3, "v", "preview", 5), b"b")
+    read(cache, task_key(4, "v", "chunk", 0), b"c")
+    assert forget_task(tmp_path, 3) == 2
+    assert cache.keys_by_use() == ["task/4/v/chunk/0"]
+    assert kept_bytes(cache_root(tmp_path)) == 1
 
 
 def test_concurrent_threads_make_each_key_once_and_stay_bounded(tmp_path: Path) -> None:
