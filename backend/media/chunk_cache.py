@@ -220,7 +220,8 @@ class ChunkCache:
 
     def _reconcile(self) -> None:
         """After a crash: files nobody indexed are removed, entries without a file are
-        dropped (under the write lock, so no other process is renaming a file in)."""
+        dropped (under the write lock, so no other process is renaming a file in); then
+        the bound is applied, in case it was lowered."""
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
             known = {r[0] for r in db.execute("SELECT digest FROM entries")}
@@ -229,6 +230,7 @@ class ChunkCache:
                 on_disk[digest].unlink(missing_ok=True)
             for digest in known - on_disk.keys():
                 db.execute("DELETE FROM entries WHERE digest = ?", (digest,))
+            self._evict(db)  # VELLUM_MEDIA_CACHE_MB may have been lowered since
             db.execute("COMMIT")
 
     def _sweep_tmp(self) -> None:

@@ -112,6 +112,14 @@ def test_a_new_process_sees_the_same_cache_and_cleans_leftovers(tmp_path: Path) 
     assert not orphan.exists() and not stale.exists()
 
 
+def test_a_lowered_limit_applies_when_the_cache_is_opened(tmp_path: Path) -> None:
+    cache = ChunkCache(tmp_path, 1000)
+    for key in "abc":
+        read(cache, key, b"1" * 300)
+    assert ChunkCache(tmp_path, 700).keys_by_use() == ["b", "c"]
+    assert kept_bytes(tmp_path) == 600
+
+
 def test_forget_drops_a_task(tmp_path: Path) -> None:
     cache = ChunkCache(tmp_path, 1000)
     read(cache, task_key(1, "v1", "chunk", 0), b"a")
