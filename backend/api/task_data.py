@@ -35,6 +35,7 @@ from backend.media import (
     serving,
     tasks_port,
     uploads,
+    video_build,
 )
 from backend.media.images import MediaError
 from backend.media.serving import DataMetaRead, NotServable
@@ -320,6 +321,7 @@ async def _finish(
         if not received and not elsewhere and params.cloud_storage_id is None:
             raise bad_request("client_files", "No media data found: upload files first.")
         _check_2d_3d_mix(received)
+        _check_one_video(received)
         if await requests.active_for_task(conn, task_id, OPERATION):
             raise ApiError(409, "The data of this task is already being created.")
         rq_id = await requests.create(
@@ -349,6 +351,15 @@ def _check_2d_3d_mix(received: list[uploads.UploadedFile]) -> None:
     plain = related.layout_3d(clouds, [f.name for f in received if f.kind == "image"]).plain
     if plain:
         raise bad_request("client_files", related.mixed_message(plain))
+
+
+def _check_one_video(received: list[uploads.UploadedFile]) -> None:
+    """A video task takes one video and no other files (the worker checks again with
+    the share, remote and archive contents)."""
+    videos = [f.name for f in received if f.kind == "video"]
+    if videos and len(received) > 1:
+        others = [f.name for f in received if f.name != videos[0]]
+        raise bad_request("client_files", video_build.mixed_message(videos[0], others))
 
 
 async def _check_sources(req: ApiRequest, params: DataParams) -> None:
@@ -562,7 +573,9 @@ async def _serve(
                 lambda: serving.frame(storage, stored, number, quality, _cache(req))
             )
             return _file(path, mime)
-        return _file(await asyncio.to_thread(chunk, query), "application/zip")
+        video_chunk = stored.spec.chunk_type(query.quality) == "video"  # video tasks' mp4s
+        mime = "video/mp4" if video_chunk else "application/zip"
+        return _file(await asyncio.to_thread(chunk, query), mime)
     except NotServable as exc:
         raise bad_request(exc.field, exc.message) from None
 

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 _CHUNK = 1 << 20
 # Short timeouts and few retries: a wrong endpoint must fail a request, not hang it.
-_CONFIG = {"connect_timeout": 5, "read_timeout": 30, "retries": {"max_attempts": 2}}
+_CONFIG = {"connect_timeout": 5, "read_timeout": 30, "retries": {"max_attempts": 2},
+           "max_pool_connections": 16}  # fmt: skip
 _FORBIDDEN_CODES = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
                     "AllAccessDisabled", "ExpiredToken", "InvalidToken"}  # fmt: skip
 

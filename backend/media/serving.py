@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-from backend.media import images
+from backend.media import images, video_serving
 from backend.media.build import frame_file, write_chunk, write_jpeg_chunk
 from backend.media.chunk_cache import ChunkCache, task_key
 from backend.media.images import mime_of
@@ -63,9 +63,12 @@ class NotServable(Exception):
 
 def task_meta(stored: StoredData) -> DataMetaRead:
     spec = stored.spec
+    frames = [FrameMeta(f.name, f.width, f.height, f.related_files) for f in spec.frames]
+    if spec.video is not None:  # CVAT: a video task's `frames` is the video, once
+        frames = [FrameMeta(spec.video.name, spec.video.width, spec.video.height)]
     return DataMetaRead(
         chunks_updated_date=stored.chunks_updated_date, image_quality=spec.image_quality,
-        frames=[FrameMeta(f.name, f.width, f.height, f.related_files) for f in spec.frames],
+        frames=frames,
         deleted_frames=[], chunk_size=spec.chunk_size, size=spec.size,
         start_frame=spec.start_frame, stop_frame=spec.stop_frame,
         frame_filter=spec.frame_filter, storage_method=spec.storage_method,
@@ -89,7 +92,8 @@ def job_meta(stored: StoredData, job: dict[str, Any]) -> DataMetaRead:
     first = frames[0] if frames else 0
     last = frames[-1] if frames else -1
     # Like CVAT, a job's `frames` spans its range; included_frames says which belong to it.
-    meta.frames = all_frames[first : last + 1]
+    if stored.spec.video is None:
+        meta.frames = all_frames[first : last + 1]
     meta.size = len(frames)
     meta.start_frame = first
     meta.stop_frame = last
@@ -110,6 +114,12 @@ def frame(
         )
     if stored.spec.dimension == "3d":  # both qualities are the PCD, as in CVAT
         return storage.original_frame(stored.original_files[number]), PCD_MIME
+    if stored.spec.video is not None:  # decoded from the chunks once, then cached
+        assert cache is not None
+        key = task_key(storage.task_id, stored.chunks_updated_date, "frame", quality, number)
+        return cache.get(
+            key, lambda target: video_serving.write_frame(storage, stored, number, quality, target)
+        ), video_serving.FRAME_MIME[quality]
     if quality == "original":
         path = storage.original_frame(stored.original_files[number])
         return path, mime_of(stored.spec.frames[number].name)
@@ -221,6 +231,9 @@ def _frames_key(members: Sequence[int]) -> str:
 def write_frames_chunk(
     storage: TaskStorage, stored: StoredData, quality: Quality, members: Sequence[int], target: Path
 ) -> None:
+    if stored.spec.video is not None:  # mp4 or JPEG zip, from the task's chunks
+        video_serving.write_job_chunk(storage, stored, quality, members, target)
+        return
     if stored.spec.dimension == "3d":
         quality = "original"  # 3D chunks of both qualities are zips of the PCDs
     if quality == "compressed" and stored.spec.use_cache:  # no compressed frame files
@@ -242,6 +255,9 @@ def job_preview(
         return storage.preview()
 
     def make(target: Path) -> None:
+        if stored.spec.video is not None:
+            video_serving.write_preview(storage, stored, first, target)
+            return
         original = storage.original_frame(stored.original_files[first])
         decoded = images.decode(original, stored.spec.frames[first].name)
         target.write_bytes(images.preview_jpeg(decoded.image))

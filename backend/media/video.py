@@ -104,7 +104,8 @@ def _open(path: Path, name: str) -> Any:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise MediaError(f"{name}: cannot read the video ({exc})") from None
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise MediaError(f"{name}: cannot read the video ({reason})") from None
     if not _accepted(container) or not container.streams.video:
         container.close()
         raise MediaError(f"{name}: not a video in an mp4, webm, mkv or avi container")
@@ -112,7 +113,8 @@ def _open(path: Path, name: str) -> Any:
 
 
 def _broken(name: str, exc: BaseException) -> MediaError:
-    return MediaError(f"{name}: the video is broken or truncated ({exc})")
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return MediaError(f"{name}: the video is broken or truncated ({reason})")
 
 
 def probe(path: Path, name: str, check: Check | None = None) -> Probe:
@@ -167,7 +169,7 @@ def probe(path: Path, name: str, check: Check | None = None) -> Probe:
     first = next(iter(read_frames(path, found, [0])), None)
     if first is None:
         raise MediaError(f"{name}: the first frame cannot be decoded")
-    rotation = int(round(first[1].rotation or 0)) % 360 // 90 * 90
+    rotation = round(first[1].rotation or 0) % 360 // 90 * 90
     width, height = first[1].width, first[1].height
     if rotation in (90, 270):
         width, height = height, width
@@ -276,7 +278,7 @@ class Mp4Writer:
         # yuv420p needs even sizes (as CVAT does, the frame is scaled by a pixel).
         self.stream.width, self.stream.height = width + width % 2, height + height % 2
         self.stream.pix_fmt = "yuv420p"
-        options = {"crf": str(crf_of(quality)), "preset": "ultrafast"}
+        options: dict[str, object] = {"crf": str(crf_of(quality)), "preset": "ultrafast"}
         if compressed:
             options |= {"profile": "baseline", "coder": "0", "wpredp": "0", "flags": "-loop"}
         self.stream.options = options
@@ -580,20 +582,21 @@ class _Cutter:
     def _open_sinks(self, number: int) -> list[FrameSink]:
         probe, out = self.probe, self.out
         sinks: list[Any] = []
-        video = {"fps": probe.fps, "width": probe.width, "height": probe.height,
-                 "rotation": probe.rotation}  # fmt: skip
+
+        def mp4(target: Path, quality: int, compressed: bool) -> Mp4Writer:
+            return Mp4Writer(
+                target, quality=quality, fps=probe.fps, width=probe.width, height=probe.height,
+                compressed=compressed, rotation=probe.rotation,
+            )  # fmt: skip
+
         if not self.plans[number].remux:
-            sinks.append(Mp4Writer(
-                out.original(number), quality=ORIGINAL_QUALITY, compressed=False, **video
-            ))  # fmt: skip
+            sinks.append(mp4(out.original(number), ORIGINAL_QUALITY, False))
         if out.compressed_kind == "imageset":
             sinks.append(JpegZipWriter(
                 out.compressed(number), quality=out.quality, rotation=probe.rotation
             ))  # fmt: skip
         elif not self.plans[number].remux:
-            sinks.append(Mp4Writer(
-                out.compressed(number), quality=out.quality, compressed=True, **video
-            ))  # fmt: skip
+            sinks.append(mp4(out.compressed(number), out.quality, True))
         self.open.extend(sinks)
         return sinks
 
@@ -614,7 +617,6 @@ def _link(src: Path, dst: Path) -> None:
 
 
 # --- reading chunks back -------------------------------------------------------------------
-
 
 
 def chunk_frames(path: Path, wanted: Sequence[int]) -> Iterator[tuple[int, Any]]:

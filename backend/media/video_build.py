@@ -26,11 +26,13 @@ def check_alone(videos: list[tuple[str, Path]], others: list[str]) -> tuple[str,
     """A video task holds one video and nothing else; MediaError naming the files."""
     extra = [name for name, _ in videos[1:]] + others
     if extra:
-        shown = ", ".join(extra[:5]) + (", ..." if len(extra) > 5 else "")
-        raise MediaError(
-            f"{videos[0][0]}: a task takes one video and no other files (also given: {shown})"
-        )
+        raise MediaError(mixed_message(videos[0][0], extra))
     return videos[0]
+
+
+def mixed_message(video_name: str, others: list[str]) -> str:
+    shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+    return f"{video_name}: a task takes one video and no other files (also given: {shown})"
 
 
 def select(probe: video.Probe, params: DataParams) -> range:

@@ -140,6 +140,7 @@ def test_task_from_named_files(admin: httpx.Client, s3_endpoint: str) -> None:
         ({"m.jsonl": manifest([("gone.png", 4, 4)])}, ["m.jsonl"], "gone.png"),
         ({"a.png": png(4, 4, (0, 0, 0))}, ["empty/"], "empty/"),
         ({"big.bin": b"\0" * (6 * 2**20)}, ["big.bin"], "big.bin"),
+        ({f"p/{n}.bin": b"\0" * (2 * 2**20) for n in "abc"}, ["p/"], "add up to more than"),
     ],
 )  # fmt: skip
 def test_failures_name_the_object_and_keep_nothing(

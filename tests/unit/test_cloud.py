@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from backend.cloud import content, credentials
+from backend.cloud import content, credentials, fetch
 from backend.cloud.credentials import Credentials, CredentialsError
+from backend.cloud.port import CloudError
 from backend.cloud.providers import attribute_problems, parse_attributes
 
 
@@ -130,3 +131,73 @@ def test_mime_kinds() -> None:
                                            "f.pcd", "g")] == [
         "image", "video", "archive", "archive", "pdf", "unknown", "unknown"
     ]  # fmt: skip
+
+
+class MemoryBucket:
+    """An in-memory stand-in for the adapter (pure unit tests of fetch only)."""
+
+    name = "memory"
+
+    def __init__(self, objects: dict[str, bytes], broken: str = "") -> None:
+        self.objects = objects
+        self.broken = broken
+        self.started: list[str] = []
+
+    def download(self, key: str, target: Path, max_bytes: int, *, check, progress) -> int:  # type: ignore[no-untyped-def]
+        self.started.append(key)
+        if key == self.broken:
+            raise CloudError("not_found", f"The file '{key}' was not found.")
+        data = self.objects[key]
+        with target.open("wb") as out:
+            for start in range(0, len(data), 10):
+                check()
+                out.write(data[start : start + 10])
+                progress(min(start + 10, len(data)))
+        return len(data)
+
+
+def test_fetch_keeps_the_order_and_reports_progress(tmp_path: Path) -> None:
+    objects = {f"k{i}/name{i}.png": bytes([i]) * (i + 1) for i in range(20)}
+    seen: list[float] = []
+    got = fetch.fetch(MemoryBucket(objects), list(objects), tmp_path, 10**6,  # type: ignore[arg-type]
+                      check=lambda: None, progress=seen.append, parallel=4)  # fmt: skip
+    assert [k for k, _ in got] == list(objects)
+    assert [p.read_bytes() for _, p in got] == list(objects.values())
+    assert sorted(seen) == seen and seen[-1] == 1.0 and len(seen) == 20
+
+
+def test_fetch_counts_the_budget_over_all_parallel_downloads(tmp_path: Path) -> None:
+    objects = {f"f{i}": b"x" * 100 for i in range(10)}
+    with pytest.raises(CloudError, match="add up to more than 550 bytes") as caught:
+        fetch.fetch(MemoryBucket(objects), list(objects), tmp_path, 550,  # type: ignore[arg-type]
+                    check=lambda: None, progress=lambda _: None, parallel=3)  # fmt: skip
+    assert caught.value.kind == "too_large"
+
+
+def test_fetch_stops_at_the_first_failure(tmp_path: Path) -> None:
+    objects = {f"f{i:03d}": b"x" * 50 for i in range(200)}
+    bucket = MemoryBucket(objects, broken="f002")
+    with pytest.raises(CloudError, match="f002"):
+        fetch.fetch(bucket, list(objects), tmp_path, 10**6,  # type: ignore[arg-type]
+                    check=lambda: None, progress=lambda _: None, parallel=2)  # fmt: skip
+    assert len(bucket.started) < 200  # the rest was never started
+
+
+def test_fetch_is_cancellable(tmp_path: Path) -> None:
+    class Cancelled(Exception):
+        pass
+
+    calls = 0
+
+    def check() -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 5:
+            raise Cancelled
+
+    objects = {f"f{i}": b"x" * 1000 for i in range(50)}
+    bucket = MemoryBucket(objects)
+    with pytest.raises(Cancelled):
+        fetch.fetch(bucket, list(objects), tmp_path, 10**6, check=check,  # type: ignore[arg-type]
+                    progress=lambda _: None, parallel=4)  # fmt: skip
+    assert len(bucket.started) < 50

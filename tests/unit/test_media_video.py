@@ -62,8 +62,8 @@ def make_video(
         stream.pix_fmt = "yuv420p"
         stream.codec_context.gop_size = gop
         if codec == "libx264":
-            stream.options = {"x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0",
-                              "bf": str(bframes), "preset": "ultrafast" if not bframes else "fast"}  # fmt: skip
+            params = f"keyint={gop}:min-keyint={gop}:scenecut=0"
+            stream.options = {"x264-params": params, "bf": str(bframes), "preset": "fast"}
         if rotation is not None:
             stream.set_display_rotation(rotation)
         for i in range(frames):
@@ -130,7 +130,9 @@ def test_remuxed_chunks_hold_exactly_the_source_frames(tmp_path: Path) -> None:
     assert video.default_chunk_size(probe, frames, 36) == 30  # 3 GOPs
     plans = video.plan_chunks(probe, frames, 20)
     assert [(p.frames, p.remux) for p in plans] == [
-        (range(0, 20), True), (range(20, 40), True), (range(40, 50), True)
+        (range(0, 20), True),
+        (range(20, 40), True),
+        (range(40, 50), True),
     ]
     out = cut_to(tmp_path, path, probe, plans)
     source = decoded(path)
@@ -150,7 +152,9 @@ def test_mkv_without_decode_timestamps_is_remuxed(tmp_path: Path) -> None:
     assert all(p.remux for p in plans)
     out = cut_to(tmp_path, path, probe, plans)
     assert [numbers(out.original(n)) for n in range(3)] == [
-        list(range(0, 10)), list(range(10, 20)), list(range(20, 30))
+        list(range(0, 10)),
+        list(range(10, 20)),
+        list(range(20, 30)),
     ]
 
 
@@ -194,7 +198,9 @@ def test_other_codecs_are_reencoded_to_h264(tmp_path: Path, codec: str, suffix: 
     plans = video.plan_chunks(probe, range(2, 25), 10)
     out = cut_to(tmp_path, path, probe, plans)
     assert [numbers(out.original(n)) for n in range(3)] == [
-        list(range(2, 12)), list(range(12, 22)), list(range(22, 25))
+        list(range(2, 12)),
+        list(range(12, 22)),
+        list(range(22, 25)),
     ]
 
 
@@ -288,7 +294,9 @@ def test_build_selects_frames_and_records_the_video(tmp_path: Path) -> None:
     )
     spec = stored.spec
     assert (spec.mode, spec.compressed_chunk_type, spec.original_chunk_type) == (
-        "interpolation", "video", "video"
+        "interpolation",
+        "video",
+        "video",
     )
     assert (spec.start_frame, spec.stop_frame, spec.size) == (10, 43, 12)
     assert [f.name for f in spec.frames][:2] == ["frame_000010", "frame_000013"]
