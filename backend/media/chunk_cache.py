@@ -1,7 +1,7 @@
 """ONE bounded disk cache for everything made on request: on-the-fly task chunks
 (`use_cache` tasks), job chunks, job previews, and video chunks.
 
-How to use it (VIDEO and other builders):
+How to use it (image and video serving alike):
 
     cache = chunk_cache.for_data_dir(settings.data_dir, settings.media_cache_mb)
     with cache.get(key, make) as f:     # f: an open binary file at offset 0
@@ -22,7 +22,8 @@ SQLite write lock (BEGIN IMMEDIATE) is the lock around inserting and evicting, a
 threads and processes; files are written to tmp/ and renamed into place, so a reader sees
 a whole file or none. An open file stays readable after eviction unlinks it (POSIX), so
 `get` hands out open files: an entry evicted while it is being sent is still sent whole.
-An item larger than the whole cache is made, handed out, and not kept."""
+An item larger than the whole cache is made, handed out, and not kept. A deleted task's
+entries go with it (`forget_task`, from TaskStorage.remove_all)."""
 
 from __future__ import annotations
 
