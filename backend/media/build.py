@@ -205,6 +205,9 @@ def build_images(
     checked, its order is the `predefined` order). With `use_cache` only the originals,
     preview and manifest are written (chunks are made on request: chunk_cache.py) and
     only the first image is decoded here; the others' headers give their sizes."""
+    if not sources and manifests:
+        names = ", ".join(name for name, _ in manifests)
+        raise MediaError(f"{names}: a manifest without images; upload the images it lists too.")
     given = manifests_.given_images(manifests, [name for name, _ in sources])
     listed = {item.file_name: item for item in given.items} if given else {}
     if given and params.sorting_method == "predefined" and not params.upload_file_order:

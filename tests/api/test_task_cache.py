@@ -343,6 +343,15 @@ def test_a_manifest_that_does_not_match_fails_the_request_naming_it(
     assert not task_dir(cache_server, api.task_id).exists()
 
 
+def test_a_manifest_alone_is_no_data(cache_server: Any) -> None:
+    api = Api(cache_server)
+    done = api.create([("manifest.jsonl", manifest_bytes([("a.png", 1, 1)]))])
+    assert done["status"] == "failed"
+    assert done["message"] == (
+        "manifest.jsonl: a manifest without images; upload the images it lists too."
+    )
+
+
 def test_a_broken_manifest_is_a_400_naming_the_line(cache_server: Any) -> None:
     api = Api(cache_server)
     api.start()
