@@ -43,20 +43,28 @@ class Selection:
         return cls(files, prefixes, found)
 
 
-def manifest_keys(storage: CloudStorage, key: str) -> list[str]:
-    """The object keys a manifest in the bucket lists (its names are relative to its own
-    directory). Errors name the manifest."""
+def manifest_entries(storage: CloudStorage, key: str) -> dict[str, list[str]]:
+    """The object keys a manifest in the bucket lists, in its order, each with the keys of
+    its context images (`meta.related_images`); names in a manifest are relative to its
+    own directory. Errors name the manifest."""
     data = storage.read(key, MAX_MANIFEST_BYTES)
     try:
         parsed = manifests.parse(data, key)
     except MediaError as exc:
         raise CloudError("invalid", str(exc)) from None
     base = posixpath.dirname(key)
+
+    def full(name: str) -> str:
+        return posixpath.join(base, name) if base else name
+
     if isinstance(parsed, manifests.VideoManifest):
-        names = [parsed.name]
-    else:
-        names = [item.file_name for item in parsed.items]
-    return [posixpath.join(base, n) if base else n for n in names]
+        return {full(parsed.name): []}
+    return {full(i.file_name): [full(r) for r in i.related_images] for i in parsed.items}
+
+
+def manifest_keys(storage: CloudStorage, key: str) -> list[str]:
+    """The frames' keys a manifest lists (context images left out)."""
+    return list(manifest_entries(storage, key))
 
 
 def plan(
@@ -70,14 +78,16 @@ def plan(
     """The object keys to fetch, in a stable order, duplicates removed.
 
     With a manifest, its list is the truth: alone it means all its files; with files or
-    prefixes beside it, those of its files (each named file must be listed). Without one,
+    prefixes beside it, those of its files (each named file must be listed); the context
+    images it names for the chosen files come along. Without one,
     prefixes are listed in the bucket. `filename_pattern` (fnmatch, on the key) and
     `server_files_exclude` (keys, or prefixes ending in "/") narrow the result."""
     chosen = Selection.of(server_files)
+    related: dict[str, list[str]] = {}
     if chosen.manifests:
-        listed: list[str] = []
         for key in chosen.manifests:
-            listed.extend(manifest_keys(storage, key))
+            related.update(manifest_entries(storage, key))
+        listed = list(related)
         if chosen.files or chosen.prefixes:
             known = set(listed)
             for key in chosen.files:
@@ -98,6 +108,8 @@ def plan(
             keys += under
     if filename_pattern:
         keys = [k for k in keys if fnmatch.fnmatchcase(k, filename_pattern)]
+    # The chosen frames' context images come along (the builder pairs them by layout).
+    keys += [r for k in keys for r in related.get(k, [])]
     # An excluded name drops that object and, like the share, everything under it.
     excluded = [e.lstrip("/") for e in exclude if e.strip("/")]
     dirs = tuple(e if e.endswith("/") else e + "/" for e in excluded)

@@ -5,7 +5,9 @@ through cvat-sdk, and the failures (each names the object, keeps nothing)."""
 from __future__ import annotations
 
 import io
+import json
 import time
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -237,3 +239,33 @@ def test_cvat_sdk_creates_a_task_from_a_bucket(cloud_server: Server, s3_endpoint
         api.destroy(created.id)
         page, _ = api.list(search=bucket)
         assert page.count == 0
+
+
+def test_context_images_named_by_the_manifest_come_along(
+    admin: httpx.Client, s3_endpoint: str
+) -> None:
+    lines = [
+        {"version": "1.1"}, {"type": "images"},
+        {"name": "scene/a", "extension": ".png", "width": 20, "height": 10,
+         "meta": {"related_images": ["scene/related_images/a_png/ctx.png"]}},
+        {"name": "scene/b", "extension": ".png", "width": 6, "height": 6},
+    ]  # fmt: skip
+    objects = {
+        "manifest.jsonl": b"".join(json.dumps(line).encode() + b"\n" for line in lines),
+        "scene/a.png": png(20, 10, (200, 0, 0)), "scene/b.png": png(6, 6, (0, 0, 200)),
+        "scene/related_images/a_png/ctx.png": png(5, 5, (0, 200, 0)),
+        "scene/related_images/b_png/unlisted.png": png(5, 5, (0, 200, 0)),
+    }  # fmt: skip
+    sid = new_storage(admin, s3_endpoint, objects, manifests=["manifest.jsonl"])
+    task_id = new_task(admin)
+    done = create(admin, task_id, server_files=["manifest.jsonl"], cloud_storage_id=sid)
+    assert done["status"] == "finished", done
+    meta = admin.get(f"/api/tasks/{task_id}/data/meta").json()
+    assert [(f["name"], f["related_files"]) for f in meta["frames"]] == [
+        ("scene/a.png", 1), ("scene/b.png", 0)
+    ]  # fmt: skip
+    context = admin.get(f"/api/tasks/{task_id}/data",
+                        params={"type": "context_image", "number": 0})  # fmt: skip
+    assert context.status_code == 200, context.text
+    with zipfile.ZipFile(io.BytesIO(context.content)) as zf:
+        assert len(zf.namelist()) == 1
