@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, Protocol
 
 from PIL import Image, UnidentifiedImageError
 
@@ -29,8 +29,16 @@ from backend.media.images import IMAGE_FORMATS, MediaError
 
 # Files that travel with images in real archives and are not frames.
 _SIDECAR_SUFFIXES = {".txt", ".json", ".jsonl", ".xml", ".md", ".csv", ".yaml", ".yml"}
-# How much of a member is read to decide what it is (image headers sit at the start).
+# How much of a member is read to decide what it is: image headers sit at the start, and
+# only a JPEG with large metadata segments needs more than the first try.
+FIRST_HEAD_BYTES = 64 * 1024
 HEAD_BYTES = 1024 * 1024
+
+
+class Head(Protocol):
+    def __call__(self, size: int = HEAD_BYTES) -> bytes:
+        """The member's first `size` bytes (fewer if it is shorter)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -53,13 +61,13 @@ def _is_junk(name: str) -> bool:
     return any(p.startswith(".") or p == "__MACOSX" for p in parts) or name.endswith("Thumbs.db")
 
 
-def member_verdict(name: str, head: Callable[[], bytes]) -> Literal["keep", "skip"]:
+def member_verdict(name: str, head: Head) -> Literal["keep", "skip"]:
     """What to do with the regular file `name` of an archive: keep it as task media, skip
     it (junk and sidecar files), or refuse the archive (MediaError naming the member).
     `head()` reads the member's first bytes (only called when needed)."""
     if _is_junk(name) or posixpath.splitext(name)[1].lower() in _SIDECAR_SUFFIXES:
         return "skip"
-    if _is_image(head()):
+    if _is_image(head(FIRST_HEAD_BYTES)) or _is_image(head()):
         return "keep"
     if pointcloud.is_archive_member(name, head()):  # .pcd by header, KITTI .bin by name
         return "keep"
@@ -208,25 +216,28 @@ def _scan(
         stream: IO[bytes] | None = None
         head = b""
 
-        def read_head(entry: _Entry = entry) -> bytes:
+        def read_head(size: int = HEAD_BYTES, entry: _Entry = entry) -> bytes:
             nonlocal stream, head
             if stream is None:
                 stream = entry.open()
-                head = stream.read(HEAD_BYTES)
-            return head
+            if len(head) < size:
+                head += stream.read(size - len(head))
+            return head[:size]
 
         try:
             verdict = member_verdict(name, read_head)
+            if verdict == "keep" and name in names:
+                raise MediaError(f"the archive holds the same file name twice ({name})")
         except MediaError as exc:
+            if stream is not None:
+                stream.close()
             raise MediaError(f"{archive}: {exc}") from None
         if verdict == "skip":
             if stream is not None:
                 stream.close()
             continue
-        if name in names:
-            raise MediaError(f"{archive}: the archive holds the same file name twice ({name})")
         names.add(name)
-        read_head()
+        read_head(0)  # opens the stream if the verdict did not need the head
         assert stream is not None
         with stream:
             yield name, entry, head, stream

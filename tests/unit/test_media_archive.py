@@ -218,3 +218,21 @@ def test_broken_and_non_image_tars_are_named(tmp_path: Path) -> None:
     plain.write_bytes(gzip.compress(b"hello" * 100))
     with pytest.raises(MediaError, match=r"p\.gz"):
         sniff(plain, "p.gz")
+
+
+def test_an_image_whose_header_is_past_the_first_bytes_is_still_kept(tmp_path: Path) -> None:
+    # A JPEG with a large ICC profile: its frame header comes after ~200 KB of metadata.
+    out = io.BytesIO()
+    Image.new("RGB", (6, 4), (9, 9, 9)).save(out, "JPEG", icc_profile=bytes(200_000))
+    jpeg = out.getvalue()
+    from backend.media.archive import FIRST_HEAD_BYTES, _is_image
+
+    assert not _is_image(jpeg[:FIRST_HEAD_BYTES])  # the first look is not enough
+    for path in (
+        make_zip(tmp_path / "p.zip", {"p.jpg": jpeg}),
+        make_tar(tmp_path / "p.tgz", {"p.jpg": jpeg}, "w:gz"),
+    ):
+        out_dir = tmp_path / f"out-{path.name}"
+        extracted = extract(path, path.name, out_dir, LIMITS)
+        assert [name for name, _ in extracted] == ["p.jpg"]
+        assert extracted[0][1].read_bytes() == jpeg
