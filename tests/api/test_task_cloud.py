@@ -9,6 +9,7 @@ import json
 import time
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -269,3 +270,20 @@ def test_context_images_named_by_the_manifest_come_along(
     assert context.status_code == 200, context.text
     with zipfile.ZipFile(io.BytesIO(context.content)) as zf:
         assert len(zf.namelist()) == 1
+
+
+def test_cvat_cli_creates_a_task_from_a_bucket(
+    admin: httpx.Client, cloud_server: Server, s3_endpoint: str, tmp_path: Path
+) -> None:
+    from tests.e2e.test_cli import cli
+
+    listed = [("frames/c.png", 16, 16), ("frames/b.png", 30, 20)]
+    objects = {**IMAGES, "manifest.jsonl": manifest(listed)}
+    sid = new_storage(admin, s3_endpoint, objects, manifests=["manifest.jsonl"])
+    created = cli(
+        cloud_server, "task", "create", "cli from a bucket", "share", "manifest.jsonl",
+        "--cloud_storage_id", str(sid), "--labels", json.dumps([{"name": "car"}]), cwd=tmp_path,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr + created.stdout
+    task_id = int(created.stdout.split()[-1])
+    assert frames(admin, task_id) == [("frames/b.png", 30, 20), ("frames/c.png", 16, 16)]
