@@ -66,6 +66,7 @@ class Probe:
 
     @property
     def keyframes(self) -> list[int]:
+        """The clean cut points (decoding may also always start at the file's start)."""
         return [int(f) for f in np.flatnonzero(self.clean)]
 
     @property
@@ -73,7 +74,8 @@ class Probe:
         return self.codec in REMUX_CODECS and self.rotation == 0 and self.by_pts
 
     def entry(self, frame: int) -> int:
-        """The clean keyframe at or before `frame` (decoding starts there)."""
+        """The clean keyframe at or before `frame`, else 0: decoding starts there (0: at
+        the start of the file)."""
         keys = np.flatnonzero(self.clean[: frame + 1])
         return int(keys[-1]) if len(keys) else 0
 
@@ -130,7 +132,7 @@ def probe(path: Path, name: str, check: Check | None = None) -> Probe:
         fps = stream.average_rate or stream.guessed_rate or DEFAULT_FPS
         try:
             for packet in container.demux(stream):
-                if packet.size == 0:
+                if packet.size == 0 or packet.is_discard:  # discard: cut by an edit list
                     continue
                 ts = packet.pts if packet.pts is not None else packet.dts
                 if ts is None:
@@ -160,7 +162,6 @@ def probe(path: Path, name: str, check: Check | None = None) -> Probe:
     index = np.arange(len(packet_frame), dtype=np.int64)
     prefix_max = np.maximum.accumulate(np.concatenate(([-1], packet_frame[:-1])))
     clean = is_key & (packet_frame == index) & (prefix_max == index - 1)
-    clean[0] = True  # decoding always may start at the beginning
     found = Probe(
         name=name, container=container.format.name, codec=codec, width=0, height=0,
         rotation=0, fps=Fraction(fps), frame_pts=frame_pts, clean=clean,
@@ -460,7 +461,7 @@ class _Cutter:
             end = int(np.max(np.flatnonzero(
                 (self.probe.packet_frame >= entry) & (self.probe.packet_frame <= last)
             )))  # fmt: skip
-            start = int(np.flatnonzero(self.probe.packet_frame == entry)[0])
+            start = entry if self.probe.clean[entry] else 0  # else: the file's start
             if merged and start <= merged[-1][1] + 1:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], end))
             else:
@@ -500,6 +501,11 @@ class _Cutter:
             try:
                 for packet in container.demux(stream):
                     if packet.size == 0:
+                        continue
+                    if packet.is_discard:  # not a frame, but may be needed to decode one
+                        if current is not None and current[0] <= index + 1:
+                            for frame in decoder.decode(packet):
+                                counted = self._frame(frame, counted)
                         continue
                     index += 1
                     if index > last_needed:

@@ -158,6 +158,40 @@ def test_mkv_without_decode_timestamps_is_remuxed(tmp_path: Path) -> None:
     ]
 
 
+def test_frames_cut_by_an_edit_list_are_not_frames(tmp_path: Path) -> None:
+    """An mp4 whose edit list starts two frames in (as cameras and editors write them):
+    the demuxer marks those packets discard; they are no frames, yet needed to decode."""
+    path = tmp_path / "edit.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.options = {"x264-params": "keyint=10:min-keyint=10:scenecut=0", "bf": "2"}
+        packets = []
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(picture(i), format="rgb24")
+            packets += stream.encode(frame)
+        packets += stream.encode(None)
+        for packet in packets:
+            packet.pts -= 2
+            packet.dts -= 2
+            container.mux(packet)
+    probe = video.probe(path, "edit.mp4")
+    assert probe.frame_count == len(decoded(path)) == 28
+    assert probe.keyframes == [8, 18]  # source frames 10 and 20
+    assert [n for n, _ in video.read_frames(path, probe, [0, 9])] == [0, 9]
+    plans = video.plan_chunks(probe, range(0, 28), 10)
+    assert [p.remux for p in plans] == [False, False, False]
+    out = cut_to(tmp_path, path, probe, plans)
+    assert [numbers(out.original(n)) for n in range(3)] == [
+        list(range(2, 12)),
+        list(range(12, 22)),
+        list(range(22, 30)),
+    ]
+    plans = [video.ChunkPlan(range(0, 8), False), video.ChunkPlan(range(8, 18), True)]
+    out = cut_to(tmp_path, path, probe, plans)
+    assert [numbers(out.original(n)) for n in range(2)] == [list(range(2, 10)), list(range(10, 20))]
+
+
 def test_chunks_off_keyframes_are_reencoded_and_mixed_with_remuxed(tmp_path: Path) -> None:
     path = make_video(tmp_path / "v.mp4", frames=50, gop=10)
     probe = video.probe(path, "v.mp4")
