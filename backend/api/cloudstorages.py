@@ -370,8 +370,8 @@ async def update_cloud_storage(req: ApiRequest) -> CloudStorageRead:
         _verify(_reachable(req, provider, resource, attributes, secret), added)
 
     await asyncio.to_thread(verify)
-    if touches_secrets:
-        fields = msgspec.structs.replace(fields, credentials=credentials.seal(box, secret))
+    # Sealed again even when unchanged: with the current key (see credentials.fernet).
+    fields = msgspec.structs.replace(fields, credentials=credentials.seal(box, secret))
     position = await _service(req).update(req.principal.id, storage_id, fields)
     await req.projected(position)
     return await _load(req, storage_id)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
@@ -86,20 +86,28 @@ def _generated(data_dir: str) -> bytes:
     return key
 
 
-def fernet(secret_key: str, data_dir: str) -> Fernet:
-    return Fernet(_derived(secret_key) if secret_key else _generated(data_dir))
+def fernet(secret_key: str, data_dir: str) -> MultiFernet:
+    """Seals with VELLUM_SECRET_KEY when set, else with the generated key. A generated key
+    that exists still opens what it sealed, so setting VELLUM_SECRET_KEY later does not
+    lock out the storages attached before (a PATCH seals them again with the new key)."""
+    if not secret_key:
+        return MultiFernet([Fernet(_generated(data_dir))])
+    keys = [Fernet(_derived(secret_key))]
+    if (Path(data_dir) / KEY_FILE).is_file():
+        keys.append(Fernet(_generated(data_dir)))
+    return MultiFernet(keys)
 
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Credentials).decode
 
 
-def seal(box: Fernet, credentials: Credentials) -> str:
+def seal(box: MultiFernet | Fernet, credentials: Credentials) -> str:
     """The encrypted token kept in events and the read model."""
     return box.encrypt(_encode(credentials)).decode()
 
 
-def unseal(box: Fernet, token: str) -> Credentials:
+def unseal(box: MultiFernet | Fernet, token: str) -> Credentials:
     if not token:
         return Credentials()
     try:

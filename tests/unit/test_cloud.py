@@ -201,3 +201,17 @@ def test_fetch_is_cancellable(tmp_path: Path) -> None:
         fetch.fetch(bucket, list(objects), tmp_path, 10**6, check=check,  # type: ignore[arg-type]
                     progress=lambda _: None, parallel=4)  # fmt: skip
     assert len(bucket.started) < 50
+
+
+def test_setting_a_secret_later_still_opens_what_the_generated_key_sealed(tmp_path: Path) -> None:
+    before = credentials.seal(credentials.fernet("", str(tmp_path)), Credentials(key="old"))
+    box = credentials.fernet("now configured", str(tmp_path))
+    assert credentials.unseal(box, before).key == "old"
+    after = credentials.seal(box, Credentials(key="new"))
+    # New seals use the configured secret: they open without the key file.
+    (tmp_path / credentials.KEY_FILE).unlink()
+    assert (
+        credentials.unseal(credentials.fernet("now configured", str(tmp_path)), after).key == "new"
+    )
+    with pytest.raises(CredentialsError):
+        credentials.unseal(credentials.fernet("now configured", str(tmp_path)), before)
