@@ -95,6 +95,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 f"{PREFIX}DB_POOL_MIN must be between 0 and {PREFIX}DB_POOL_MAX "
                 f"({self.db_pool_max})"
             )
+        from backend.net.safe_fetch import AllowList  # imports no settings: no cycle
+
+        try:
+            AllowList.parse(self.url_allowlist)
+        except ValueError as exc:
+            raise SettingsError(f"{PREFIX}URL_ALLOWLIST is invalid: {exc}") from None
         for name in ("database_url", "redis_url"):
             url = getattr(self, name)
             if url and "://" not in url:
