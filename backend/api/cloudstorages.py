@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import warnings
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -492,10 +493,14 @@ async def cloud_storage_preview(req: ApiRequest) -> Response:
             raise CloudError("not_found", f"No image was found on '{storage.name}' for a preview.")
         data = storage.read(key, PREVIEW_MAX_BYTES)
         try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                return images.preview_jpeg(image)
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            with warnings.catch_warnings():  # a decompression bomb is refused, not decoded
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(data)) as image:
+                    image.draft("RGB", images.PREVIEW_SIZE)  # JPEG: decode at a reduced size
+                    image.load()
+                    return images.preview_jpeg(image)
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
+                Image.DecompressionBombError, Image.DecompressionBombWarning):  # fmt: skip
             raise CloudError("invalid", f"'{key}' cannot be decoded as an image.") from None
 
     jpeg: bytes = await _in_thread(preview)

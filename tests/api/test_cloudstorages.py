@@ -456,3 +456,18 @@ def test_read_model_rebuilds_from_the_events(
     admin.delete(f"/api/cloudstorages/{gone.json()['id']}")
     report = asyncio.run(replay_and_compare(cloud_server.database_url, [CloudStoragesProjection()]))
     assert report.identical, report
+
+
+def test_preview_of_a_large_jpeg(admin: httpx.Client, s3_endpoint: str) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (2400, 1200), (0, 0, 230)).save(out, format="JPEG", quality=90)
+    sid = admin.post(
+        "/api/cloudstorages",
+        json=storage_body(s3_endpoint, make_bucket(s3_endpoint, {"big.jpg": out.getvalue()})),
+    ).json()["id"]
+    r = admin.get(f"/api/cloudstorages/{sid}/preview")
+    assert r.status_code == 200, r.text
+    with Image.open(io.BytesIO(r.content)) as image:
+        assert image.size == (256, 128)
+        _, _, blue = image.convert("RGB").getpixel((100, 60))
+        assert blue > 200
