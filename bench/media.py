@@ -214,6 +214,7 @@ def memory_figure(work: Path) -> None:
     big, big_s = peak_growth_mb(work, 10_000)
     report("media.create_10k_peak_mb", big, "MB", small, "ratio <= 1.5", big / small <= 1.5,
            images=10_000, baseline_images=2_000, seconds=round(big_s, 1),
+           kb_per_image=round((big - small) * 1024 / 8_000, 2),
            baseline_seconds=round(small_s, 1))  # fmt: skip
 
 

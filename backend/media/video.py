@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -32,6 +34,7 @@ REMUX_CODECS = {"h264"}
 # CVAT's Mpeg4ChunkWriter quality for original video chunks (QP 17, visually lossless).
 ORIGINAL_QUALITY = 67
 DEFAULT_FPS = Fraction(25)
+JPEG_THREADS = min(4, os.cpu_count() or 1)  # JPEG encoding beside the decoder
 
 Check = Callable[[], None]
 Progress = Callable[[float], None]
@@ -309,27 +312,44 @@ class Mp4Writer:
 
 
 class JpegZipWriter:
-    """An imageset chunk of JPEG frames named by their position (CVAT's zip chunks)."""
+    """An imageset chunk of JPEG frames named by their position (CVAT's zip chunks).
+    Frames are converted and encoded in `pool` (OpenCV and the pixel conversion release
+    the GIL) while the decoder goes on; at most IN_FLIGHT frames wait, in order."""
 
-    def __init__(self, target: Path, *, quality: int, rotation: int) -> None:
+    IN_FLIGHT = 4
+
+    def __init__(self, target: Path, *, quality: int, rotation: int, pool: Executor) -> None:
         self.target = target
         self.tmp = target.with_suffix(".part")
         self.quality = quality
         self.rotation = rotation
+        self.pool = pool
+        self.pending: deque[Future[bytes]] = deque()
         self.zip = zipfile.ZipFile(self.tmp, "w", compression=zipfile.ZIP_STORED)
         self.count = 0
 
     def add(self, frame: Any, image: npt.NDArray[np.uint8] | None) -> None:
-        if image is None:
-            image = upright_bgr(frame, self.rotation)
-        self.zip.writestr(f"{self.count:06d}.jpeg", jpeg(image, self.quality))
+        self.pending.append(self.pool.submit(self._encode, frame, image))
+        while len(self.pending) > self.IN_FLIGHT:
+            self._write(self.pending.popleft().result())
+
+    def _encode(self, frame: Any, image: npt.NDArray[np.uint8] | None) -> bytes:
+        return jpeg(image if image is not None else upright_bgr(frame, self.rotation), self.quality)
+
+    def _write(self, data: bytes) -> None:
+        self.zip.writestr(f"{self.count:06d}.jpeg", data)
         self.count += 1
 
     def close(self) -> None:
+        while self.pending:
+            self._write(self.pending.popleft().result())
         self.zip.close()
         self.tmp.replace(self.target)
 
     def abort(self) -> None:
+        for future in self.pending:
+            future.cancel()
+        wait(self.pending)
         self.zip.close()
         self.tmp.unlink(missing_ok=True)
 
@@ -426,15 +446,17 @@ def cut(
     the decoder only runs over the packet ranges whose frames are needed (chunks that are
     re-encoded, and every chunk when compressed chunks are JPEG zips). Memory holds one
     frame and one open writer per quality, whatever the video's length."""
-    _Cutter(path, probe, plans, out, progress, check).run()
+    with ThreadPoolExecutor(JPEG_THREADS, thread_name_prefix="jpeg") as pool:
+        _Cutter(path, probe, plans, out, progress, check, pool).run()
 
 
 class _Cutter:
     def __init__(
         self, path: Path, probe: Probe, plans: Sequence[ChunkPlan], out: CutOutput,
-        progress: Progress, check: Check,
+        progress: Progress, check: Check, pool: Executor,
     ) -> None:  # fmt: skip
         self.path, self.probe, self.plans, self.out = path, probe, plans, out
+        self.pool = pool
         self.progress, self.check = progress, check
         zipped = out.compressed_kind == "imageset"
         self.decoded = [zipped or not plan.remux for plan in plans]
@@ -575,9 +597,8 @@ class _Cutter:
         sinks = self.sinks.get(chunk)
         if sinks is None:
             sinks = self.sinks[chunk] = self._open_sinks(chunk)
+        # Turned once here when needed by both writers; else each converts what it needs.
         image = upright_bgr(frame, self.probe.rotation) if self.probe.rotation else None
-        if self.out.compressed_kind == "imageset" and image is None:
-            image = frame.to_ndarray(format="bgr24")
         for sink in sinks:
             sink.add(frame, image)
         self.got[chunk] += 1
@@ -599,7 +620,8 @@ class _Cutter:
             sinks.append(mp4(out.original(number), ORIGINAL_QUALITY, False))
         if out.compressed_kind == "imageset":
             sinks.append(JpegZipWriter(
-                out.compressed(number), quality=out.quality, rotation=probe.rotation
+                out.compressed(number), quality=out.quality, rotation=probe.rotation,
+                pool=self.pool,
             ))  # fmt: skip
         elif not self.plans[number].remux:
             sinks.append(mp4(out.compressed(number), out.quality, True))
