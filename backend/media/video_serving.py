@@ -14,6 +14,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -99,8 +100,15 @@ def _decoded_frames(
 def _decoded(
     storage: TaskStorage, spec: TaskDataSpec, members: Sequence[int]
 ) -> Iterator[npt.NDArray[np.uint8]]:
+    """BGR frames at the video's size: an odd width or height was made even (scaled by a
+    pixel) in re-encoded chunks, as H.264 in 4:2:0 needs; frames are served as in meta."""
+    assert spec.video is not None
+    size = (spec.video.width, spec.video.height)
     for frame in _decoded_frames(storage, spec, members):
-        yield frame.to_ndarray(format="bgr24")
+        image: npt.NDArray[np.uint8] = frame.to_ndarray(format="bgr24")
+        if (image.shape[1], image.shape[0]) != size:
+            image = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
+        yield image
 
 
 def _zipped_frames(

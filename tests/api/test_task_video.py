@@ -174,6 +174,21 @@ def test_each_container_format(api: Api, tmp_path: Path, codec: str, suffix: str
         assert number_of(np.asarray(image.convert("RGB"))) == 13
 
 
+def test_odd_sized_video_frames_keep_their_size(api: Api, tmp_path: Path) -> None:
+    data = video_bytes(tmp_path, ".webm", codec="libvpx", frames=6, gop=3, width=127, height=95)
+    assert api.create([("odd.webm", data)])["status"] == "finished"
+    meta = api.get(f"/api/tasks/{api.task_id}/data/meta").json()
+    assert [(f["width"], f["height"]) for f in meta["frames"]] == [(127, 95)]
+    for quality in ("compressed", "original"):
+        with image_of(api.get(api.data_url, type="frame", number=4, quality=quality)) as image:
+            assert image.size == (127, 95)
+            assert number_of(np.asarray(image.convert("RGB"))) == 4
+    # H.264 in 4:2:0 needs even sizes: the re-encoded chunk is scaled by a pixel (as CVAT's)
+    chunk = api.get(api.data_url, type="chunk", number=0).content
+    with av.open(io.BytesIO(chunk)) as container:
+        assert next(container.decode(video=0)).width == 128
+
+
 def test_video_by_tus(api: Api, tmp_path: Path) -> None:
     data = video_bytes(tmp_path, ".webm", codec="libvpx", frames=15, gop=5)
     api.start()
