@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from backend.api.errors import NOT_AUTHENTICATED, ApiError, from_msgspec
+from backend.api.json_text import NUL_MESSAGE, refuse_nul
 from backend.api.responses import json_response
 
 if TYPE_CHECKING:
@@ -120,6 +121,9 @@ class ApiRouter:
 
 
 def decode_query(request: Request, query_type: type) -> Any:
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value:
+            raise ApiError(400, {name: [NUL_MESSAGE]})
     try:
         return msgspec.convert(dict(request.query_params), query_type, strict=False)
     except msgspec.ValidationError as exc:
@@ -130,6 +134,7 @@ async def decode_body(request: Request, body_type: type) -> Any:
     raw = await request.body()
     if not raw.strip():
         raw = b"{}"  # clients send bodiless POSTs with a JSON content type
+    refuse_nul(raw)
     try:
         return msgspec.json.decode(raw, type=body_type)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:

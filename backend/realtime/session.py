@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from backend.api import access
 from backend.api.errors import ApiError, from_msgspec
+from backend.api.json_text import NUL_MESSAGE, has_nul
 from backend.domain.commands import Command
 from backend.domain.errors import Conflict, DomainError, NotFound, ValidationError
 from backend.domain.events import decode_job_event
@@ -337,10 +338,16 @@ class Session:
         self.send(protocol.Error(reason=reason, message=message, field=field))
 
     async def _handle(self, text: str) -> None:
+        if has_nul(text):
+            self._invalid(text, NUL_MESSAGE)
+            return
         try:
             message = protocol.client_decoder.decode(text)
         except msgspec.ValidationError as exc:
-            self._invalid(text, exc)
+            detail = from_msgspec(exc, "message").detail
+            field, problem = next(iter(detail.items())) if isinstance(detail, dict) else ("", "")
+            self._invalid(text, problem[0] if isinstance(problem, list) and problem else str(exc),
+                          field or None)  # fmt: skip
             return
         except msgspec.DecodeError:
             self._error("malformed", "not a JSON message")
@@ -361,7 +368,9 @@ class Session:
         else:
             self._error("hello_twice", "the session is already open")
 
-    def _invalid(self, text: str, exc: msgspec.ValidationError) -> None:
+    def _invalid(self, text: str, message: str, field: str | None = None) -> None:
+        """A message that decodes as JSON but breaks a rule: an op gets a nack (so its
+        client can roll back), anything else an error."""
         try:
             raw = msgspec.json.decode(text)
         except msgspec.DecodeError:
@@ -374,15 +383,12 @@ class Session:
         if kind not in CLIENT_TYPES:
             self._error("unknown_type", f"unknown message type {kind!r}", "type")
             return
-        detail = from_msgspec(exc, "message").detail
-        field, problem = next(iter(detail.items())) if isinstance(detail, dict) else ("", "")
-        message = problem[0] if isinstance(problem, list) and problem else str(exc)
         op_id, job = raw.get("op_id"), raw.get("job")
         if kind == "op" and isinstance(op_id, str) and isinstance(job, int):
             self.send(protocol.Nack(op_id=op_id, job=job, reason="invalid", message=message,
-                                    field=field or None))  # fmt: skip
+                                    field=field))  # fmt: skip
         else:
-            self._error("invalid", message, field or None)
+            self._error("invalid", message, field)
 
     # --- subscriptions ---------------------------------------------------------------------
 

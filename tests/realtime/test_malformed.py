@@ -41,6 +41,12 @@ async def test_bad_messages_get_an_error_and_the_session_goes_on(
         nack = await bad.next_message(protocol.Nack)
         assert nack.op_id == "o1" and nack.reason == "invalid"
         assert nack.field is not None and "frame" in nack.field
+        # a NUL in any string (Postgres cannot store it) is nacked before it reaches the log
+        nul = {"type": "create", "tags": [{"frame": 0, "label_id": task.label("car"),
+                                          "attributes": [], "source": "bad\u0000"}]}  # fmt: skip
+        refused = await bad.op(job, nul)
+        assert isinstance(refused, protocol.Nack) and refused.reason == "invalid"
+        assert "NUL" in refused.message
         # ops on objects that do not exist are nacked
         missing = await bad.op(job, {"type": "update", "shapes": [{"id": 10**9, "z_order": 3}]})
         assert isinstance(missing, protocol.Nack) and missing.reason == "not_found"
