@@ -23,6 +23,7 @@ from starlette.types import Message
 
 from backend.api import http_caching
 from backend.api.errors import ApiError, bad_request, from_msgspec, not_found
+from backend.api.json_text import NUL_MESSAGE, refuse_nul
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.cloud import task_files
 from backend.media import (
@@ -217,6 +218,7 @@ async def upload_data(req: ApiRequest) -> Any:
 
 async def _params_from_body(request: Request) -> DataParams:
     raw = await _limited(request, 2**20).body()
+    refuse_nul(raw)
     try:
         return msgspec.json.decode(raw if raw.strip() else b"{}", type=DataParams)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
@@ -240,6 +242,8 @@ async def _receive_multipart(req: ApiRequest, task_id: int, session: str) -> dic
                     if not key.startswith("client_files"):
                         continue
                     stored.append(await _store_part(value, files_dir, limits))
+                elif "\x00" in value:
+                    raise MediaError(f"{key}: {NUL_MESSAGE}")
                 elif key == "upload_file_order":
                     fields.setdefault(key, []).append(value)
                 elif (listed := _LIST_FIELD.match(key)) is not None:  # server_files[0], ...
@@ -320,7 +324,8 @@ async def _finish(
         elsewhere = params.server_files or params.remote_files
         if not received and not elsewhere and params.cloud_storage_id is None:
             raise bad_request("client_files", "No media data found: upload files first.")
-        _check_2d_3d_mix(received)
+        if not elsewhere and params.cloud_storage_id is None:
+            _check_2d_3d_mix(received)
         _check_one_video(received)
         if await requests.active_for_task(conn, task_id, OPERATION):
             raise ApiError(409, "The data of this task is already being created.")
