@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import mimetypes
 import os
 import posixpath
 from collections.abc import Callable, Coroutine, Mapping
@@ -128,13 +129,24 @@ def _suffix(name: str) -> str:
     return posixpath.splitext(name)[1].lower()[:10]
 
 
+_MEDIA_SUFFIXES = (".pcd", ".zip", ".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")
+
+
+def _named_as_media(name: str) -> bool:
+    lower = name.lower()
+    mime = mimetypes.guess_type(lower)[0] or ""
+    return mime.startswith(("image/", "video/")) or lower.endswith(_MEDIA_SUFFIXES)
+
+
 def _kind(path: Path, name: str, optional: bool) -> images.FileKind | None:
     """What a gathered file is, by content. Files found by walking a share directory that
-    are no media are skipped (CVAT skips them too); a file named on its own must be."""
+    are no media (notes, labels, ...) are skipped as CVAT skips them; but one named as media
+    (`x.jpg`, `y.pcd`) that is not, is broken: it fails the task like a file named on its own,
+    rather than silently leaving a frame out."""
     try:
         return images.sniff(path, name)
     except MediaError:
-        if optional:
+        if optional and not _named_as_media(name):
             path.unlink(missing_ok=True)
             return None
         raise

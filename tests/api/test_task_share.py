@@ -6,6 +6,7 @@ the share, and tar archives (uploaded and from the share)."""
 from __future__ import annotations
 
 import io
+import shutil
 import json
 import tarfile
 import uuid
@@ -233,6 +234,24 @@ def test_a_named_share_file_that_is_no_media_fails_the_request_naming_it(
     assert r.status_code == 202
     failed = empty.wait(str(r.json()["rq_id"]))
     assert failed["status"] == "failed" and "No media data found" in failed["message"]
+
+
+def test_a_broken_image_inside_a_share_directory_fails_the_request_naming_it(
+    api: Api, share_dir: Path
+) -> None:
+    """Notes beside the images are skipped; a file named as an image that is not one is
+    broken data, never a silently missing frame."""
+    broken = share_dir / "broken"
+    broken.mkdir()
+    try:
+        (broken / "ok.png").write_bytes(A_PNG)
+        (broken / "readme.txt").write_text("skipped")
+        (broken / "torn.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+        done = create(api, server_files=["broken/"])
+        assert done["status"] == "failed" and "torn.jpg" in done["message"], done
+        assert api.get(f"/api/tasks/{api.task_id}").json()["size"] == 0
+    finally:
+        shutil.rmtree(broken)
 
 
 def test_server_files_in_the_one_request_multipart_form(api: Api) -> None:
