@@ -136,10 +136,13 @@ class ResourcesProjection:
                 await _replace_labels(conn, "task_id", event.task_id, event.labels)
         elif isinstance(event, TaskDataAttached):
             data = event.data
+            # The read model keeps the data's settings, not its per-frame list: every task
+            # list reads this column, and a long video has tens of thousands of frames.
+            settings = {k: v for k, v in msgspec.to_builtins(data).items() if k != "frames"}
             await _update(
                 conn, "tasks", event.task_id,
                 {"size": len(data.frames), "mode": data.mode, "image_quality": data.image_quality,
-                 "data_chunk_size": data.chunk_size, "data": data,
+                 "data_chunk_size": data.chunk_size, "data": settings,
                  "segment_size": event.segment_size, "overlap": event.overlap, "updated_at": at},
             )  # fmt: skip
         elif isinstance(event, TaskDeleted):
