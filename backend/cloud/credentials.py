@@ -14,20 +14,12 @@ import functools
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
 
 import msgspec
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-CredentialsType = Literal[
-    "KEY_SECRET_KEY_PAIR",
-    "ACCOUNT_NAME_TOKEN_PAIR",
-    "KEY_FILE_PATH",
-    "ANONYMOUS_ACCESS",
-    "CONNECTION_STRING",
-]
 KEY_FILE = "secret.key"
 # A fixed salt: the key must be the same in every process that shares the secret.
 _SALT = b"vellum/cloud-storage-credentials/v1"
