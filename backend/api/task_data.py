@@ -359,11 +359,11 @@ def _check_2d_3d_mix(received: list[uploads.UploadedFile]) -> None:
 
 
 def _check_one_video(received: list[uploads.UploadedFile]) -> None:
-    """A video task takes one video and no other files (the worker checks again with
-    the share, remote and archive contents)."""
+    """A video task takes one video and no other files but its manifest.jsonl (the
+    worker checks again with the share, remote and archive contents)."""
     videos = [f.name for f in received if f.kind == "video"]
-    if videos and len(received) > 1:
-        others = [f.name for f in received if f.name != videos[0]]
+    others = [f.name for f in received if f.kind != "manifest" and f.name not in videos[:1]]
+    if videos and others:
         raise bad_request("client_files", video_build.mixed_message(videos[0], others))
 
 

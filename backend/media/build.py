@@ -174,7 +174,7 @@ def build(
         others = [name for name, _ in media.images + media.pointclouds]
         stored = video_build.build_video(
             storage, out, video_build.check_alone(media.videos, others), params,
-            progress=progress, check=check,
+            progress=progress, check=check, manifests=media.manifests,
         )  # fmt: skip
     elif media.pointclouds:
         frames, start, stop = select_frames(media.pointclouds, params)
@@ -207,7 +207,10 @@ def build_images(
     only the first image is decoded here; the others' headers give their sizes."""
     if not sources and manifests:
         names = ", ".join(name for name, _ in manifests)
-        raise MediaError(f"{names}: a manifest without images; upload the images it lists too.")
+        raise MediaError(
+            f"No media data found: {names} is a manifest without images or a video; "
+            "upload the files it lists too."
+        )
     given = manifests_.given_images(manifests, [name for name, _ in sources])
     listed = {item.file_name: item for item in given.items} if given else {}
     if given and params.sorting_method == "predefined" and not params.upload_file_order:

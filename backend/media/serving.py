@@ -118,7 +118,9 @@ def frame(
         assert cache is not None
         key = task_key(storage.task_id, stored.chunks_updated_date, "frame", quality, number)
         return cache.get(
-            key, lambda target: video_serving.write_frame(storage, stored, number, quality, target)
+            key,
+            lambda target: video_serving.write_frame(storage, stored, number, quality, target,
+                                                     cache),  # fmt: skip
         ), video_serving.FRAME_MIME[quality]
     if quality == "original":
         path = storage.original_frame(stored.original_files[number])
@@ -162,7 +164,10 @@ def task_chunk(
             "number",
             f"Invalid chunk number '{number}'. The chunk number should be in the [0, {last}] range",
         )
-    if stored.spec.use_cache and stored.spec.video is None:  # video chunks are prebuilt
+    if stored.spec.video is not None:  # prebuilt, or cut from the video on request
+        assert cache is not None
+        return video_serving.task_chunk(storage, stored, quality, number, cache)
+    if stored.spec.use_cache:
         assert cache is not None
         chunk_size = stored.spec.chunk_size
         members = range(number * chunk_size, min(stored.spec.size, (number + 1) * chunk_size))
@@ -200,12 +205,15 @@ def job_chunk(
             )
         span = range(number * chunk_size, min(size, (number + 1) * chunk_size))
         members = [f for f in frames if f in span]
-    # A job chunk that is exactly a prebuilt task chunk is served from the task's file.
+    # A job chunk that is exactly a prebuilt task chunk is served from the task's file
+    # (a video task's chunk, prebuilt or cut on request: video_serving.task_chunk).
     task_number = members[0] // chunk_size
     prebuilt = not stored.spec.use_cache or stored.spec.video is not None
     if prebuilt and members == list(
         range(task_number * chunk_size, min(size, (task_number + 1) * chunk_size))
     ):
+        if stored.spec.video is not None:
+            return video_serving.task_chunk(storage, stored, quality, task_number, cache)
         return storage.task_chunk(stored.spec, quality, task_number)
     return cached_chunk(cache, storage, stored, quality, members)
 
@@ -219,7 +227,7 @@ def cached_chunk(
     key = task_key(storage.task_id, stored.chunks_updated_date, "chunk", quality,
                    _frames_key(members))  # fmt: skip
     return cache.get(key, lambda target: write_frames_chunk(storage, stored, quality, members,
-                                                            target))  # fmt: skip
+                                                            target, cache))  # fmt: skip
 
 
 def _frames_key(members: Sequence[int]) -> str:
@@ -229,10 +237,11 @@ def _frames_key(members: Sequence[int]) -> str:
 
 
 def write_frames_chunk(
-    storage: TaskStorage, stored: StoredData, quality: Quality, members: Sequence[int], target: Path
-) -> None:
+    storage: TaskStorage, stored: StoredData, quality: Quality, members: Sequence[int],
+    target: Path, cache: ChunkCache,
+) -> None:  # fmt: skip
     if stored.spec.video is not None:  # mp4 or JPEG zip, from the task's chunks
-        video_serving.write_job_chunk(storage, stored, quality, members, target)
+        video_serving.write_job_chunk(storage, stored, quality, members, target, cache)
         return
     if stored.spec.dimension == "3d":
         quality = "original"  # 3D chunks of both qualities are zips of the PCDs
@@ -256,7 +265,7 @@ def job_preview(
 
     def make(target: Path) -> None:
         if stored.spec.video is not None:
-            video_serving.write_preview(storage, stored, first, target)
+            video_serving.write_preview(storage, stored, first, target, cache)
             return
         original = storage.original_frame(stored.original_files[first])
         decoded = images.decode(original, stored.spec.frames[first].name)

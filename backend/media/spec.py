@@ -34,6 +34,10 @@ class VideoMeta(msgspec.Struct, frozen=True, kw_only=True):
     rotation: int = 0  # counter-clockwise degrees applied to show frames upright
     keyframes: int = 0
     remuxed_chunks: int = 0  # chunks copied from the file's packets (not re-encoded)
+    # use_cache: chunks are cut from the kept source on request (video_serving.py)...
+    on_the_fly: bool = False
+    # ...unless its keyframes are too sparse: then why all chunks were made at creation.
+    prebuilt_reason: str = ""
 
 
 class TaskDataSpec(msgspec.Struct, frozen=True, kw_only=True):

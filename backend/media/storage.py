@@ -8,6 +8,8 @@
     tasks/{id}/data/preview.jpeg
     tasks/{id}/data/manifest.jsonl               CVAT's images manifest of the frames
     tasks/{id}/data/related/NNNNNN.zip           a frame's context images (JPEGs)
+    tasks/{id}/data/video/source, probe.npz      a use_cache video task's file and its
+                                                 probe (chunks are cut from it on request)
 
 The event appended by `attach_task_data` is the truth about a task's data; this directory
 holds the bytes and a copy of the spec to serve them without a database round trip.
@@ -90,6 +92,14 @@ class TaskStorage:
         if spec.chunk_type(quality) == "video":
             return self.video_chunk(quality, number)
         return self.chunk(quality, number)
+
+    def source_video(self, base: Path | None = None) -> Path:
+        """The uploaded video, kept for a use_cache video task (video_build.py)."""
+        return (base or self.data_dir) / "video" / "source"
+
+    def video_probe(self, base: Path | None = None) -> Path:
+        """The source video's probe (video.save_probe), so no request probes it again."""
+        return (base or self.data_dir) / "video" / "probe.npz"
 
     def preview(self, base: Path | None = None) -> Path:
         return (base or self.data_dir) / "preview.jpeg"

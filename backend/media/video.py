@@ -6,6 +6,7 @@ Frame numbers here are SOURCE frame numbers: positions in presentation order."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import zipfile
@@ -15,7 +16,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, BinaryIO, Literal, Protocol
 
 import av
 import av.error
@@ -90,6 +91,41 @@ class Probe:
         if at < len(self.frame_pts) and self.frame_pts[at] == pts:
             return at
         return -1  # a frame the demuxer did not announce: skipped
+
+
+def save_probe(target: Path, probe: Probe) -> None:
+    """The probe beside a use_cache data set, so chunks made on request need no new pass
+    over the file (numpy arrays: a few bytes per frame)."""
+    tmp = target.with_name(target.name + ".part")
+    with tmp.open("wb") as f:
+        np.savez(
+            f, frame_pts=probe.frame_pts, clean=probe.clean, packet_frame=probe.packet_frame,
+            by_pts=np.array(probe.by_pts), rotation=np.array(probe.rotation),
+            size=np.array([probe.width, probe.height]),
+            fps=np.array([probe.fps.numerator, probe.fps.denominator]),
+            text=np.array([probe.name, probe.container, probe.codec]),
+        )  # fmt: skip
+    tmp.replace(target)
+
+
+def load_probe(path: Path) -> Probe:
+    """`save_probe`'s file, read once per process and version of the file."""
+    stat = path.stat()
+    return _load_probe(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_probe(path: str, _mtime: int, _size: int) -> Probe:
+    with np.load(path) as data:
+        name, container, codec = (str(t) for t in data["text"])
+        width, height = (int(v) for v in data["size"])
+        num, den = (int(v) for v in data["fps"])
+        return Probe(
+            name=name, container=container, codec=codec, width=width, height=height,
+            rotation=int(data["rotation"]), fps=Fraction(num, den),
+            frame_pts=data["frame_pts"], clean=data["clean"],
+            packet_frame=data["packet_frame"], by_pts=bool(data["by_pts"]),
+        )  # fmt: skip
 
 
 def is_video(path: Path) -> bool:
@@ -430,10 +466,11 @@ ChunkKind = Literal["video", "imageset"]
 
 @dataclass(frozen=True)
 class CutOutput:
-    """Where chunk n goes, and what the compressed chunks are."""
+    """Where chunk n goes, and what the compressed chunks are. A quality left None is not
+    written (a chunk made on request is one quality: video_cache.py)."""
 
-    original: Callable[[int], Path]
-    compressed: Callable[[int], Path]
+    original: Callable[[int], Path] | None
+    compressed: Callable[[int], Path] | None
     compressed_kind: ChunkKind
     quality: int
 
@@ -445,9 +482,14 @@ def cut(
     """Write every chunk in one pass over the file: packets of remuxed chunks are copied;
     the decoder only runs over the packet ranges whose frames are needed (chunks that are
     re-encoded, and every chunk when compressed chunks are JPEG zips). Memory holds one
-    frame and one open writer per quality, whatever the video's length."""
+    frame and one open writer per quality, whatever the video's length. The pass starts
+    with a seek to the first clean keyframe it needs (the file's start without one)."""
     with ThreadPoolExecutor(JPEG_THREADS, thread_name_prefix="jpeg") as pool:
         _Cutter(path, probe, plans, out, progress, check, pool).run()
+
+
+class _SeekMissed(Exception):
+    """The demuxer's seek did not land on (or before) the wanted keyframe."""
 
 
 class _Cutter:
@@ -458,7 +500,7 @@ class _Cutter:
         self.path, self.probe, self.plans, self.out = path, probe, plans, out
         self.pool = pool
         self.progress, self.check = progress, check
-        zipped = out.compressed_kind == "imageset"
+        zipped = out.compressed_kind == "imageset" and out.compressed is not None
         self.decoded = [zipped or not plan.remux for plan in plans]
         # Source frame -> chunk number, for selected frames (-1 otherwise).
         self.chunk_of = np.full(probe.frame_count, -1, dtype=np.int64)
@@ -490,9 +532,21 @@ class _Cutter:
                 merged.append((start, end))
         return merged
 
+    def _seek_start(self) -> int:
+        """The packet the pass starts at: the first one a chunk needs, when it is a clean
+        keyframe that timestamps let the demuxer seek to (packet k holds frame k there)."""
+        starts = [r[0] for r in self.ranges] + [
+            p.frames[0] for p, d in zip(self.plans, self.decoded, strict=True) if not d
+        ]
+        first = min(starts)
+        return first if first > 0 and self.probe.by_pts and bool(self.probe.clean[first]) else 0
+
     def run(self) -> None:
         try:
-            self._pass()
+            try:
+                self._pass(self._seek_start())
+            except _SeekMissed:
+                self._pass(0)  # an imprecise index: read from the start instead
             for number, plan in enumerate(self.plans):
                 if self.got[number] != len(plan.frames):
                     raise MediaError(
@@ -505,7 +559,7 @@ class _Cutter:
                 writer.abort()
             raise
 
-    def _pass(self) -> None:
+    def _pass(self, seek_to: int) -> None:
         probe = self.probe
         last_needed = max(
             [r[1] for r in self.ranges]
@@ -520,10 +574,21 @@ class _Cutter:
             stream.thread_type = "AUTO"
             decoder = stream.codec_context
             index = -1
+            target = int(probe.frame_pts[seek_to]) if seek_to else None
+            if target is not None:
+                container.seek(target, stream=stream, backward=True)
             try:
                 for packet in container.demux(stream):
                     if packet.size == 0:
                         continue
+                    if target is not None:  # skip to the keyframe (nothing is written yet)
+                        pts = packet.pts if packet.pts is not None else packet.dts
+                        if index == -1 and (pts is None or pts > target):
+                            raise _SeekMissed
+                        index = -2
+                        if packet.is_discard or pts != target:
+                            continue
+                        target, index = None, seek_to - 1
                     if packet.is_discard:  # not a frame, but may be needed to decode one
                         if current is not None and current[0] <= index + 1:
                             for frame in decoder.decode(packet):
@@ -544,6 +609,8 @@ class _Cutter:
                             decoder.flush_buffers()
                             current = next(ranges, None)
                     self._remux(packet, index, stream)
+                if target is not None:
+                    raise _SeekMissed
                 if current is not None:  # the file ended inside a range
                     for frame in decoder.decode(None):
                         counted = self._frame(frame, counted)
@@ -553,9 +620,21 @@ class _Cutter:
         for number in list(self.sinks):
             self._close_sinks(number)
 
+    def _remux_target(self, number: int) -> Path | None:
+        """Where a remuxed chunk's packets go: the original chunk, else (made on request
+        for the compressed quality alone) the compressed mp4, which is the same file."""
+        if self.out.original is not None:
+            return self.out.original(number)
+        if self.out.compressed is not None and self.out.compressed_kind == "video":
+            return self.out.compressed(number)
+        return None
+
     def _remux(self, packet: Any, index: int, stream: Any) -> None:
         number = int(self.chunk_of[int(self.probe.packet_frame[index])])
         if number < 0 or not self.plans[number].remux:
+            return
+        target = self._remux_target(number)
+        if target is None:
             return
         plan = self.plans[number]
         start, end = plan.frames[0], plan.frames[-1] + 1
@@ -563,7 +642,7 @@ class _Cutter:
         chunk_pts = self.probe.frame_pts[start:end]
         if number != self.remux_chunk:
             self._close_remux()
-            self.remux = RemuxWriter(self.out.original(number), stream, int(chunk_pts[0]))
+            self.remux = RemuxWriter(target, stream, int(chunk_pts[0]))
             self.open.append(self.remux)
             self.remux_chunk = number
             # Decode timestamps are re-derived from the presentation ones (some demuxers
@@ -574,9 +653,10 @@ class _Cutter:
         self.remux.add(packet, int(chunk_pts[index - start]) - self.dts_shift)
         if self.remux.count == len(plan.frames):
             self._close_remux()
-            if self.out.compressed_kind == "video":
+            if not self.decoded[number]:
                 self.got[number] = len(plan.frames)
-                _link(self.out.original(number), self.out.compressed(number))
+            if self.out.compressed is not None and self.out.compressed_kind == "video":
+                link_or_copy(target, self.out.compressed(number))
 
     def _close_remux(self) -> None:
         if self.remux is not None:
@@ -616,14 +696,15 @@ class _Cutter:
                 compressed=compressed, rotation=probe.rotation,
             )  # fmt: skip
 
-        if not self.plans[number].remux:
+        remux = self.plans[number].remux
+        if out.original is not None and not remux:
             sinks.append(mp4(out.original(number), ORIGINAL_QUALITY, False))
-        if out.compressed_kind == "imageset":
+        if out.compressed is not None and out.compressed_kind == "imageset":
             sinks.append(JpegZipWriter(
                 out.compressed(number), quality=out.quality, rotation=probe.rotation,
                 pool=self.pool,
             ))  # fmt: skip
-        elif not self.plans[number].remux:
+        elif out.compressed is not None and not remux:
             sinks.append(mp4(out.compressed(number), out.quality, True))
         self.open.extend(sinks)
         return sinks
@@ -634,7 +715,8 @@ class _Cutter:
             self.open.remove(sink)
 
 
-def _link(src: Path, dst: Path) -> None:
+def link_or_copy(src: Path, dst: Path) -> None:
+    """`dst` as a hard link to `src` (a copy across file systems)."""
     if src == dst:
         return
     dst.unlink(missing_ok=True)
@@ -647,12 +729,12 @@ def _link(src: Path, dst: Path) -> None:
 # --- reading chunks back -------------------------------------------------------------------
 
 
-def chunk_frames(path: Path, wanted: Sequence[int]) -> Iterator[tuple[int, Any]]:
-    """(position in chunk, av.VideoFrame) for the wanted positions of an mp4 chunk (which
-    starts at a keyframe): decode forward, stop after the last wanted one."""
+def chunk_frames(chunk: Path | BinaryIO, wanted: Sequence[int]) -> Iterator[tuple[int, Any]]:
+    """(position in chunk, av.VideoFrame) for the wanted positions of an mp4 chunk (a file
+    or an open file; it starts at a keyframe): decode forward, stop after the last one."""
     wanted_set = set(wanted)
     last = max(wanted) if wanted else -1
-    with av.open(str(path)) as container:
+    with av.open(str(chunk) if isinstance(chunk, Path) else chunk, "r") as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         for position, frame in enumerate(container.decode(stream)):

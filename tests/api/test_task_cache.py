@@ -348,7 +348,8 @@ def test_a_manifest_alone_is_no_data(cache_server: Any) -> None:
     done = api.create([("manifest.jsonl", manifest_bytes([("a.png", 1, 1)]))])
     assert done["status"] == "failed"
     assert done["message"] == (
-        "manifest.jsonl: a manifest without images; upload the images it lists too."
+        "No media data found: manifest.jsonl is a manifest without images or a video; "
+        "upload the files it lists too."
     )
 
 

@@ -3,6 +3,7 @@ small videos generated here with PyAV, checked against plain decoding of the sam
 
 from __future__ import annotations
 
+import io
 import uuid
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from backend.media import archive, build, video
 from backend.media.build import Cancelled, Received
@@ -363,3 +365,209 @@ def test_build_is_cancellable(tmp_path: Path) -> None:
     with pytest.raises(Cancelled):
         _build(tmp_path, [("v.mp4", path)], check=check, chunk_size=7)
     assert not list((tmp_path / "data").rglob("*.part"))
+
+
+# --- use_cache: chunks cut on request from the kept video ------------------------------
+
+
+def _chunk_frames(chunk: Any) -> list[np.ndarray]:
+    """Decoded frames of a chunk (mp4 or JPEG zip; a path or an open file), RGB."""
+    import io
+    import zipfile
+
+    data = chunk.read_bytes() if isinstance(chunk, Path) else chunk.read()
+    if data.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return [np.asarray(Image.open(zf.open(m)).convert("RGB")) for m in zf.infolist()]
+    with av.open(io.BytesIO(data)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def _published(tmp_path: Path, name: str, files: list[tuple[str, Path]],
+               **params: Any) -> tuple[TaskStorage, Any]:  # fmt: skip
+    storage = TaskStorage(tmp_path / name, 1)
+    out = storage.build_dir(uuid.uuid4().hex)
+    stored = build.build(
+        storage, out, [Received(n, p, "video") for n, p in files], DataParams(**params),
+        limits=archive.ArchiveLimits(), progress=lambda _: None, check=lambda: None,
+    )  # fmt: skip
+    storage.publish(out)
+    return storage, stored
+
+
+CACHE_CASES = [  # (encoder, suffix, build parameters): remuxed, re-encoded, zipped, stepped
+    ("libx264", ".mp4", {}),
+    ("libx264", ".mp4", {"chunk_size": 7, "start_frame": 3}),
+    ("libx264", ".mkv", {"use_zip_chunks": True, "chunk_size": 10}),
+    ("libvpx", ".webm", {"chunk_size": 8, "frame_filter": "step=2", "stop_frame": 45}),
+]
+
+
+@pytest.mark.parametrize(("codec", "suffix", "params"), CACHE_CASES)
+def test_use_cache_chunks_are_those_of_a_prebuilt_task(
+    tmp_path: Path, codec: str, suffix: str, params: dict[str, Any]
+) -> None:
+    """Every chunk of both qualities, every frame and a job chunk of a use_cache task
+    decode to exactly what the prebuilt task of the same video serves; nothing but the
+    video, its probe, the preview and the manifest is written at creation."""
+    from backend.media import chunk_cache, serving
+
+    path = make_video(tmp_path / f"v{suffix}", codec, frames=50, gop=10)
+    files = [("clip" + suffix, path)]
+    built, prebuilt = _published(tmp_path, "prebuilt", files, **params)
+    lazy, on_the_fly = _published(tmp_path, "cache", files, use_cache=True, **params)
+    assert on_the_fly.spec.video.on_the_fly and on_the_fly.spec.storage_method == "cache"
+    assert prebuilt.spec.storage_method == "file_system"
+    assert on_the_fly.spec.frames == prebuilt.spec.frames
+    assert on_the_fly.spec.chunk_size == prebuilt.spec.chunk_size
+    assert not (lazy.data_dir / "chunks").exists()
+    assert sorted(p.name for p in lazy.data_dir.rglob("*") if p.is_file()) == [
+        "manifest.jsonl", "meta.json", "preview.jpeg", "probe.npz", "source",
+    ]  # fmt: skip
+    cache = chunk_cache.ChunkCache(tmp_path / "cache-dir", 2**30)
+    chunks = serving.chunk_count(prebuilt.spec.size, prebuilt.spec.chunk_size)
+    for quality in ("compressed", "original"):
+        for n in range(chunks):
+            want = _chunk_frames(serving.task_chunk(built, prebuilt, n, quality, cache))
+            with serving.task_chunk(lazy, on_the_fly, n, quality, cache) as got:
+                assert isinstance(got, io.BufferedReader)
+                frames = _chunk_frames(got)
+            assert len(frames) == len(want) > 0
+            assert all(np.array_equal(a, b) for a, b in zip(frames, want, strict=True)), (
+                quality, n)  # fmt: skip
+    for number in (0, prebuilt.spec.size // 2, prebuilt.spec.size - 1):
+        for quality in ("compressed", "original"):
+            want, _ = serving.frame(built, prebuilt, number, quality, cache)
+            got, _ = serving.frame(lazy, on_the_fly, number, quality, cache)
+            with want, got:
+                assert want.read() == got.read()
+    job = {"start_frame": 2, "stop_frame": prebuilt.spec.size - 2, "frames": None}
+    for quality in ("compressed", "original"):
+        with serving.job_chunk(built, prebuilt, job, quality, index=0, cache=cache) as a, \
+                serving.job_chunk(lazy, on_the_fly, job, quality, index=0, cache=cache) as b:  # fmt: skip
+            assert a.read() == b.read()
+
+
+def test_an_evicted_chunk_is_cut_again_identically(tmp_path: Path) -> None:
+    from backend.media import chunk_cache, serving
+
+    path = make_video(tmp_path / "v.mp4", frames=60, gop=10)
+    storage, stored = _published(tmp_path, "t", [("v.mp4", path)], use_cache=True, chunk_size=15)
+    big = chunk_cache.ChunkCache(tmp_path / "big", 2**30)
+    sizes = []
+    for n in (1, 2):
+        with serving.task_chunk(storage, stored, n, "compressed", big) as f:
+            sizes.append(len(f.read()))
+    small = chunk_cache.ChunkCache(tmp_path / "small", max(sizes) + 1)  # room for one chunk
+    with serving.task_chunk(storage, stored, 1, "compressed", small) as f:
+        first = f.read()
+    with serving.task_chunk(storage, stored, 2, "compressed", small) as f:
+        f.read()
+    assert not any(key.endswith("/compressed/1") for key in small.keys_by_use())  # evicted
+    with serving.task_chunk(storage, stored, 1, "compressed", small) as f:
+        assert f.read() == first
+    assert any(key.endswith("/compressed/1") for key in small.keys_by_use())
+
+
+def test_a_chunk_cut_on_request_starts_with_a_seek(tmp_path: Path) -> None:
+    """The pass for a chunk late in the video starts at the keyframe before it, not at
+    the file's start: the demuxer is asked for fewer packets than the file has."""
+    path = make_video(tmp_path / "v.mp4", frames=200, gop=10)
+    probe = video.probe(path, "v.mp4")
+    plan = video.ChunkPlan(range(185, 195), False)  # re-encoded: decoded from frame 180
+    counted: list[int] = []
+    real_demux = av.container.InputContainer.demux
+
+    def demux(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for packet in real_demux(self, *args, **kwargs):
+            counted.append(1)
+            yield packet
+
+    out = video.CutOutput(original=lambda _: tmp_path / "o.mp4", compressed=None,
+                          compressed_kind="video", quality=70)  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(av.container.InputContainer, "demux", demux)
+        video.cut(path, probe, [plan], out, progress=lambda _: None, check=lambda: None)
+    assert numbers(tmp_path / "o.mp4") == list(range(185, 195))
+    assert 0 < len(counted) <= 30  # 180..194 and what the demuxer reads ahead
+
+
+def test_sparse_keyframes_prebuild_and_say_why(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "v.mp4", frames=120, gop=100)
+    storage, stored = _published(tmp_path, "t", [("v.mp4", path)], use_cache=True, chunk_size=10)
+    spec = stored.spec
+    assert spec.video is not None and not spec.video.on_the_fly
+    assert (spec.storage_method, spec.use_cache) == ("file_system", False)
+    assert spec.video.prebuilt_reason.startswith(
+        "v.mp4: too few keyframes for smooth video decoding (90 frames before a chunk's "
+        "first frame would be decoded; at most 30, 3 x chunk size)"
+    )
+    assert storage.video_chunk("original", 11).is_file()
+    assert not storage.source_video().exists()
+    # a chunk size that keeps the lead-in short enough: cut on request
+    _, stored = _published(tmp_path, "u", [("v.mp4", path)], use_cache=True, chunk_size=40)
+    assert stored.spec.video is not None and stored.spec.video.on_the_fly
+
+
+# --- manifest.jsonl --------------------------------------------------------------------
+
+
+def test_every_video_task_writes_a_video_manifest(tmp_path: Path) -> None:
+    from backend.media import manifest
+
+    path = make_video(tmp_path / "v.mp4", frames=50, gop=10, rotation=90)
+    for use_cache in (False, True):
+        storage, _ = _published(tmp_path, f"t{use_cache}", [("dir/clip.mp4", path)],
+                                use_cache=use_cache)  # fmt: skip
+        lines = storage.manifest().read_text().splitlines()
+        assert lines[:3] == [
+            '{"version":"1.0"}', '{"type":"video"}',
+            f'{{"properties":{{"name":"clip.mp4","resolution":[{H},{W}],"length":50}}}}',
+        ]  # fmt: skip
+        parsed = manifest.read_video(storage.manifest())
+        probe = video.probe(path, "v.mp4")
+        assert [(k.number, k.pts, k.checksum) for k in parsed.keyframes] == [
+            (f, int(probe.frame_pts[f]), None) for f in (0, 10, 20, 30, 40)
+        ]
+
+
+def _manifest(path: Path, name: str = "clip.mp4", size: tuple[int, int] = (W, H),
+              length: int = 50, keys: list[tuple[int, int]] | None = None) -> Path:  # fmt: skip
+    import json
+
+    lines = [{"version": "1.0"}, {"type": "video"},
+             {"properties": {"name": name, "resolution": list(size), "length": length}}]
+    for number, pts in keys if keys is not None else [(0, 0), (10, 5120)]:
+        lines.append({"number": number, "pts": pts, "checksum": f"{number:032x}"})
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return path
+
+
+def test_a_given_manifest_must_describe_the_video(tmp_path: Path) -> None:
+    from backend.media import manifest
+
+    path = make_video(tmp_path / "v.mp4", frames=50, gop=10)
+    probe = video.probe(path, "clip.mp4")
+    keys = [(0, int(probe.frame_pts[0])), (10, int(probe.frame_pts[10]))]
+    given = _manifest(tmp_path / "manifest.jsonl", keys=keys)
+    files = [("clip.mp4", path), ("manifest.jsonl", given)]
+    storage, stored = _published(tmp_path, "ok", files, use_cache=True)
+    assert stored.spec.size == 50 and stored.spec.video.on_the_fly
+    kept = manifest.read_video(storage.manifest())
+    assert [(k.number, k.checksum) for k in kept.keyframes[:3]] == [
+        (0, f"{0:032x}"), (10, f"{10:032x}"), (20, None)]  # fmt: skip
+
+    bad = [
+        ({"name": "other.mp4"}, r"line 3: the manifest describes other\.mp4, not clip\.mp4"),
+        ({"size": (W, H + 2)}, rf"line 3: resolution {W}x{H + 2} in the manifest, but "
+                               rf"clip\.mp4 is {W}x{H}"),
+        ({"length": 49}, r"line 3: length 49 in the manifest, but clip\.mp4 has 50 frames"),
+        ({"keys": [keys[0], (10, keys[1][1] + 1)]},
+         rf"line 5: key frame 10 has pts {keys[1][1] + 1} in the manifest, but {keys[1][1]}"),
+    ]  # fmt: skip
+    for n, (change, message) in enumerate(bad):
+        wrong = _manifest(tmp_path / f"m{n}.jsonl", **{"keys": keys, **change})
+        with pytest.raises(MediaError, match=r"^manifest\.jsonl: " + message):
+            _published(tmp_path, f"bad{n}", [("clip.mp4", path), ("manifest.jsonl", wrong)])
+    with pytest.raises(MediaError, match=r"^No media data found: manifest\.jsonl is a manifest"):
+        _published(tmp_path, "alone", [("manifest.jsonl", given)])
