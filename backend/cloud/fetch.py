@@ -57,8 +57,8 @@ def manifest_entries(storage: CloudStorage, key: str) -> dict[str, list[str]]:
     def full(name: str) -> str:
         return posixpath.join(base, name) if base else name
 
-    if isinstance(parsed, manifests.VideoManifest):
-        return {full(parsed.name): []}
+    if isinstance(parsed, manifests.VideoManifest):  # comes along: its key frames are used
+        return {full(parsed.name): [key]}
     return {full(i.file_name): [full(r) for r in i.related_images] for i in parsed.items}
 
 

@@ -24,7 +24,7 @@ from typing import IO, Literal, Protocol
 
 from PIL import Image, UnidentifiedImageError
 
-from backend.media import pointcloud
+from backend.media import pointcloud, video
 from backend.media.images import IMAGE_FORMATS, MediaError
 
 # Files that travel with images in real archives and are not frames.
@@ -71,6 +71,12 @@ def member_verdict(name: str, head: Head) -> Literal["keep", "skip"]:
         return "keep"
     if pointcloud.is_archive_member(name, head()):  # .pcd by header, KITTI .bin by name
         return "keep"
+    if video.video_signature(head(FIRST_HEAD_BYTES)[:12]):
+        # CVAT takes only images from an archive (media_extractors.ArchiveReader)
+        raise MediaError(
+            f"member {name!r} is a video; videos are not read from archives, "
+            "upload the video file itself"
+        )
     raise MediaError(f"member {name!r} is not an image")
 
 

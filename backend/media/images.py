@@ -26,10 +26,15 @@ class MediaError(ValueError):
 
 
 def sniff(path: Path, name: str) -> FileKind:
-    """'image' or 'archive' from the first bytes and Pillow's header parse; MediaError
-    (naming `name`) for anything else."""
+    """'image' or 'archive' from the first bytes and Pillow's header parse, 'manifest' for
+    a valid manifest.jsonl; MediaError (naming `name`) for anything else."""
     with path.open("rb") as f:
-        head = f.read(8)
+        head = f.read(256)
+    from backend.media import manifest  # manifest.py imports this module (MediaError)
+
+    if manifest.looks_like_manifest(head):  # never a frame; a broken one names its line
+        manifest.read(path, name)
+        return "manifest"
     if head.startswith(ZIP_MAGIC):
         return "archive"
     from backend.media.archive import is_tar  # archive imports this module

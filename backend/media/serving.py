@@ -119,8 +119,9 @@ def frame(
         key = task_key(storage.task_id, stored.chunks_updated_date, "frame", quality, number)
         return cache.get(
             key,
-            lambda target: video_serving.write_frame(storage, stored, number, quality, target,
-                                                     cache),  # fmt: skip
+            lambda target: video_serving.write_frame(
+                storage, stored, number, quality, target, cache
+            ),
         ), video_serving.FRAME_MIME[quality]
     if quality == "original":
         path = storage.original_frame(stored.original_files[number])

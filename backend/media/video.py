@@ -748,7 +748,11 @@ def looks_like_video(path: Path) -> bool:
     """A cheap first look (before `is_video` opens the file): the signature of an
     ISO-BMFF (mp4/mov), EBML (mkv/webm) or RIFF AVI file."""
     with path.open("rb") as f:
-        head = f.read(12)
+        return video_signature(f.read(12))
+
+
+def video_signature(head: bytes) -> bool:
+    """Whether a file's first 12 bytes are those of an mp4/mov, mkv/webm or AVI file."""
     return (
         head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
         or head.startswith(b"\x1a\x45\xdf\xa3")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +272,214 @@ def test_cvat_sdk_creates_a_video_task(server: Any, tmp_path: Path) -> None:
         chunk = io.BytesIO()
         task.download_chunk(1, chunk, quality="compressed")
         assert mp4_numbers(chunk.getvalue()) == list(range(30, 40))
+
+
+# --- use_cache, manifest.jsonl, archives -------------------------------------------------
+
+
+def rgb_frames(data: bytes) -> list[np.ndarray]:
+    """Every decoded frame of an mp4 or JPEG zip chunk (RGB)."""
+    if data.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return [np.asarray(Image.open(zf.open(m)).convert("RGB")) for m in zf.infolist()]
+    with av.open(io.BytesIO(data)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+@pytest.mark.parametrize("zipped", [False, True])
+def test_use_cache_video_serves_what_a_prebuilt_task_serves(
+    server: Any, tmp_path: Path, zipped: bool
+) -> None:
+    """Chunk size 12 with a keyframe every 10 frames: chunks are re-encoded, cut on
+    request from the kept video, and decode to the prebuilt task's frames exactly."""
+    data = video_bytes(tmp_path, frames=50, gop=10)
+    params = {"chunk_size": 12, "image_quality": 80, "use_zip_chunks": zipped}
+    prebuilt, lazy = Api(server, segment_size=20), Api(server, segment_size=20)
+    assert prebuilt.create([("v.mp4", data)], **params)["status"] == "finished"
+    assert lazy.create([("v.mp4", data)], use_cache=True, **params)["status"] == "finished"
+    meta = lazy.get(f"/api/tasks/{lazy.task_id}/data/meta").json()
+    assert meta["storage_method"] == "cache" and meta["size"] == 50
+    assert prebuilt.get(f"/api/tasks/{prebuilt.task_id}/data/meta").json()["storage_method"] == (
+        "file_system")  # fmt: skip
+    task_dir = Path(server.data_dir) / "data" / "tasks" / str(lazy.task_id) / "data"
+    assert not (task_dir / "chunks").exists() and (task_dir / "manifest.jsonl").is_file()
+
+    for quality in ("compressed", "original"):
+        for number in range(5):
+            want = prebuilt.get(prebuilt.data_url, type="chunk", number=number, quality=quality)
+            got = lazy.get(lazy.data_url, type="chunk", number=number, quality=quality)
+            assert got.status_code == 200, got.text
+            assert got.headers["content-type"] == want.headers["content-type"]
+            frames, expected = rgb_frames(got.content), rgb_frames(want.content)
+            assert len(frames) == len(expected) == (12 if number < 4 else 2)
+            assert all(np.array_equal(a, b) for a, b in zip(frames, expected, strict=True))
+        for number in (0, 23, 49):
+            want = prebuilt.get(prebuilt.data_url, type="frame", number=number, quality=quality)
+            got = lazy.get(lazy.data_url, type="frame", number=number, quality=quality)
+            assert got.status_code == 200 and got.content == want.content
+    assert lazy.get(lazy.data_url, type="chunk", number=5).status_code == 400
+
+    def job_chunk(api: Api) -> bytes:
+        jobs = api.get("/api/jobs", task_id=api.task_id, page=1).json()["results"]
+        job = max(jobs, key=lambda j: j["start_frame"])["id"]  # frames 30..49
+        r = api.get(f"/api/jobs/{job}/data", type="chunk", index=0, quality="compressed")
+        assert r.status_code == 200, r.text
+        return r.content
+
+    assert [number_of(f) for f in rgb_frames(job_chunk(lazy))] == list(range(30, 42))
+    assert job_chunk(lazy) == job_chunk(prebuilt)
+
+
+def test_use_cache_with_sparse_keyframes_prebuilds(api: Api, tmp_path: Path) -> None:
+    data = video_bytes(tmp_path, frames=60, gop=60)
+    assert api.create([("v.mp4", data)], use_cache=True, chunk_size=5)["status"] == "finished"
+    meta = api.get(f"/api/tasks/{api.task_id}/data/meta").json()
+    assert meta["storage_method"] == "file_system"  # as CVAT: chunks made at creation
+    assert mp4_numbers(api.get(api.data_url, type="chunk", number=11).content) == list(
+        range(55, 60))  # fmt: skip
+
+
+def video_manifest(name: str, width: int, height: int, length: int,
+                   keys: list[tuple[int, int]]) -> bytes:  # fmt: skip
+    lines = [b'{"version":"1.0"}', b'{"type":"video"}',
+             f'{{"properties":{{"name":"{name}","resolution":[{width},{height}],'
+             f'"length":{length}}}}}'.encode()]  # fmt: skip
+    lines += [f'{{"number":{n},"pts":{p}}}'.encode() for n, p in keys]
+    return b"\n".join(lines) + b"\n"
+
+
+def test_a_manifest_beside_the_video_is_checked_and_used(server: Any, tmp_path: Path) -> None:
+    path = make_video(tmp_path / "walk.mp4", frames=30, gop=10)
+    data = path.read_bytes()
+    first = Api(server)
+    assert first.create([("walk.mp4", data)])["status"] == "finished"
+    task_dir = Path(server.data_dir) / "data" / "tasks" / str(first.task_id) / "data"
+    ours = (task_dir / "manifest.jsonl").read_bytes()
+    assert ours.startswith(b'{"version":"1.0"}\n{"type":"video"}\n{"properties":{"name":'
+                           b'"walk.mp4","resolution":[' + f"{W},{H}],".encode())  # fmt: skip
+    assert ours.count(b'"number":') == 3  # key frames 0, 10, 20
+
+    # the manifest a video task wrote is accepted beside that video (CVAT's use)
+    api = Api(server)
+    done = api.create([("walk.mp4", data), ("manifest.jsonl", ours)], use_cache=True)
+    assert done["status"] == "finished", done
+    meta = api.get(f"/api/tasks/{api.task_id}/data/meta").json()
+    assert meta["size"] == 30 and meta["frames"][0]["name"] == "walk.mp4"
+    assert mp4_numbers(api.get(api.data_url, type="chunk", number=0).content) == list(range(30))
+
+    wrong = video_manifest("walk.mp4", W, H, 31, [(0, 0)])
+    api = Api(server)
+    done = api.create([("walk.mp4", data), ("manifest.jsonl", wrong)], use_cache=True)
+    assert done["status"] == "failed"
+    assert done["message"] == (
+        "manifest.jsonl: line 3: length 31 in the manifest, but walk.mp4 has 30 frames"
+    )
+    assert api.get(f"/api/tasks/{api.task_id}/data/meta").status_code == 404
+
+
+def test_a_video_inside_an_archive_is_refused_naming_it(api: Api, tmp_path: Path) -> None:
+    api.start()
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as zf:
+        zf.writestr("frames/a.png", image_bytes(8, 8, (1, 2, 3)))
+        zf.writestr("clips/drive.mp4", video_bytes(tmp_path, frames=5, gop=5))
+    r = api.send([("media.zip", packed.getvalue())])
+    assert r.status_code == 400
+    assert ("media.zip: member 'clips/drive.mp4' is a video; videos are not read from "
+            "archives, upload the video file itself") in r.text  # fmt: skip
+
+
+def test_cvat_sdk_creates_a_use_cache_video_task(server: Any, tmp_path: Path) -> None:
+    from cvat_sdk import make_client
+
+    path = make_video(tmp_path / "drive.mp4", frames=40, gop=10)
+    host, port = server.url.rsplit(":", 1)
+    with make_client(host, port=int(port), credentials=server.admin) as client:
+        client.config.status_check_period = 0.2
+        task = client.tasks.create_from_data(
+            spec={"name": "sdk video on the fly", "labels": [{"name": "car"}]},
+            resources=[str(path)],
+            data_params={"image_quality": 75, "use_cache": True},
+        )
+        meta = task.get_meta()
+        assert str(meta.storage_method) == "cache" and meta.size == 40
+        with Image.open(task.get_frame(33)) as image:
+            assert number_of(np.asarray(image.convert("RGB"))) == 33
+        chunk = io.BytesIO()
+        task.download_chunk(1, chunk, quality="original")
+        assert mp4_numbers(chunk.getvalue()) == list(range(30, 40))
+
+
+@pytest.fixture(scope="module")
+def shared_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A share holding a video, its manifest and a manifest of another length."""
+    root = tmp_path_factory.mktemp("video-share")
+    path = make_video(root / "road.mp4", frames=30, gop=10)
+    (root / "good").mkdir()
+    (root / "bad").mkdir()
+    for folder, length in (("good", 30), ("bad", 29)):
+        path_copy = root / folder / "road.mp4"
+        path_copy.write_bytes(path.read_bytes())
+        (root / folder / "manifest.jsonl").write_bytes(
+            video_manifest("road.mp4", W, H, length, [(0, 0)]))  # fmt: skip
+    return root
+
+
+@pytest.fixture(scope="module")
+def media_server(
+    services: Any, template_db: str, s3_endpoint: str, shared_video: Path
+) -> Iterator[Any]:
+    from tests.conftest import api_server
+
+    with api_server(
+        services, template_db, redis_db=7, share_root=str(shared_video),
+        url_allowlist="127.0.0.1", secret_key="a test secret, not a real one",
+    ) as running:  # fmt: skip
+        yield running
+
+
+def test_a_manifest_in_a_share_selection_is_checked(media_server: Any) -> None:
+    api = Api(media_server)
+    done = api.wait(api.finish(server_files=["good/"], use_cache=True))
+    assert done["status"] == "finished", done
+    meta = api.get(f"/api/tasks/{api.task_id}/data/meta").json()
+    assert meta["frames"][0]["name"] == "good/road.mp4" and meta["storage_method"] == "cache"
+    assert mp4_numbers(api.get(api.data_url, type="chunk", number=0).content) == list(range(30))
+    api = Api(media_server)
+    done = api.wait(api.finish(server_files=["bad/road.mp4", "bad/manifest.jsonl"]))
+    assert done["status"] == "failed"
+    assert done["message"] == (
+        "bad/manifest.jsonl: line 3: length 29 in the manifest, but road.mp4 has 30 frames"
+    )
+
+
+def test_a_video_manifest_in_a_bucket_brings_its_video(
+    media_server: Any, s3_endpoint: str, shared_video: Path
+) -> None:
+    from tests.api.test_cloudstorages import make_bucket, storage_body
+
+    video = (shared_video / "road.mp4").read_bytes()
+    objects = {
+        "clips/road.mp4": video,
+        "clips/manifest.jsonl": video_manifest("road.mp4", W, H, 30, [(0, 0)]),
+        "other/road.mp4": video,
+        "other/manifest.jsonl": video_manifest("road.mp4", W + 2, H, 30, [(0, 0)]),
+    }
+    bucket = make_bucket(s3_endpoint, objects)
+    api = Api(media_server)
+    r = api.http.post("/api/cloudstorages", json=storage_body(s3_endpoint, bucket))
+    assert r.status_code == 201, r.text
+    storage_id = r.json()["id"]
+    done = api.wait(api.finish(server_files=["clips/manifest.jsonl"], use_cache=True,
+                               cloud_storage_id=storage_id))  # fmt: skip
+    assert done["status"] == "finished", done
+    meta = api.get(f"/api/tasks/{api.task_id}/data/meta").json()
+    assert meta["frames"][0]["name"] == "clips/road.mp4" and meta["size"] == 30
+    api = Api(media_server)
+    done = api.wait(api.finish(server_files=["other/manifest.jsonl"],
+                               cloud_storage_id=storage_id))  # fmt: skip
+    assert done["status"] == "failed"
+    assert done["message"] == (
+        f"other/manifest.jsonl: line 3: resolution {W + 2}x{H} in the manifest, but road.mp4 "
+        f"is {W}x{H}"
+    )

@@ -443,9 +443,10 @@ def test_use_cache_chunks_are_those_of_a_prebuilt_task(
                 assert want.read() == got.read()
     job = {"start_frame": 2, "stop_frame": prebuilt.spec.size - 2, "frames": None}
     for quality in ("compressed", "original"):
-        with serving.job_chunk(built, prebuilt, job, quality, index=0, cache=cache) as a, \
-                serving.job_chunk(lazy, on_the_fly, job, quality, index=0, cache=cache) as b:  # fmt: skip
-            assert a.read() == b.read()
+        want = serving.job_chunk(built, prebuilt, job, quality, index=0, cache=cache)
+        got = serving.job_chunk(lazy, on_the_fly, job, quality, index=0, cache=cache)
+        with want, got:
+            assert want.read() == got.read()
 
 
 def test_an_evicted_chunk_is_cut_again_identically(tmp_path: Path) -> None:
@@ -535,8 +536,11 @@ def _manifest(path: Path, name: str = "clip.mp4", size: tuple[int, int] = (W, H)
               length: int = 50, keys: list[tuple[int, int]] | None = None) -> Path:  # fmt: skip
     import json
 
-    lines = [{"version": "1.0"}, {"type": "video"},
-             {"properties": {"name": name, "resolution": list(size), "length": length}}]
+    lines = [
+        {"version": "1.0"},
+        {"type": "video"},
+        {"properties": {"name": name, "resolution": list(size), "length": length}},
+    ]
     for number, pts in keys if keys is not None else [(0, 0), (10, 5120)]:
         lines.append({"number": number, "pts": pts, "checksum": f"{number:032x}"})
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
