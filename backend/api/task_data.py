@@ -208,10 +208,18 @@ async def upload_data(req: ApiRequest) -> Any:
             session = await uploads.start(conn, task_id, req.principal.id)
         fields = await _receive_multipart(req, task_id, session)
         try:
-            params = msgspec.convert(fields, DataParams, strict=False)
-        except msgspec.ValidationError as exc:
-            raise from_msgspec(exc, "body") from None
-        return await _finish(req, task, storage, params)
+            try:
+                params = msgspec.convert(fields, DataParams, strict=False)
+            except msgspec.ValidationError as exc:
+                raise from_msgspec(exc, "body") from None
+            return await _finish(req, task, storage, params)
+        except ApiError:
+            # This request's files came with parameters that were refused: nothing is kept
+            # (no later Upload-Finish can name this session; a new request starts another).
+            async with req.container.pool.connection() as conn:
+                await uploads.end(conn, task_id, session)
+            await asyncio.to_thread(shutil.rmtree, storage.session_dir(session), True)
+            raise
     params = await _params_from_body(req.request)
     return await _finish(req, task, storage, params)
 

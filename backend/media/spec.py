@@ -7,6 +7,7 @@ from typing import Literal
 
 import msgspec
 
+INT_MAX = 2**31 - 1  # Postgres integer (and CVAT's PositiveIntegerField) upper bound
 SortingMethod = Literal["lexicographical", "natural", "predefined", "random"]
 StorageMethod = Literal["file_system", "cache"]
 ChunkType = Literal["imageset", "video"]
@@ -95,6 +96,12 @@ class DataParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     def problems(self) -> dict[str, list[str]]:
         """Field -> messages, as a 400 body; empty when the parameters can be used."""
         errors: dict[str, list[str]] = {}
+        # The read models keep these in Postgres integer columns: a larger value recorded in
+        # TaskDataAttached would stop the projector (and every later write) for good.
+        for name in ("chunk_size", "start_frame", "stop_frame", "cloud_storage_id"):
+            value = getattr(self, name)
+            if value is not None and value > INT_MAX:
+                errors[name] = [f"Ensure this value is less than or equal to {INT_MAX}."]
         if not 0 <= self.image_quality <= 100:
             errors["image_quality"] = ["Ensure this value is between 0 and 100."]
         if self.chunk_size is not None and self.chunk_size < 1:

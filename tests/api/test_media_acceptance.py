@@ -1,0 +1,85 @@
+"""What a new user ran into against `make run` (the acceptance pass of #6): each test is one
+finding, run through the real server process with its own database and Redis db."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.test_task_data import Api, image_bytes
+
+INT_MAX = 2**31 - 1
+
+
+@pytest.fixture(scope="module")
+def accept_server(services: Any, template_db: str) -> Iterator[Any]:
+    from tests.conftest import api_server
+
+    with api_server(services, template_db, redis_db=11) as running:
+        yield running
+
+
+@pytest.fixture
+def api(accept_server: Any) -> Api:
+    return Api(accept_server)
+
+
+def _task_files(server: Any, task_id: int) -> list[Path]:
+    root = Path(server.data_dir) / "data" / "tasks" / str(task_id)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def _one_request(api: Api, **fields: str) -> Any:
+    """CVAT's one-request form: files and parameters in one multipart POST."""
+    return api.http.post(
+        api.data_url,
+        data={"image_quality": "70", **fields},
+        files=[("client_files[0]", ("a.png", image_bytes(8, 6, (1, 2, 3))))],
+    )
+
+
+@pytest.mark.parametrize("field", ["chunk_size", "start_frame", "stop_frame"])
+def test_a_number_past_the_integer_columns_is_a_400_and_the_server_keeps_working(
+    api: Api, field: str
+) -> None:
+    # Once accepted, such a value was recorded in TaskDataAttached and the projector could
+    # never store it: every later write answered 503 for good.
+    for value in (INT_MAX + 1, 10**23):
+        r = _one_request(api, **{field: str(value)})
+        assert r.status_code == 400, r.text
+        assert r.json() == {field: [f"Ensure this value is less than or equal to {INT_MAX}."]}
+        api.start()
+        r = api.http.post(
+            api.data_url, headers={"Upload-Finish": ""}, json={field: value, "server_files": []}
+        )
+        assert r.status_code == 400, r.text
+        assert field in r.json()
+    done = api.create([("b.png", image_bytes(8, 6, (4, 5, 6)))], chunk_size=INT_MAX)
+    assert done["status"] == "finished", done
+    assert api.get(f"/api/tasks/{api.task_id}").json()["size"] == 1
+    assert api.new_task() > api.task_id  # writes still go through the read models
+
+
+def test_a_huge_cloud_storage_id_is_a_400(api: Api) -> None:
+    r = api.http.post(
+        api.data_url,
+        json={"cloud_storage_id": 10**20, "server_files": ["a.jpg"]},
+    )
+    assert r.status_code == 400, r.text
+    assert "cloud_storage_id" in r.json()
+
+
+def test_refused_parameters_of_the_one_request_form_keep_no_file(
+    api: Api, accept_server: Any
+) -> None:
+    for fields in ({"chunk_size": "0"}, {"sorting_method": "weird"}, {"image_quality": "x"}):
+        r = _one_request(api, **fields)
+        assert r.status_code == 400, r.text
+        assert _task_files(accept_server, api.task_id) == [], fields
+    # The task still takes data afterwards.
+    r = _one_request(api)
+    assert r.status_code == 202, r.text
+    assert api.wait(r.json()["rq_id"])["status"] == "finished"
