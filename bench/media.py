@@ -7,6 +7,9 @@ baseline measured on the same input in the same run:
                              + OpenCV JPEG encode of the same frames
   media.cached_chunk_ms      a job chunk made on request (cold) / served again from the
                              chunk cache (value = cached, baseline = cold)
+  media.video_cache_chunk_ms a use_cache task's chunk cut from the video on request (cold:
+                             a seek into the file) / PyAV seeking to and decoding the same
+                             frames; also creation time of the use_cache task vs a prebuilt one
   media.create_10k_peak_mb   peak RSS growth while building a task from a 10,000-image zip
                              / the same from a 2,000-image zip. Pixel data never
                              accumulates, but a task necessarily keeps a small record per
@@ -33,7 +36,7 @@ import cv2
 import numpy as np
 from _common import log, median, report
 
-from backend.media import archive, build, chunk_cache, serving
+from backend.media import archive, build, chunk_cache, serving, video
 from backend.media.build import Received
 from backend.media.spec import DataParams
 from backend.media.storage import StoredData, TaskStorage
@@ -160,6 +163,42 @@ def cached_chunk_figure(work: Path, video: Path) -> None:
            value / baseline <= 0.1, chunk_size=stored.spec.chunk_size)  # fmt: skip
 
 
+def video_cache_figure(work: Path, video_path: Path) -> None:
+    """use_cache (data on the fly): creation only probes; each chunk is cut on request."""
+    _, _, prebuilt_s = build_task(work / "p", [("bench.mp4", video_path, "video")])
+    storage, stored, lazy_s = build_task(
+        work / "l", [("bench.mp4", video_path, "video")], use_cache=True
+    )
+    assert stored.spec.video is not None and stored.spec.video.on_the_fly
+    cache = chunk_cache.for_data_dir(work / "l", 1024)
+    size = stored.spec.chunk_size
+    numbers = list(range(1, serving.chunk_count(stored.spec.size, size)))
+    probe = video.probe(video_path, "bench.mp4")
+
+    def cut(number: int) -> float:
+        started = time.perf_counter()
+        with serving.task_chunk(storage, stored, number, "compressed", cache) as body:
+            body.read()
+        return (time.perf_counter() - started) * 1000
+
+    def seek_decode(number: int) -> float:
+        started = time.perf_counter()
+        with av.open(str(video_path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            container.seek(int(probe.frame_pts[number * size]), stream=stream, backward=True)
+            for count, _ in enumerate(container.decode(stream), start=1):
+                if count == size:
+                    break
+        return (time.perf_counter() - started) * 1000
+
+    cold, raw = [cut(n) for n in numbers], [seek_decode(n) for n in numbers]
+    value, baseline = median(cold), median(raw)
+    report("media.video_cache_chunk_ms", value, "ms", baseline, "ratio <= 1.0",
+           value / baseline <= 1.0, chunk_size=size, chunks=len(numbers),
+           create_s=round(lazy_s, 3), prebuilt_create_s=round(prebuilt_s, 3))  # fmt: skip
+
+
 # The 10k-image figure: each build runs in a child process, so that its peak RSS
 # (VmHWM) is its own; the growth over the RSS before building is what is compared.
 CHILD = r"""
@@ -229,6 +268,7 @@ def main() -> None:
         video = make_video(work / "bench.mp4")
         video_figures(work, video)
         cached_chunk_figure(work, video)
+        video_cache_figure(work, video)
         memory_figure(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -400,6 +400,8 @@ CACHE_CASES = [  # (encoder, suffix, build parameters): remuxed, re-encoded, zip
     ("libx264", ".mp4", {"chunk_size": 7, "start_frame": 3}),
     ("libx264", ".mkv", {"use_zip_chunks": True, "chunk_size": 10}),
     ("libvpx", ".webm", {"chunk_size": 8, "frame_filter": "step=2", "stop_frame": 45}),
+    ("mpeg4", ".avi", {"chunk_size": 10, "start_frame": 20}),
+    ("libx264", ".mp4", {"chunk_size": 10, "rotation": 90}),
 ]
 
 
@@ -412,7 +414,8 @@ def test_use_cache_chunks_are_those_of_a_prebuilt_task(
     video, its probe, the preview and the manifest is written at creation."""
     from backend.media import chunk_cache, serving
 
-    path = make_video(tmp_path / f"v{suffix}", codec, frames=50, gop=10)
+    rotation = params.pop("rotation", None)
+    path = make_video(tmp_path / f"v{suffix}", codec, frames=50, gop=10, rotation=rotation)
     files = [("clip" + suffix, path)]
     built, prebuilt = _published(tmp_path, "prebuilt", files, **params)
     lazy, on_the_fly = _published(tmp_path, "cache", files, use_cache=True, **params)
@@ -491,6 +494,28 @@ def test_a_chunk_cut_on_request_starts_with_a_seek(tmp_path: Path) -> None:
         video.cut(path, probe, [plan], out, progress=lambda _: None, check=lambda: None)
     assert numbers(tmp_path / "o.mp4") == list(range(185, 195))
     assert 0 < len(counted) <= 30  # 180..194 and what the demuxer reads ahead
+
+
+def test_a_seek_that_lands_past_the_keyframe_reads_from_the_start(tmp_path: Path) -> None:
+    """An imprecise index (the demuxer lands after the wanted keyframe): the pass notices
+    before writing anything and reads the file from its start instead."""
+    path = make_video(tmp_path / "v.mp4", frames=60, gop=10)
+    probe = video.probe(path, "v.mp4")
+    real_seek = av.container.InputContainer.seek
+    seeks: list[int] = []
+
+    def seek_too_far(self: Any, offset: int, **kwargs: Any) -> None:
+        seeks.append(offset)
+        real_seek(self, int(probe.frame_pts[50]), **kwargs)
+
+    out = video.CutOutput(original=lambda _: tmp_path / "o.mp4", compressed=None,
+                          compressed_kind="video", quality=70)  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(av.container.InputContainer, "seek", seek_too_far)
+        video.cut(path, probe, [video.ChunkPlan(range(22, 31), False)], out,
+                  progress=lambda _: None, check=lambda: None)  # fmt: skip
+    assert seeks == [int(probe.frame_pts[20])]
+    assert numbers(tmp_path / "o.mp4") == list(range(22, 31))
 
 
 def test_sparse_keyframes_prebuild_and_say_why(tmp_path: Path) -> None:
