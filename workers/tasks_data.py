@@ -62,9 +62,14 @@ async def _report(container: Container, rq_id: str, watch: _Watch) -> None:
 async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
     container: Container = ctx["container"]
     async with container.pool.connection() as conn:
-        if not await requests.mark_started(conn, rq_id):
-            return "skipped"  # cancelled while queued, or already handled
+        started = await requests.mark_started(conn, rq_id)
         row = await requests.get(conn, rq_id)
+    if not started:  # cancelled while queued, or already handled
+        if row is not None and row.status == "failed" and row.operation.task_id is not None:
+            # Cancelled before it ran: its uploads are spent all the same.
+            storage = TaskStorage(container.settings.data_dir, row.operation.task_id)
+            await _drop_session(container, storage, row.params.get("session"))
+        return "skipped"
     assert row is not None and row.operation.task_id is not None
     task_id = row.operation.task_id
     session = row.params.get("session")  # None: share / remote / cloud files only
@@ -121,10 +126,14 @@ async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
         shutil.rmtree(gathered, ignore_errors=True)
         # The uploaded files are spent either way (CVAT removes them too); a client that
         # retries starts again with Upload-Start.
-        if session:
-            async with container.pool.connection() as conn:
-                await uploads.end(conn, task_id, str(session))
-                keep = await uploads.current(conn, task_id)
-            shutil.rmtree(storage.session_dir(str(session)), ignore_errors=True)
-            storage.drop_uploads(keep=keep)
+        await _drop_session(container, storage, session)
     return outcome
+
+
+async def _drop_session(container: Container, storage: TaskStorage, session: Any) -> None:
+    if session:
+        async with container.pool.connection() as conn:
+            await uploads.end(conn, storage.task_id, str(session))
+            keep = await uploads.current(conn, storage.task_id)
+        shutil.rmtree(storage.session_dir(str(session)), ignore_errors=True)
+        storage.drop_uploads(keep=keep)
