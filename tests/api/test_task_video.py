@@ -377,6 +377,15 @@ def test_a_manifest_beside_the_video_is_checked_and_used(server: Any, tmp_path: 
     assert api.get(f"/api/tasks/{api.task_id}/data/meta").status_code == 404
 
 
+def test_a_video_manifest_alone_is_no_media(api: Api) -> None:
+    done = api.create([("manifest.jsonl", video_manifest("walk.mp4", W, H, 30, [(0, 0)]))])
+    assert done["status"] == "failed"
+    assert done["message"] == (
+        "No media data found: manifest.jsonl is a manifest without images or a video; "
+        "upload the files it lists too."
+    )
+
+
 def test_a_video_inside_an_archive_is_refused_naming_it(api: Api, tmp_path: Path) -> None:
     api.start()
     packed = io.BytesIO()
