@@ -30,7 +30,7 @@ from starlette.responses import Response
 
 from backend.api import access
 from backend.api.errors import ApiError, bad_request, from_msgspec
-from backend.api.json_text import refuse_nul
+from backend.api.json_text import refuse_unstorable
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.domain.annotations import CvatAnnotations, JobAnnotations
 from backend.domain.commands import (
@@ -234,7 +234,7 @@ _OBJECT_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
 
 async def _decode(req: ApiRequest, action: str | None) -> Any:
     raw = await req.request.body()
-    refuse_nul(raw)
+    refuse_unstorable(raw)
     try:
         return _DECODERS[action].decode(raw if raw.strip() else b"{}")
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:

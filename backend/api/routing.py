@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from backend.api.errors import NOT_AUTHENTICATED, ApiError, from_msgspec
-from backend.api.json_text import NUL_MESSAGE, refuse_nul
+from backend.api.json_text import NUL_MESSAGE, refuse_unstorable
 from backend.api.responses import json_response
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ async def decode_body(request: Request, body_type: type) -> Any:
     raw = await request.body()
     if not raw.strip():
         raw = b"{}"  # clients send bodiless POSTs with a JSON content type
-    refuse_nul(raw)
+    refuse_unstorable(raw)
     try:
         return msgspec.json.decode(raw, type=body_type)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:

@@ -23,7 +23,7 @@ from starlette.types import Message
 
 from backend.api import http_caching
 from backend.api.errors import ApiError, bad_request, from_msgspec, not_found
-from backend.api.json_text import NUL_MESSAGE, refuse_nul
+from backend.api.json_text import NUL_MESSAGE, refuse_unstorable
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.cloud import task_files
 from backend.media import (
@@ -226,7 +226,7 @@ async def upload_data(req: ApiRequest) -> Any:
 
 async def _params_from_body(request: Request) -> DataParams:
     raw = await _limited(request, 2**20).body()
-    refuse_nul(raw)
+    refuse_unstorable(raw)
     try:
         return msgspec.json.decode(raw if raw.strip() else b"{}", type=DataParams)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:

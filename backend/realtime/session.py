@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from backend.api import access
 from backend.api.errors import ApiError, from_msgspec
-from backend.api.json_text import NUL_MESSAGE, has_nul
+from backend.api.json_text import unstorable
 from backend.domain.commands import Command
 from backend.domain.errors import Conflict, DomainError, NotFound, ValidationError
 from backend.domain.events import decode_job_event
@@ -338,8 +338,9 @@ class Session:
         self.send(protocol.Error(reason=reason, message=message, field=field))
 
     async def _handle(self, text: str) -> None:
-        if has_nul(text):
-            self._invalid(text, NUL_MESSAGE)
+        problem = unstorable(text)
+        if problem is not None:
+            self._invalid(text, problem)
             return
         try:
             message = protocol.client_decoder.decode(text)

@@ -1,5 +1,6 @@
-"""A NUL character can never reach the event log: Postgres text and jsonb cannot store it,
-so one such event would stop the projector (and every write after it) for good."""
+"""What Postgres cannot store never reaches the event log: a NUL character (text and jsonb
+cannot hold it) or an integer past 32 bits (the read models' integer columns). One such
+event would stop the projector, and every write waiting for it, for good."""
 
 from __future__ import annotations
 
@@ -31,3 +32,24 @@ def test_nul_in_a_body_or_query_is_a_400_and_the_server_keeps_working(server: Se
         r = http.post("/api/projects", json={"name": "after the NULs"})
         assert r.status_code == 201, r.text
         assert http.get(f"/api/projects/{r.json()['id']}").status_code == 200
+
+
+def test_integers_past_32_bits_are_a_400_and_the_server_keeps_working(server: Server) -> None:
+    big = 2**40
+    with httpx.Client(base_url=server.url, auth=server.admin, timeout=60) as http:
+        labels = [{"name": "a"}]
+        bodies = [
+            ("/api/tasks", {"name": "t", "segment_size": big, "labels": labels}),
+            ("/api/tasks", {"name": "t", "overlap": big, "labels": labels}),
+            ("/api/projects", {"name": "p", "assignee_id": big}),
+        ]
+        for path, body in bodies:
+            r = http.post(path, json=body)
+            assert r.status_code == 400 and "Integers must be" in r.text, (body, r.text)
+        task = Task(http, frames=2, segment_size=2)
+        shape = {"type": "rectangle", "frame": 0, "label_id": task.label("car"),
+                 "points": [1, 2, 3, 4], "z_order": big}  # fmt: skip
+        r = http.put(f"/api/jobs/{task.job(0)}/annotations", json={"shapes": [shape]})
+        assert r.status_code == 400 and "Integers must be" in r.text, r.text
+        r = http.post("/api/projects", json={"name": "after the big numbers"})
+        assert r.status_code == 201, r.text
