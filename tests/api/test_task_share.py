@@ -6,8 +6,8 @@ the share, and tar archives (uploaded and from the share)."""
 from __future__ import annotations
 
 import io
-import shutil
 import json
+import shutil
 import tarfile
 import uuid
 from collections.abc import Iterator
