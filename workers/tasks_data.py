@@ -8,7 +8,8 @@ import asyncio
 import contextlib
 import shutil
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 import structlog
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 OPERATION = "create:task"
+T = TypeVar("T")
 PROGRESS_EVERY_S = 0.3
 
 
@@ -77,6 +79,10 @@ async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
     storage = TaskStorage(container.settings.data_dir, task_id)
     out = storage.build_dir(rq_id)
     gathered = out.with_name(f"{out.name}-sources")  # share copies and downloads
+    # One creation per task at a time: any other build dir was left by a killed process.
+    if out.parent.is_dir():
+        for stale in out.parent.iterdir():
+            shutil.rmtree(stale, ignore_errors=True)
     # Copying and downloading take the first part of the progress bar when there is any.
     fetching = params.server_files or params.remote_files or params.cloud_storage_id is not None
     fetch_part = 0.3 if fetching else 0.0
@@ -89,10 +95,10 @@ async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
             lambda p: watch.set_progress(fetch_part * p), watch.check,
         )  # fmt: skip
         limits = ArchiveLimits(max_unpacked_bytes=container.settings.max_upload_mb * 4 * 2**20)
-        stored = await asyncio.to_thread(
-            build, storage, out, received, params, limits=limits, check=watch.check,
+        stored = await _in_thread(watch, lambda: build(
+            storage, out, received, params, limits=limits, check=watch.check,
             progress=lambda p: watch.set_progress(fetch_part + (1 - fetch_part) * p),
-        )  # fmt: skip
+        ))  # fmt: skip
         reporter.cancel()
         if storage.has_data():
             raise MediaError("The task already has data; create a new task for more.")
@@ -128,6 +134,20 @@ async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
         # retries starts again with Upload-Start.
         await _drop_session(container, storage, session)
     return outcome
+
+
+async def _in_thread(watch: _Watch, work: Callable[[], T]) -> T:
+    """Run `work` in a thread; when this job is cancelled (worker shutdown), stop the
+    thread at its next check and wait for it, so the cleanup after us deletes a build
+    directory nobody writes to any more."""
+    running = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        watch.cancelled.set()
+        with contextlib.suppress(BaseException):
+            await running
+        raise
 
 
 async def _drop_session(container: Container, storage: TaskStorage, session: Any) -> None:

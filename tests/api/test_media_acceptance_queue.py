@@ -52,3 +52,31 @@ def test_cancelled_while_queued_keeps_no_uploaded_file(services: Any, queued_ser
     # The task takes new data afterwards (a new session, nothing left of the old one).
     api.start()
     assert api.send([("b.png", image_bytes(8, 6, (4, 5, 6)))]).status_code == 200
+
+
+async def test_a_cancelled_creation_stops_its_build_thread_before_cleaning_up() -> None:
+    # `vellum serve` stopped mid-build: arq cancels the job, whose cleanup deleted the
+    # build directory while the build thread went on writing frames into it.
+    import asyncio
+    import threading
+
+    from workers.tasks_data import _in_thread, _Watch
+
+    watch = _Watch()
+    started, ended = threading.Event(), threading.Event()
+
+    def work() -> None:
+        started.set()
+        try:
+            while True:
+                watch.check()
+                time.sleep(0.01)
+        finally:
+            ended.set()
+
+    job = asyncio.ensure_future(_in_thread(watch, work))
+    assert await asyncio.to_thread(started.wait, 10)
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert ended.is_set()
