@@ -8,6 +8,7 @@ import msgspec
 
 from backend.api.errors import ApiError, not_found
 from backend.api.routing import ApiRequest, ApiRouter
+from backend.formats import registry
 from backend.media.share import FileInfo, Share, ShareError
 
 router = ApiRouter("server")
@@ -63,8 +64,8 @@ async def plugins(req: ApiRequest) -> Plugins:
 
 @router.get("/api/server/annotation/formats", response=Formats, summary="Import and export formats")
 async def formats(req: ApiRequest) -> Formats:
-    # Dataset formats arrive with the formats issue; none is offered until it works.
-    return Formats(importers=[], exporters=[])
+    # Every format of the catalog; one without a working importer/exporter is enabled=false.
+    return msgspec.convert(registry.listing(), Formats)
 
 
 class ShareQuery(msgspec.Struct, kw_only=True):

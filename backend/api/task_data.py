@@ -10,7 +10,7 @@ import asyncio
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,12 +19,12 @@ from arq.connections import ArqRedis
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.types import Message
 
-from backend.api import http_caching
+from backend.api import http_caching, upload_protocol
 from backend.api.errors import ApiError, bad_request, from_msgspec, not_found
 from backend.api.json_text import NUL_MESSAGE, refuse_unstorable
 from backend.api.routing import ApiRequest, ApiRouter
+from backend.api.upload_protocol import TUS_VERSION, offset_headers, write_at
 from backend.cloud import task_files
 from backend.media import (
     archive,
@@ -49,9 +49,7 @@ from backend.services import requests
 router = ApiRouter("tasks")
 
 MAX_REQUEST_BYTES = 100 * 2**20  # one multipart request (the clients' MAX_REQUEST_SIZE)
-MAX_TUS_CHUNK_BYTES = 10 * 2**20  # one TUS PATCH body (the clients' TUS_CHUNK_SIZE)
 _MULTIPART_SLACK = 2**20  # boundaries and part headers on top of the files
-TUS_VERSION = "1.0.0"
 OPERATION = "create:task"
 _LIST_FIELD = re.compile(r"^(server_files|server_files_exclude|remote_files)(\[\d+\])?$")
 
@@ -76,26 +74,6 @@ def _storage(req: ApiRequest, task_id: int) -> TaskStorage:
 
 def _limit_bytes(req: ApiRequest) -> int:
     return req.container.settings.max_upload_mb * 2**20
-
-
-def _limited(request: Request, max_bytes: int) -> Request:
-    """The same request, refusing (413) a body past `max_bytes` while it streams in."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise ApiError(413, f"The request body is larger than {max_bytes} bytes.")
-    seen = 0
-    receive = request.receive
-
-    async def counting() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > max_bytes:
-                raise ApiError(413, f"The request body is larger than {max_bytes} bytes.")
-        return message
-
-    return Request(request.scope, counting)
 
 
 async def _loaded(req: ApiRequest, task_id: int) -> tuple[TaskStorage, StoredData]:
@@ -225,7 +203,7 @@ async def upload_data(req: ApiRequest) -> Any:
 
 
 async def _params_from_body(request: Request) -> DataParams:
-    raw = await _limited(request, 2**20).body()
+    raw = await upload_protocol.limited(request, 2**20).body()
     refuse_unstorable(raw)
     try:
         return msgspec.json.decode(raw if raw.strip() else b"{}", type=DataParams)
@@ -239,7 +217,7 @@ async def _receive_multipart(req: ApiRequest, task_id: int, session: str) -> dic
     fields (data parameters in the one-request form)."""
     storage = _storage(req, task_id)
     files_dir = storage.upload_files_dir(session)
-    request = _limited(req.request, MAX_REQUEST_BYTES + _MULTIPART_SLACK)
+    request = upload_protocol.limited(req.request, MAX_REQUEST_BYTES + _MULTIPART_SLACK)
     stored: list[uploads.UploadedFile] = []
     fields: dict[str, Any] = {}
     limits = _archive_limits(req)
@@ -410,23 +388,14 @@ async def _check_sources(req: ApiRequest, params: DataParams) -> None:
 
 
 async def _tus_create(req: ApiRequest, task_id: int) -> Response:
-    headers = req.request.headers
-    length_text = headers.get("upload-length", "")
-    if not length_text.isdigit():
-        raise bad_request("Upload-Length", "A non-negative integer is required.")
-    length = int(length_text)
-    try:
-        meta = uploads.parse_tus_metadata(headers.get("upload-metadata", ""))
-        name = uploads.client_basename(meta.get("filename", ""))
-    except MediaError as exc:
-        raise bad_request("Upload-Metadata", str(exc)) from None
+    length, name = upload_protocol.tus_create_params(req.request.headers)
     session = await _session(req, task_id)
     async with req.container.pool.connection() as conn:
         if await uploads.received_bytes(conn, session) + length > _limit_bytes(req):
             raise ApiError(413, f"The task's files add up to more than {_limit_bytes(req)} bytes.")
         upload = await uploads.create_tus(conn, session, task_id, name, length)
     path = _storage(req, task_id).tus_dir(session) / upload.id
-    await asyncio.to_thread(_create_empty, path)
+    await asyncio.to_thread(upload_protocol.create_empty, path)
     if length == 0:
         await _tus_complete(req, upload)
     location = req.absolute_url(f"/api/tasks/{task_id}/data/{upload.id}")
@@ -439,11 +408,6 @@ async def _tus_create(req: ApiRequest, task_id: int) -> Response:
     )  # fmt: skip
 
 
-def _create_empty(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()
-
-
 async def _tus_upload(req: ApiRequest) -> uploads.TusUpload:
     task_id = int(req.path["id"])
     await tasks_port.task_for(req.container, req.principal, task_id, "upload:data")
@@ -454,17 +418,10 @@ async def _tus_upload(req: ApiRequest) -> uploads.TusUpload:
     return upload
 
 
-def _offset_headers(upload: uploads.TusUpload, offset: int) -> dict[str, str]:
-    return {
-        "Upload-Offset": str(offset), "Upload-Length": str(upload.length),
-        "Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store",
-    }  # fmt: skip
-
-
 @router.route("HEAD", "/api/tasks/{id:int}/data/{file_id}", summary="TUS upload offset")
 async def tus_offset(req: ApiRequest) -> Response:
     upload = await _tus_upload(req)
-    return Response(status_code=200, headers=_offset_headers(upload, upload.offset))
+    return Response(status_code=200, headers=offset_headers(upload.length, upload.offset))
 
 
 @router.patch(
@@ -473,51 +430,21 @@ async def tus_offset(req: ApiRequest) -> Response:
 )  # fmt: skip
 async def tus_chunk(req: ApiRequest) -> Response:
     upload = await _tus_upload(req)
-    headers = req.request.headers
-    offset_text = headers.get("upload-offset", "")
-    if not offset_text.isdigit():
-        raise bad_request("Upload-Offset", "A non-negative integer is required.")
-    offset = int(offset_text)
+    offset = upload_protocol.patch_offset(req.request.headers)
     if offset != upload.offset:
-        return Response(status_code=409, headers=_offset_headers(upload, upload.offset))
-    request = _limited(req.request, MAX_TUS_CHUNK_BYTES)
+        return Response(status_code=409, headers=offset_headers(upload.length, upload.offset))
+    request = upload_protocol.limited(req.request, upload_protocol.MAX_TUS_CHUNK_BYTES)
     path = _storage(req, upload.task_id).tus_dir(upload.session) / upload.id
-    written = await _write_at(path, offset, upload.length, request.stream())
+    written = await write_at(path, offset, upload.length, request.stream())
     async with req.container.pool.connection() as conn:
         if not await uploads.advance_tus(conn, upload.id, offset, offset + written):
             fresh = await uploads.get_tus(conn, upload.task_id, upload.id)
             current = fresh.offset if fresh else offset
-            return Response(status_code=409, headers=_offset_headers(upload, current))
+            return Response(status_code=409, headers=offset_headers(upload.length, current))
     new_offset = offset + written
     if new_offset == upload.length:
         await _tus_complete(req, upload)
-    return Response(status_code=204, headers=_offset_headers(upload, new_offset))
-
-
-async def _write_at(path: Path, offset: int, length: int, body: AsyncIterator[bytes]) -> int:
-    """Append the streamed body at `offset`; refuse bytes past the declared length."""
-    written = 0
-    handle = await asyncio.to_thread(_open_at, path, offset)
-    try:
-        async for piece in body:
-            if not piece:
-                continue
-            if offset + written + len(piece) > length:
-                raise bad_request("Upload-Length", "The data goes past the declared length.")
-            await asyncio.to_thread(handle.write, piece)
-            written += len(piece)
-    finally:
-        await asyncio.to_thread(handle.close)
-    return written
-
-
-def _open_at(path: Path, offset: int) -> Any:
-    if not path.is_file():
-        raise not_found("Upload not found.")
-    handle = path.open("r+b")
-    handle.truncate(offset)  # drop what a failed earlier attempt left past the offset
-    handle.seek(offset)
-    return handle
+    return Response(status_code=204, headers=offset_headers(upload.length, new_offset))
 
 
 async def _tus_complete(req: ApiRequest, upload: uploads.TusUpload) -> None:
