@@ -1,0 +1,851 @@
+"""Our annotations <-> a datumaro Dataset, the one door to datumaro for every format module.
+
+Export (`to_dataset`) follows CVAT's GetCVATDataExtractor: one DatasetItem per frame, its id
+the frame name without extension and `frame` in its attributes; labels with their attribute
+names (skeleton points are labels whose parent is the skeleton); tracks become per-frame
+shapes (interpolated, outside ones dropped) with `track_id` and `keyframe` attributes;
+`occluded` (and `rotation` for boxes) travel as attributes. Datumaro 1.13 has no skeleton
+annotation, so a skeleton is a `Points` annotation with one point per skeleton point (in
+the label's sublabel order) and the skeleton's `PointsCategories` entry names them.
+
+Import (`from_dataset`) follows CVAT's import_dm_annotations: items are matched to task
+frames by name (with or without directories) or by the `frame` attribute, labels by name,
+attributes by name (unknown ones dropped), one-member groups dropped, and shapes carrying
+`track_id` + `keyframe` rebuilt into tracks where the format keeps tracks. Anything it cannot
+place is a FormatError naming the file and the item.
+
+Datumaro plugins are passed explicitly (`environment(...)`): nothing is discovered.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from datumaro.components.annotation import (
+    Annotation,
+    AnnotationType,
+    Bbox,
+    Ellipse,
+    Label,
+    LabelCategories,
+    Mask,
+    Points,
+    PointsCategories,
+    Polygon,
+    PolyLine,
+    RotatedBbox,
+)
+from datumaro.components.dataset import Dataset
+from datumaro.components.dataset_base import DatasetItem
+from datumaro.components.environment import Environment
+from datumaro.components.errors import DatumaroError
+from datumaro.components.media import Image
+
+from backend.domain.interpolation import interpolate_keyframes
+from backend.domain.objects import (
+    AttributeVal,
+    LabeledImage,
+    LabeledShape,
+    LabeledTrack,
+    SkeletonElementShape,
+    SkeletonElementTrack,
+    TrackedShape,
+)
+from backend.formats.model import (
+    AttributeSpec,
+    CvatAnnotations,
+    ExportSource,
+    FormatError,
+    FrameSpec,
+    LabelSpec,
+)
+
+__all__ = [
+    "DmDataset",
+    "ExportOptions",
+    "ImportOptions",
+    "cvat_rle_to_mask",
+    "environment",
+    "export_with",
+    "from_dataset",
+    "import_with",
+    "mask_to_cvat_rle",
+    "to_dataset",
+]
+
+DmDataset = Dataset
+
+# Attributes the bridge itself writes or reads; never mapped onto label attributes.
+_SERVICE_ATTRIBUTES = frozenset(
+    {"occluded", "outside", "keyframe", "track_id", "rotation", "source", "frame"}
+)
+_SOURCES = frozenset({"manual", "semi-auto", "auto", "file"})
+
+
+def environment(*plugins: type) -> Environment:
+    """A datumaro Environment holding exactly `plugins` (no built-in discovery)."""
+    env = Environment()
+    env._builtins_initialized = True  # datumaro would otherwise scan every plugin module
+    env.register_plugins(list(plugins))
+    return env
+
+
+# --- masks ---------------------------------------------------------------------------------
+
+
+def cvat_rle_to_mask(points: Sequence[float], width: int, height: int) -> np.ndarray:
+    """CVAT's mask encoding (run lengths from 0s over the box, then left, top, right,
+    bottom inclusive) as a full-frame boolean array."""
+    *counts, left, top, right, bottom = (int(v) for v in points)
+    box_w, box_h = right - left + 1, bottom - top + 1
+    values = np.zeros(sum(counts), dtype=bool)
+    position = 0
+    for index, count in enumerate(counts):
+        if index % 2:
+            values[position : position + count] = True
+        position += count
+    box = np.zeros(box_w * box_h, dtype=bool)
+    box[: min(len(values), len(box))] = values[: len(box)]
+    full = np.zeros((height, width), dtype=bool)
+    box2d = box.reshape(box_h, box_w)
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(bottom + 1, height), min(right + 1, width)
+    if y0 < y1 and x0 < x1:
+        full[y0:y1, x0:x1] = box2d[y0 - top : y1 - top, x0 - left : x1 - left]
+    return full
+
+
+def mask_to_cvat_rle(image: np.ndarray) -> list[float] | None:
+    """A boolean mask in CVAT's encoding, or None when it is empty."""
+    ys, xs = np.nonzero(image)
+    if not len(ys):
+        return None
+    top, bottom, left, right = int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
+    flat = np.asarray(image[top : bottom + 1, left : right + 1], dtype=bool).ravel()
+    changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    bounds = np.concatenate(([0], changes, [len(flat)]))
+    counts = np.diff(bounds).tolist()
+    if flat[0]:
+        counts.insert(0, 0)
+    return [float(c) for c in counts] + [float(left), float(top), float(right), float(bottom)]
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What a format can hold; shapes it cannot are converted or left out as CVAT does."""
+
+    tracks: bool = True  # write track_id/keyframe attributes on track shapes
+    ellipse_as: str = "ellipse"  # "ellipse", "mask", "polygon" or "drop"
+    skip_types: frozenset[str] = frozenset({"cuboid"})
+
+
+def _frame_item_id(frame: FrameSpec) -> str:
+    return os.path.splitext(frame.name)[0]
+
+
+def _joints(svg: str, sublabels: Sequence[LabelSpec]) -> set[tuple[int, int]]:
+    """Skeleton edges from CVAT's svg (lines with data-node-from/to, 1-based point
+    indexes in CVAT's skeleton layout; circles with data-node-id and data-label-id)."""
+    node_label: dict[str, int] = {}
+    for circle in re.finditer(r"<circle[^>]*>", svg):
+        tag = circle.group(0)
+        node = re.search(r'data-node-id="(\d+)"', tag)
+        label = re.search(r'data-label-id="(\d+)"', tag)
+        name = re.search(r'data-label-name="([^"]*)"', tag)
+        if node is None:
+            continue
+        for position, sub in enumerate(sublabels, start=1):
+            if (label and int(label.group(1)) == sub.id) or (name and name.group(1) == sub.name):
+                node_label[node.group(1)] = position
+    joints: set[tuple[int, int]] = set()
+    for line in re.finditer(r"<line[^>]*>", svg):
+        tag = line.group(0)
+        a = re.search(r'data-node-from="(\d+)"', tag)
+        b = re.search(r'data-node-to="(\d+)"', tag)
+        if a and b and a.group(1) in node_label and b.group(1) in node_label:
+            joints.add((node_label[a.group(1)], node_label[b.group(1)]))
+    return joints
+
+
+class _Labels:
+    """Our labels as datumaro categories, with the id <-> index maps both ways."""
+
+    def __init__(self, labels: Sequence[LabelSpec]) -> None:
+        self.categories = LabelCategories(attributes={"occluded"})
+        self.points = PointsCategories()
+        self.index: dict[int, int] = {}
+        self.specs: dict[int, LabelSpec] = {}
+        for label in labels:
+            self._add(label, "")
+            for sub in label.sublabels:
+                self._add(sub, label.name)
+            if label.type == "skeleton" or label.sublabels:
+                self.points.add(
+                    self.index[label.id],
+                    [sub.name for sub in label.sublabels],
+                    _joints(label.svg, label.sublabels),
+                )
+
+    def _add(self, label: LabelSpec, parent: str) -> None:
+        self.index[label.id] = self.categories.add(
+            label.name, parent=parent, attributes={a.name for a in label.attributes}
+        )
+        self.specs[label.id] = label
+
+    def as_dict(self) -> dict[AnnotationType, Any]:
+        result: dict[AnnotationType, Any] = {AnnotationType.label: self.categories}
+        if len(self.points.items):
+            result[AnnotationType.points] = self.points
+        return result
+
+
+def _attribute_value(spec: AttributeSpec, value: str) -> Any:
+    if spec.input_type == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() else number
+    if spec.input_type == "checkbox":
+        return value.lower() == "true"
+    return value
+
+
+def _dm_attributes(label: LabelSpec, values: Iterable[AttributeVal]) -> dict[str, Any]:
+    given = {a.spec_id: a.value for a in values}
+    return {
+        spec.name: _attribute_value(spec, given.get(spec.id, spec.default_value))
+        for spec in label.attributes
+    }
+
+
+@dataclass
+class _FrameShape:
+    """A shape on one frame, from a shape or a track (then with track id and keyframe)."""
+
+    type: str
+    label_id: int
+    points: list[float]
+    occluded: bool
+    z_order: int
+    rotation: float
+    group: int
+    attributes: list[AttributeVal]
+    elements: list[tuple[int, list[float], bool, bool]]  # label id, points, occluded, outside
+    track_id: int | None = None
+    keyframe: bool = False
+    source: str = "manual"
+
+
+def _frame_shapes(source: ExportSource, options: ExportOptions) -> dict[int, list[_FrameShape]]:
+    by_frame: dict[int, list[_FrameShape]] = defaultdict(list)
+    for shape in source.annotations.shapes:
+        by_frame[shape.frame].append(
+            _FrameShape(
+                type=shape.type,
+                label_id=shape.label_id,
+                points=list(shape.points),
+                occluded=shape.occluded,
+                z_order=shape.z_order,
+                rotation=shape.rotation,
+                group=shape.group or 0,
+                attributes=list(shape.attributes),
+                elements=[
+                    (e.label_id, list(e.points), e.occluded, e.outside) for e in shape.elements
+                ],
+                source=shape.source,
+            )
+        )
+    if not source.frames:
+        return by_frame
+    numbers = [f.number for f in source.frames]
+    start, stop, included = min(numbers), max(numbers), set(numbers)
+    for track_index, track in enumerate(source.annotations.tracks):
+        element_shapes = [
+            (
+                element.label_id,
+                {
+                    s.frame: s
+                    for s in interpolate_keyframes(
+                        element.shapes,
+                        element.frame,
+                        start,
+                        stop,
+                        included_frames=included,
+                        include_outside=True,  # the skeleton decides visibility
+                    )
+                },
+            )
+            for element in track.elements
+        ]
+        for seen in interpolate_keyframes(
+            track.shapes, track.frame, start, stop, included_frames=included
+        ):
+            if seen.outside:
+                continue
+            elements = [
+                (label_id, list(s.points), s.occluded, s.outside)
+                for label_id, by_number in element_shapes
+                if (s := by_number.get(seen.frame)) is not None
+            ]
+            if track.elements and all(e[3] for e in elements):
+                continue  # a skeleton with every point outside is not shown (as CVAT)
+            by_frame[seen.frame].append(
+                _FrameShape(
+                    type=seen.type,
+                    label_id=track.label_id,
+                    points=list(seen.points),
+                    occluded=seen.occluded,
+                    z_order=seen.z_order,
+                    rotation=seen.rotation,
+                    group=track.group or 0,
+                    attributes=list(track.attributes) + list(seen.attributes),
+                    elements=elements,
+                    track_id=track_index if options.tracks else None,
+                    keyframe=seen.keyframe,
+                    source=track.source,
+                )
+            )
+    return by_frame
+
+
+def _ellipse_polygon(cx: float, cy: float, rx: float, ry: float, angle: float) -> list[float]:
+    steps = 32
+    cos_a, sin_a = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    points: list[float] = []
+    for i in range(steps):
+        t = 2 * math.pi * i / steps
+        x, y = rx * math.cos(t), ry * math.sin(t)
+        points += [cx + x * cos_a - y * sin_a, cy + x * sin_a + y * cos_a]
+    return points
+
+
+def _to_annotation(
+    shape: _FrameShape, frame: FrameSpec, labels: _Labels, options: ExportOptions
+) -> Annotation | None:
+    label = labels.specs[shape.label_id]
+    attributes = _dm_attributes(label, shape.attributes)
+    attributes["occluded"] = shape.occluded
+    if shape.track_id is not None:
+        attributes["track_id"] = shape.track_id
+        attributes["keyframe"] = shape.keyframe
+    common: dict[str, Any] = {
+        "label": labels.index[shape.label_id],
+        "attributes": attributes,
+        "group": shape.group,
+        "z_order": shape.z_order,
+    }
+    kind, points = shape.type, shape.points
+    if kind in options.skip_types:
+        return None
+    if kind == "rectangle":
+        attributes["rotation"] = shape.rotation
+        x1, y1, x2, y2 = points
+        return Bbox(x1, y1, x2 - x1, y2 - y1, **common)
+    if kind == "polygon":
+        return Polygon(points, **common)
+    if kind == "polyline":
+        return PolyLine(points, **common)
+    if kind == "points":
+        return Points(points, **common)
+    if kind == "ellipse":
+        cx, cy, x2, y2 = points
+        rx, ry = abs(x2 - cx), abs(cy - y2)
+        attributes["rotation"] = shape.rotation
+        if options.ellipse_as == "ellipse":
+            return Ellipse(cx - rx, cy - ry, cx + rx, cy + ry, **common)
+        if options.ellipse_as == "polygon":
+            return Polygon(_ellipse_polygon(cx, cy, rx, ry, shape.rotation), **common)
+        if options.ellipse_as == "mask":
+            import cv2
+
+            image = np.zeros((frame.height, frame.width), dtype=np.uint8)
+            cv2.ellipse(
+                image, (round(cx), round(cy)), (round(rx), round(ry)), shape.rotation, 0, 360, 1, -1
+            )
+            common.pop("z_order")
+            return Mask(image.astype(bool), z_order=shape.z_order, **common)
+        return None
+    if kind == "mask":
+        image = cvat_rle_to_mask(points, frame.width, frame.height)
+        return Mask(image, **common)
+    if kind == "skeleton":
+        sublabels = label.sublabels
+        placed = {label_id: (pts, occ, out) for label_id, pts, occ, out in shape.elements}
+        coords: list[float] = []
+        visibility: list[Points.Visibility] = []
+        for sub in sublabels:
+            pts, occ, out = placed.get(sub.id, ([0.0, 0.0], False, True))
+            coords += list(pts[:2]) if len(pts) >= 2 else [0.0, 0.0]
+            if out:
+                visibility.append(Points.Visibility.absent)
+            elif occ:
+                visibility.append(Points.Visibility.hidden)
+            else:
+                visibility.append(Points.Visibility.visible)
+        return Points(coords, visibility, **common)
+    return None
+
+
+def to_dataset(
+    source: ExportSource, save_images: bool, options: ExportOptions | None = None
+) -> Dataset:
+    """The source as a datumaro Dataset (images by path; real files when save_images)."""
+    options = options or ExportOptions()
+    labels = _Labels(source.labels)
+    shapes = _frame_shapes(source, options)
+    tags: dict[int, list[LabeledImage]] = defaultdict(list)
+    for tag in source.annotations.tags:
+        tags[tag.frame].append(tag)
+    items = []
+    for frame in source.frames:
+        annotations: list[Annotation] = [
+            Label(
+                labels.index[tag.label_id],
+                attributes=_dm_attributes(labels.specs[tag.label_id], tag.attributes),
+                group=tag.group or 0,
+            )
+            for tag in tags.get(frame.number, ())
+        ]
+        for shape in shapes.get(frame.number, ()):
+            annotation = _to_annotation(shape, frame, labels, options)
+            if annotation is not None:
+                annotations.append(annotation)
+        path = frame.name
+        if save_images and source.image_path is not None:
+            path = str(source.image_path(frame.number))
+        items.append(
+            DatasetItem(
+                id=_frame_item_id(frame),
+                media=Image.from_file(path=path, size=(frame.height, frame.width)),
+                annotations=annotations,
+                attributes={"frame": frame.number},
+            )
+        )
+    return Dataset.from_iterable(items, categories=labels.as_dict(), media_type=Image)
+
+
+def export_with(
+    exporter: Any, dataset: Dataset, out_dir: Path, save_images: bool, **options: Any
+) -> None:
+    """Run a datumaro exporter class; its failures become FormatError."""
+    try:
+        exporter.convert(dataset, save_dir=str(out_dir), save_media=save_images, **options)
+    except DatumaroError as error:
+        raise FormatError(f"export failed: {error}") from error
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+def import_with(path: Path, format_name: str, *plugins: type, **options: Any) -> Dataset:
+    """Read `path` with the named datumaro format; any failure is a FormatError naming the
+    upload's file when datumaro tells which."""
+    env = environment(*plugins)
+    try:
+        dataset = Dataset.import_from(str(path), format_name, env=env, **options)
+        dataset.init_cache()  # parse now, so errors surface here and not while iterating
+    except FormatError:
+        raise
+    except Exception as error:  # datumaro raises anything from KeyError to its own errors
+        raise FormatError(_describe(error, path)) from error
+    if len(dataset) == 0:
+        raise FormatError(f"{path.name}: no {format_name} annotations found")
+    return dataset
+
+
+def _describe(error: BaseException, root: Path) -> str:
+    text = str(error) or type(error).__name__
+    seen = [text]
+    cause = error.__cause__ or error.__context__
+    while cause is not None and len(seen) < 4:
+        piece = str(cause)
+        if piece and piece not in text:
+            seen.append(piece)
+        cause = cause.__cause__ or cause.__context__
+    message = ": ".join(seen)
+    return message.replace(str(root) + os.sep, "").replace(str(root), root.name)
+
+
+@dataclass
+class ImportOptions:
+    tracks: bool = True  # rebuild tracks from track_id/keyframe attributes
+    ignore_labels: frozenset[str] = frozenset({"background"})
+    file: str = ""  # the name to quote in errors
+    drop: Callable[[DatasetItem, Annotation], bool] | None = None  # annotations to leave out
+
+
+@dataclass
+class _Match:
+    by_path: dict[str, int] = field(default_factory=dict)
+    by_base: dict[str, list[int]] = field(default_factory=dict)
+    numbers: set[int] = field(default_factory=set)
+
+
+def _frame_matcher(frames: Sequence[FrameSpec]) -> _Match:
+    match = _Match()
+    for frame in frames:
+        stem = os.path.splitext(frame.name)[0].replace("\\", "/")
+        match.by_path[stem] = frame.number
+        match.by_path[frame.name] = frame.number
+        match.by_base.setdefault(os.path.basename(stem), []).append(frame.number)
+        match.numbers.add(frame.number)
+    return match
+
+
+def _match_item(item: DatasetItem, match: _Match, mode: str) -> int | None:
+    item_id = item.id.replace("\\", "/")
+    for key in (item_id, os.path.splitext(item_id)[0]):
+        if key in match.by_path:
+            return match.by_path[key]
+    # the dataset's root may differ from the task's (a prefix on either side)
+    for path, number in match.by_path.items():
+        if path.endswith("/" + item_id) or item_id.endswith("/" + path):
+            return number
+    base = os.path.basename(item_id)
+    if len(match.by_base.get(base, ())) == 1:
+        return match.by_base[base][0]
+    frame = item.attributes.get("frame")
+    for candidate in (frame, item_id, base[len("frame_") :] if base.startswith("frame_") else None):
+        try:
+            number = int(candidate)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if number in match.numbers:
+            return number
+    return None
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def _attribute_text(spec: AttributeSpec, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if spec.input_type == "number" and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if spec.input_type == "checkbox":
+        return "true" if _to_bool(value) else "false"
+    return str(value)
+
+
+class _Importer:
+    def __init__(self, dataset: Dataset, target: ExportSource, options: ImportOptions) -> None:
+        self.options = options
+        self.target = target
+        self.file = options.file or "the upload"
+        self.frames = {f.number: f for f in target.frames}
+        self.match = _frame_matcher(target.frames)
+        categories = dataset.categories()
+        label_cat = categories.get(AnnotationType.label) or LabelCategories()
+        self.points_cat = categories.get(AnnotationType.points)
+        self.top = {label.name: label for label in target.labels}
+        self.dm_labels: list[tuple[str, str]] = [(c.name, c.parent) for c in label_cat.items]
+        self.shapes: list[LabeledShape] = []
+        self.tags: list[LabeledImage] = []
+        self.track_parts: dict[Any, list[tuple[int, LabeledShape, bool]]] = defaultdict(list)
+
+    def _label(self, index: int | None, where: str) -> LabelSpec | None:
+        if index is None or not 0 <= index < len(self.dm_labels):
+            raise FormatError(f"{self.file}: {where}: an annotation without a known label")
+        name, parent = self.dm_labels[index]
+        if parent:
+            parent_spec = self.top.get(parent)
+            for sub in parent_spec.sublabels if parent_spec else ():
+                if sub.name == name:
+                    return sub
+            raise FormatError(f"{self.file}: {where}: unknown label '{parent}/{name}'")
+        if name in self.top:
+            return self.top[name]
+        if name in self.options.ignore_labels:
+            return None
+        known = ", ".join(sorted(self.top)) or "none"
+        raise FormatError(
+            f"{self.file}: {where}: label '{name}' is not a label of the task (known: {known})"
+        )
+
+    def _attributes(self, label: LabelSpec, values: dict[str, Any]) -> list[AttributeVal]:
+        by_name = {spec.name: spec for spec in label.attributes}
+        result = []
+        for name, value in values.items():
+            spec = by_name.get(name)
+            if spec is None or name in _SERVICE_ATTRIBUTES:
+                continue
+            result.append(AttributeVal(spec.id, _attribute_text(spec, value)))
+        return result
+
+    def _check_points(self, points: Sequence[float], frame: FrameSpec, where: str) -> None:
+        for index, value in enumerate(points):
+            limit = frame.width if index % 2 == 0 else frame.height
+            if not math.isfinite(value) or value < -1 or value > limit + 1:
+                axis = "x" if index % 2 == 0 else "y"
+                raise FormatError(
+                    f"{self.file}: {where}: coordinate {axis}={value:g} is outside the "
+                    f"{frame.width}x{frame.height} frame"
+                )
+
+    def run(self, dataset: Dataset) -> CvatAnnotations:
+        for item in dataset:
+            number = _match_item(item, self.match, self.target.mode)
+            if number is None:
+                raise FormatError(
+                    f"{self.file}: item '{item.id}' does not match any frame of the "
+                    f"{'job' if self.target.job_id is not None else 'task'}"
+                )
+            self._item(item, self.frames[number])
+        tracks = self._tracks()
+        return CvatAnnotations(version=0, tags=self.tags, shapes=self.shapes, tracks=tracks)
+
+    def _item(self, item: DatasetItem, frame: FrameSpec) -> None:
+        annotations = [
+            a
+            for a in item.annotations
+            if self.options.drop is None or not self.options.drop(item, a)
+        ]
+        # one-member groups are no groups (as CVAT), and group numbers restart per frame
+        sizes: dict[int, int] = defaultdict(int)
+        for ann in annotations:
+            if ann.group and ann.type != AnnotationType.label:
+                sizes[ann.group] += 1
+        kept = sorted(g for g, n in sizes.items() if n > 1)
+        groups = {g: i + 1 for i, g in enumerate(kept)}
+        for index, ann in enumerate(annotations):
+            where = f"item '{item.id}', annotation #{index} ({ann.type.name})"
+            self._annotation(ann, frame, groups.get(ann.group, 0), where)
+
+    def _annotation(self, ann: Annotation, frame: FrameSpec, group: int, where: str) -> None:
+        if ann.type not in _SHAPE_OF and ann.type != AnnotationType.label:
+            return  # captions and the like: nothing in CVAT holds them
+        label = self._label(getattr(ann, "label", None), where)
+        if label is None:
+            return
+        attrs = dict(ann.attributes)
+        if ann.type == AnnotationType.label:
+            self.tags.append(
+                LabeledImage(
+                    frame=frame.number,
+                    label_id=label.id,
+                    group=group,
+                    source="file",
+                    attributes=self._attributes(label, attrs),
+                )
+            )
+            return
+        kind, points, rotation, elements = self._geometry(ann, label, frame, where)
+        if kind is None:
+            return
+        rotation = float(attrs.get("rotation", rotation) or 0.0)
+        shape = LabeledShape(
+            type=kind,  # type: ignore[arg-type]
+            frame=frame.number,
+            label_id=label.id,
+            group=group,
+            source="file",
+            occluded=_to_bool(attrs.get("occluded", False)),
+            outside=_to_bool(attrs.get("outside", False)),
+            z_order=int(ann.z_order) if hasattr(ann, "z_order") else 0,
+            rotation=rotation % 360,
+            points=points,
+            attributes=self._attributes(label, attrs),
+            elements=elements,
+        )
+        track_id = attrs.get("track_id")
+        if self.options.tracks and track_id is not None and "keyframe" in attrs:
+            self.track_parts[track_id].append((frame.number, shape, _to_bool(attrs["keyframe"])))
+        else:
+            self.shapes.append(shape)
+
+    def _geometry(
+        self, ann: Annotation, label: LabelSpec, frame: FrameSpec, where: str
+    ) -> tuple[str | None, list[float], float, list[SkeletonElementShape]]:
+        if isinstance(ann, Bbox):
+            x, y, w, h = ann.get_bbox()
+            points = [x, y, x + w, y + h]
+            self._check_points(points, frame, where)
+            return "rectangle", [float(v) for v in points], 0.0, []
+        if isinstance(ann, RotatedBbox):
+            cx, cy, w, h = ann.cx, ann.cy, ann.w, ann.h
+            points = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+            self._check_points([cx, cy], frame, where)
+            return "rectangle", [float(v) for v in points], float(ann.r), []
+        if isinstance(ann, Ellipse):
+            x1, y1, x2, y2 = ann.points
+            self._check_points([(x1 + x2) / 2, (y1 + y2) / 2], frame, where)
+            return "ellipse", [(x1 + x2) / 2, (y1 + y2) / 2, x2, y1], 0.0, []
+        if isinstance(ann, Mask):
+            image = ann.image
+            if image.shape[:2] != (frame.height, frame.width):
+                raise FormatError(
+                    f"{self.file}: {where}: mask is {image.shape[1]}x{image.shape[0]}, the "
+                    f"frame is {frame.width}x{frame.height}"
+                )
+            rle = mask_to_cvat_rle(np.asarray(image).astype(bool))
+            return ("mask", rle, 0.0, []) if rle else (None, [], 0.0, [])
+        if isinstance(ann, Points) and (label.type == "skeleton" or label.sublabels):
+            return "skeleton", [], 0.0, self._skeleton(ann, label, frame, where)
+        if isinstance(ann, Polygon | PolyLine | Points):
+            points = [float(v) for v in ann.points]
+            minimum = {Polygon: 6, PolyLine: 4, Points: 2}[type(ann)]
+            if len(points) < minimum:
+                raise FormatError(f"{self.file}: {where}: too few points ({len(points) // 2})")
+            self._check_points(points, frame, where)
+            return _SHAPE_OF[ann.type], points, 0.0, []
+        return None, [], 0.0, []
+
+    def _skeleton(
+        self, ann: Points, label: LabelSpec, frame: FrameSpec, where: str
+    ) -> list[SkeletonElementShape]:
+        names: list[str] = []
+        if self.points_cat is not None and ann.label in self.points_cat.items:
+            names = list(self.points_cat.items[ann.label].labels)
+        by_name = {sub.name: sub for sub in label.sublabels}
+        order = [by_name.get(n) for n in names] if names else list(label.sublabels)
+        count = len(ann.points) // 2
+        if count > len(order):
+            raise FormatError(
+                f"{self.file}: {where}: {count} points for skeleton '{label.name}' of "
+                f"{len(label.sublabels)}"
+            )
+        visibility = list(ann.visibility or [Points.Visibility.visible] * count)
+        elements = []
+        for i, sub in enumerate(order[:count]):
+            if sub is None:
+                raise FormatError(
+                    f"{self.file}: {where}: skeleton point '{names[i]}' is not a point of "
+                    f"'{label.name}'"
+                )
+            xy = [float(ann.points[2 * i]), float(ann.points[2 * i + 1])]
+            outside = visibility[i] == Points.Visibility.absent
+            if not outside:
+                self._check_points(xy, frame, where)
+            elements.append(
+                SkeletonElementShape(
+                    type="points",
+                    frame=frame.number,
+                    label_id=sub.id,
+                    source="file",
+                    points=xy,
+                    outside=outside,
+                    occluded=visibility[i] == Points.Visibility.hidden,
+                )
+            )
+        return elements
+
+    def _tracks(self) -> list[LabeledTrack]:
+        numbers = sorted(self.frames)
+        stop = numbers[-1] if numbers else 0
+        tracks = []
+        for parts in self.track_parts.values():
+            parts.sort(key=lambda p: p[0])
+            first = parts[0][1]
+            keyframes = _keyframes([(f, _tracked(s), k) for f, s, k in parts], stop)
+            elements = []
+            for i, element in enumerate(first.elements):
+                element_parts = [
+                    (f, _tracked(s.elements[i]), k) for f, s, k in parts if i < len(s.elements)
+                ]
+                elements.append(
+                    SkeletonElementTrack(
+                        frame=element_parts[0][0],
+                        label_id=element.label_id,
+                        source="file",
+                        shapes=_keyframes(element_parts, stop, gaps=False),
+                    )
+                )
+            label = next((lab for lab in self.target.labels if lab.id == first.label_id), None)
+            immutable = {s.id for s in label.attributes if not s.mutable} if label else set()
+            tracks.append(
+                LabeledTrack(
+                    frame=keyframes[0].frame,
+                    label_id=first.label_id,
+                    group=first.group,
+                    source="file",
+                    attributes=[a for a in first.attributes if a.spec_id in immutable],
+                    shapes=[_without(s, immutable) for s in keyframes],
+                    elements=elements,
+                )
+            )
+        return tracks
+
+
+def _without(shape: TrackedShape, immutable: set[int]) -> TrackedShape:
+    from msgspec import structs
+
+    return structs.replace(
+        shape, attributes=[a for a in shape.attributes if a.spec_id not in immutable]
+    )
+
+
+def _tracked(shape: LabeledShape | SkeletonElementShape) -> TrackedShape:
+    return TrackedShape(
+        type=shape.type,
+        frame=shape.frame,
+        occluded=shape.occluded,
+        outside=shape.outside,
+        z_order=shape.z_order,
+        rotation=shape.rotation,
+        points=list(shape.points),
+        attributes=list(shape.attributes),
+    )
+
+
+def _keyframes(
+    parts: list[tuple[int, TrackedShape, bool]], stop: int, gaps: bool = True
+) -> list[TrackedShape]:
+    """Keyframes of a track seen frame by frame (CVAT's _validate_track_shapes): marked
+    keyframes, changes of visibility, and an outside keyframe after each gap and at the end."""
+    from msgspec import structs
+
+    result: list[TrackedShape] = []
+    prev: TrackedShape | None = None
+    for frame, shape, keyframe in parts:
+        prev_visible = prev is not None and not prev.outside
+        visible = not shape.outside
+        gap = prev_visible and prev is not None and prev.frame + 1 < frame
+        if gap and prev is not None:
+            result.append(structs.replace(prev, outside=True, frame=prev.frame + 1))
+        if prev_visible != visible or (visible and (gap or keyframe)) or prev is None:
+            result.append(shape)
+        prev = shape
+    if gaps and prev is not None and not prev.outside and prev.frame + 1 <= stop:
+        result.append(structs.replace(prev, outside=True, frame=prev.frame + 1))
+    return result
+
+
+_SHAPE_OF: dict[AnnotationType, str] = {
+    AnnotationType.bbox: "rectangle",
+    AnnotationType.rotated_bbox: "rectangle",
+    AnnotationType.polygon: "polygon",
+    AnnotationType.polyline: "polyline",
+    AnnotationType.points: "points",
+    AnnotationType.mask: "mask",
+    AnnotationType.ellipse: "ellipse",
+}
+
+
+def from_dataset(
+    dataset: Dataset, target: ExportSource, options: ImportOptions | None = None
+) -> CvatAnnotations:
+    """The dataset's annotations with the target's label ids and task frame numbers."""
+    options = options or ImportOptions()
+    try:
+        return _Importer(dataset, target, options).run(dataset)
+    except FormatError:
+        raise
+    except Exception as error:  # lazy datumaro readers fail while iterating
+        where = options.file or "the upload"
+        raise FormatError(f"{where}: {_describe(error, Path('/'))}") from error
