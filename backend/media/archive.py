@@ -80,6 +80,30 @@ def member_verdict(name: str, head: Head) -> Literal["keep", "skip"]:
     raise MediaError(f"member {name!r} is not an image")
 
 
+# A kept image may carry metadata and extra pages, but not gigabytes beyond its pixels: a
+# small JPEG followed by zeros sniffs as an image and deflates about 1000:1 (a zip bomb
+# that the unpacked-size limit alone lets fill the disk).
+_SIZE_SLACK_BYTES = 64 * 2**20
+_MAX_BYTES_PER_PIXEL = 64
+
+
+def _oversized_image(name: str, size: int, head: bytes) -> str | None:
+    """Why the member is too large for the image its header describes, or None."""
+    if size <= _SIZE_SLACK_BYTES:
+        return None
+    try:
+        with Image.open(io.BytesIO(head)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None  # not an image (a point cloud): its own reader checks its length
+    if size <= _SIZE_SLACK_BYTES + width * height * _MAX_BYTES_PER_PIXEL:
+        return None
+    return (
+        f"member {name!r} unpacks to {size} bytes for one {width}x{height} image "
+        "(data beyond the image; a zip bomb?)"
+    )
+
+
 def _is_image(head: bytes) -> bool:
     try:
         with Image.open(io.BytesIO(head)) as image:
@@ -234,6 +258,8 @@ def _scan(
             verdict = member_verdict(name, read_head)
             if verdict == "keep" and name in names:
                 raise MediaError(f"the archive holds the same file name twice ({name})")
+            if verdict == "keep" and (why := _oversized_image(name, entry.size, head)):
+                raise MediaError(why)
         except MediaError as exc:
             if stream is not None:
                 stream.close()
