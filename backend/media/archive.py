@@ -216,6 +216,20 @@ def _entries(path: Path, archive: str) -> Iterator[Iterator[_Entry]]:
         raise MediaError(f"{archive}: cannot read the archive ({reason})") from None
 
 
+def _checked_name(entry: _Entry, archive: str) -> str:
+    """The entry's normalised name, or MediaError for what is never extracted: links,
+    special files, encrypted members, absolute paths and paths out of the archive."""
+    if entry.type == "symlink":
+        raise MediaError(f"{archive}: member {entry.raw_name!r} is a symbolic link")
+    if entry.type == "hardlink":
+        raise MediaError(f"{archive}: member {entry.raw_name!r} is a hard link")
+    if entry.type == "special":
+        raise MediaError(f"{archive}: member {entry.raw_name!r} is not a regular file")
+    if entry.type == "encrypted":
+        raise MediaError(f"{archive}: member {entry.raw_name!r} is encrypted")
+    return _safe_name(entry.raw_name, archive)
+
+
 def _scan(
     entries: Iterator[_Entry], archive: str, limits: ArchiveLimits
 ) -> Iterator[tuple[str, _Entry, bytes, IO[bytes]]]:
@@ -228,15 +242,7 @@ def _scan(
         count += 1
         if count > limits.max_members:
             raise MediaError(f"{archive}: more than {limits.max_members} files in the archive")
-        if entry.type == "symlink":
-            raise MediaError(f"{archive}: member {entry.raw_name!r} is a symbolic link")
-        if entry.type == "hardlink":
-            raise MediaError(f"{archive}: member {entry.raw_name!r} is a hard link")
-        if entry.type == "special":
-            raise MediaError(f"{archive}: member {entry.raw_name!r} is not a regular file")
-        if entry.type == "encrypted":
-            raise MediaError(f"{archive}: member {entry.raw_name!r} is encrypted")
-        name = _safe_name(entry.raw_name, archive)
+        name = _checked_name(entry, archive)
         if entry.type == "dir":
             continue
         # Every file counts, kept or not: skipping a tar member still unpacks it.
@@ -299,3 +305,44 @@ def extract(path: Path, archive: str, dest: Path, limits: ArchiveLimits) -> list
                 shutil.copyfileobj(stream, dst, 1024 * 1024)
             out.append((name, target))
     return out
+
+
+def extract_tree(path: Path, archive: str, dest: Path, limits: ArchiveLimits) -> int:
+    """Extract every regular file under its own (checked, normalised) path below `dest`,
+    for archives whose layout matters (annotation and dataset imports, backups); junk
+    (__MACOSX, dot files) is left out. The same checks as for media archives: no links,
+    special or encrypted members, no path out of `dest`, bounded count and size, all
+    checked before the first byte is written. Returns the number of files written."""
+    with _entries(path, archive) as entries:
+        _check_tree(entries, archive, limits)
+    written = 0
+    with _entries(path, archive) as entries:
+        for entry in entries:
+            name = _checked_name(entry, archive)
+            if entry.type == "dir" or _is_junk(name):
+                continue
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with entry.open() as src, target.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+            written += 1
+    return written
+
+
+def _check_tree(entries: Iterator[_Entry], archive: str, limits: ArchiveLimits) -> None:
+    count = 0
+    unpacked = 0
+    names: set[str] = set()
+    for entry in entries:
+        count += 1
+        if count > limits.max_members:
+            raise MediaError(f"{archive}: more than {limits.max_members} files in the archive")
+        name = _checked_name(entry, archive)
+        if entry.type == "dir":
+            continue
+        if name in names:
+            raise MediaError(f"{archive}: the archive holds the same file name twice ({name})")
+        names.add(name)
+        unpacked += entry.size
+        if unpacked > limits.max_unpacked_bytes:
+            raise MediaError(f"{archive}: unpacks to more than {limits.max_unpacked_bytes} bytes")
