@@ -12,9 +12,14 @@ For keypoints, a skeleton is one COCO object whose keypoints are the skeleton's 
 
 from __future__ import annotations
 
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from datumaro.components.annotation import Annotation, AnnotationType
+from datumaro.components.dataset import Dataset
 from datumaro.components.dataset_base import DatasetItem
 from datumaro.plugins.data_formats.coco.base import CocoInstancesBase, CocoPersonKeypointsBase
 from datumaro.plugins.data_formats.coco.exporter import (
@@ -52,11 +57,40 @@ def _segmentation_box(item: DatasetItem, ann: Annotation) -> bool:
     )
 
 
+@contextmanager
+def _as_dataset_dir(path: Path, prefix: str) -> Iterator[Path]:
+    """datumaro reads a COCO file only from an `annotations/` directory: a lone JSON
+    upload is linked into one (named as datumaro expects)."""
+    if path.is_dir():
+        # datumaro also wants an images/ directory beside annotations/ (a zip of an
+        # export without images has none): the unpacked upload is ours to add it to
+        for found in path.rglob(f"annotations/{prefix}*.json"):
+            (found.parent.parent / "images").mkdir(exist_ok=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as temp:
+        name = path.name if path.name.startswith(prefix) else f"{prefix}default.json"
+        (Path(temp) / "annotations").mkdir()
+        (Path(temp) / "images").mkdir()
+        (Path(temp) / "annotations" / name).symlink_to(path.resolve())
+        yield Path(temp)
+
+
+def _read(path: Path, prefix: str, importer: type, extractor: type) -> Dataset:
+    _single_json(path, prefix)
+    with _as_dataset_dir(path, prefix) as root:
+        try:
+            dataset = dm_bridge.import_with(root, importer, extractor)
+        except FormatError as error:
+            if root == path:
+                raise
+            text = re.sub(rf"{re.escape(root.name)}(: annotations/[^:]*)?", path.name, str(error))
+            raise FormatError(text) from error
+    return dataset
+
+
 def import_instances(path: Path, target: ExportSource) -> CvatAnnotations:
-    _single_json(path, "instances_")
-    dataset = dm_bridge.import_with(
-        path, "coco_instances", CocoInstancesImporter, CocoInstancesBase
-    )
+    dataset = _read(path, "instances_", CocoInstancesImporter, CocoInstancesBase)
     return dm_bridge.from_dataset(
         dataset, target, dm_bridge.ImportOptions(file=path.name, drop=_segmentation_box)
     )
@@ -74,10 +108,7 @@ def _not_points(item: DatasetItem, ann: Annotation) -> bool:
 
 
 def import_keypoints(path: Path, target: ExportSource) -> CvatAnnotations:
-    _single_json(path, "person_keypoints_")
-    dataset = dm_bridge.import_with(
-        path, "coco_person_keypoints", CocoPersonKeypointsImporter, CocoPersonKeypointsBase
-    )
+    dataset = _read(path, "person_keypoints_", CocoPersonKeypointsImporter, CocoPersonKeypointsBase)
     return dm_bridge.from_dataset(
         dataset, target, dm_bridge.ImportOptions(file=path.name, drop=_not_points)
     )

@@ -449,10 +449,11 @@ def export_with(
 # --- import --------------------------------------------------------------------------------
 
 
-def import_with(path: Path, format_name: str, *plugins: type, **options: Any) -> Dataset:
-    """Read `path` with the named datumaro format; any failure is a FormatError naming the
-    upload's file when datumaro tells which."""
-    env = environment(*plugins)
+def import_with(path: Path, importer: type, *extractors: type, **options: Any) -> Dataset:
+    """Read `path` with a datumaro importer class and the extractor classes its sources
+    name; any failure is a FormatError naming the upload's file when datumaro tells which."""
+    format_name = importer.NAME  # type: ignore[attr-defined]
+    env = environment(importer, *extractors)
     try:
         dataset = Dataset.import_from(str(path), format_name, env=env, **options)
         dataset.init_cache()  # parse now, so errors surface here and not while iterating
@@ -461,21 +462,47 @@ def import_with(path: Path, format_name: str, *plugins: type, **options: Any) ->
     except Exception as error:  # datumaro raises anything from KeyError to its own errors
         raise FormatError(_describe(error, path)) from error
     if len(dataset) == 0:
-        raise FormatError(f"{path.name}: no {format_name} annotations found")
+        raise FormatError(f"{path.name}: no annotations found")
     return dataset
 
 
 def _describe(error: BaseException, root: Path) -> str:
-    text = str(error) or type(error).__name__
-    seen = [text]
-    cause = error.__cause__ or error.__context__
-    while cause is not None and len(seen) < 4:
-        piece = str(cause)
-        if piece and piece not in text:
-            seen.append(piece)
-        cause = cause.__cause__ or cause.__context__
-    message = ": ".join(seen)
-    return message.replace(str(root) + os.sep, "").replace(str(root), root.name)
+    """One line from datumaro's chain of errors, paths relative to the upload, the
+    upload's name first; a broken JSON file is named by finding it."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(chain) < 6:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    if any(isinstance(e, ValueError) and "line" in str(e) for e in chain):
+        broken = _broken_json(root)
+        if broken:
+            return broken
+    pieces: list[str] = []
+    for item in chain:
+        piece = str(item) or type(item).__name__
+        if piece.startswith(("Failed to import dataset", "Failed to find dataset")) and (
+            len(chain) > 1
+        ):
+            continue
+        if not any(piece in p for p in pieces):
+            pieces.append(piece)
+    message = ": ".join(pieces) or type(error).__name__
+    message = message.replace(str(root) + os.sep, "").replace(str(root), root.name)
+    return message if message.startswith(root.name) else f"{root.name}: {message}"
+
+
+def _broken_json(root: Path) -> str | None:
+    import json
+
+    files = [root] if root.is_file() else sorted(root.rglob("*.json"))
+    for file in files:
+        try:
+            json.loads(file.read_bytes())
+        except ValueError as error:
+            name = file.name if root.is_file() else str(file.relative_to(root))
+            return f"{name}: broken JSON: {error}"
+    return None
 
 
 @dataclass
@@ -534,6 +561,8 @@ def _to_bool(value: Any) -> bool:
 
 
 def _attribute_text(spec: AttributeSpec, value: Any) -> str:
+    if value is None:
+        return "" if spec.input_type == "text" else spec.default_value
     if isinstance(value, bool):
         return "true" if value else "false"
     if spec.input_type == "number" and isinstance(value, float) and value.is_integer():
@@ -763,7 +792,7 @@ class _Importer:
                         frame=element_parts[0][0],
                         label_id=element.label_id,
                         source="file",
-                        shapes=_keyframes(element_parts, stop, gaps=False),
+                        shapes=_keyframes(element_parts, stop),
                     )
                 )
             label = next((lab for lab in self.target.labels if lab.id == first.label_id), None)

@@ -2,4 +2,7 @@
 
 from __future__ import annotations
 
-import backend.formats.coco  # noqa: F401
+import backend.formats.coco
+import backend.formats.datumaro_format
+import backend.formats.voc
+import backend.formats.yolo  # noqa: F401

@@ -1,0 +1,372 @@
+"""Round trips through every datumaro-backed format: build annotations of every kind the
+format holds, export into a directory, import back against the same task, and compare
+what the format keeps. Bad uploads are FormatErrors that name the file and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from backend.domain.annotations import CvatAnnotations
+from backend.domain.objects import LabeledShape
+from backend.formats import dm_bridge
+from backend.formats.model import ExportSource, FormatError
+from backend.formats.registry import FORMATS
+from tests.unit import format_sources as fs
+
+Summary = list[tuple[Any, ...]]
+
+
+def _points(values: list[float]) -> tuple[float, ...]:
+    return tuple(round(v, 1) for v in values)
+
+
+def shapes_of(
+    annotations: CvatAnnotations,
+    *,
+    attributes: bool = True,
+    occluded: bool = True,
+    z_order: bool = True,
+) -> Summary:
+    rows = []
+    for s in annotations.shapes:
+        rows.append(
+            (
+                s.frame,
+                s.label_id,
+                s.type,
+                _points(s.points),
+                s.occluded if occluded else None,
+                s.z_order if z_order else None,
+                tuple(sorted((a.spec_id, a.value) for a in s.attributes)) if attributes else (),
+                tuple((e.label_id, _points(e.points), e.outside, e.occluded) for e in s.elements),
+            )
+        )
+    return sorted(rows)
+
+
+def tracks_of(annotations: CvatAnnotations) -> Summary:
+    rows = []
+    for t in annotations.tracks:
+        rows.append(
+            (
+                t.label_id,
+                tuple(sorted((a.spec_id, a.value) for a in t.attributes)),
+                tuple(
+                    (
+                        k.frame,
+                        _points(k.points),
+                        k.outside,
+                        tuple(sorted((a.spec_id, a.value) for a in k.attributes)),
+                    )
+                    for k in sorted(t.shapes, key=lambda k: k.frame)
+                ),
+                tuple(
+                    (e.label_id, tuple((k.frame, _points(k.points), k.outside) for k in e.shapes))
+                    for e in t.elements
+                ),
+            )
+        )
+    return sorted(rows)
+
+
+def tags_of(annotations: CvatAnnotations) -> Summary:
+    return sorted((t.frame, t.label_id) for t in annotations.tags)
+
+
+def roundtrip(
+    name: str, source: ExportSource, tmp_path: Path, save_images: bool = False
+) -> CvatAnnotations:
+    info = FORMATS[name]
+    assert info.exporter is not None and info.importer is not None
+    out = tmp_path / "export"
+    out.mkdir()
+    info.exporter(source, out, save_images)
+    _drop_empty_dirs(out)  # as a zip of the export would
+    return info.importer(out, source)
+
+
+def _drop_empty_dirs(root: Path) -> None:
+    for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def with_defaults(shape: LabeledShape) -> LabeledShape:
+    """Formats write every attribute of the label (the default where unset), as CVAT."""
+    import msgspec
+
+    label = next(lab for lab in fs.LABELS if lab.id == shape.label_id)
+    given = {a.spec_id for a in shape.attributes}
+    extra = [
+        fs.AttributeVal(spec.id, spec.default_value)
+        for spec in label.attributes
+        if spec.id not in given
+    ]
+    return msgspec.structs.replace(shape, attributes=list(shape.attributes) + extra)
+
+
+def expected(shapes: list[LabeledShape], **kw: bool) -> Summary:
+    return shapes_of(
+        CvatAnnotations(version=0, tags=[], shapes=[with_defaults(s) for s in shapes], tracks=[]),
+        **kw,
+    )
+
+
+def mask_pixels(shape: LabeledShape) -> int:
+    return int(dm_bridge.cvat_rle_to_mask(shape.points, fs.W, fs.H).sum())
+
+
+# --- lossless-ish formats --------------------------------------------------------------------
+
+
+def test_datumaro_keeps_every_kind(tmp_path: Path) -> None:
+    shapes = [
+        fs.box(0, attributes=fs.car_attributes(), z_order=2, occluded=True, group=1),
+        fs.polygon(0, group=1),
+        fs.polyline(1),
+        fs.points(1),
+        fs.ellipse(2),
+        fs.mask(2),
+        fs.skeleton(3, outside_foot=True),
+    ]
+    source = fs.source(
+        fs.frames(6),
+        shapes=shapes,
+        tracks=[fs.box_track(1, 4), fs.skeleton_track(2, 5)],
+        tags=[fs.tag(0), fs.tag(5, label=1)],
+    )
+    back = roundtrip("Datumaro 1.0", source, tmp_path)
+    assert shapes_of(back) == expected(shapes)
+    assert tracks_of(back) == tracks_of(source.annotations)
+    assert tags_of(back) == tags_of(source.annotations)
+    assert {s.group for s in back.shapes if s.frame == 0} == {1}
+    assert all(s.source == "file" for s in back.shapes)
+
+
+def test_datumaro_saves_images(tmp_path: Path) -> None:
+    source = fs.source(fs.frames(2), shapes=[fs.box(1)], image_dir=tmp_path / "media")
+    out = tmp_path / "out"
+    out.mkdir()
+    FORMATS["Datumaro 1.0"].exporter(source, out, True)  # type: ignore[misc]
+    images = sorted(p.name for p in (out / "images").rglob("*.jpg"))
+    assert images == ["img000.jpg", "img001.jpg"]
+    back = FORMATS["Datumaro 1.0"].importer(out, source)  # type: ignore[misc]
+    assert shapes_of(back) == expected([fs.box(1)])
+
+
+def test_coco_keeps_boxes_polygons_masks_attributes_and_tracks(tmp_path: Path) -> None:
+    shapes = [
+        fs.box(0, attributes=fs.car_attributes(), occluded=True),
+        fs.polygon(1),
+        fs.mask(2),
+    ]
+    source = fs.source(fs.frames(5), shapes=shapes, tracks=[fs.box_track(1, 4)])
+    back = roundtrip("COCO 1.0", source, tmp_path)
+    # COCO has no z-order
+    assert shapes_of(back, z_order=False) == expected(shapes, z_order=False)
+    assert tracks_of(back) == tracks_of(source.annotations)
+    coco = json.loads((tmp_path / "export/annotations/instances_default.json").read_text())
+    assert [c["name"] for c in coco["categories"]][:3] == ["car", "person", "pose"]
+    assert {a["iscrowd"] for a in coco["annotations"]} == {0, 1}  # mask as RLE
+
+
+def test_coco_writes_ellipses_as_polygons_and_groups_as_one_object(tmp_path: Path) -> None:
+    source = fs.source(fs.frames(1), shapes=[fs.ellipse(0)])
+    back = roundtrip("COCO 1.0", source, tmp_path)
+    assert [s.type for s in back.shapes] == ["polygon"]
+    xs = back.shapes[0].points[0::2]
+    ys = back.shapes[0].points[1::2]
+    assert (min(xs), max(xs)) == pytest.approx((20, 40), abs=0.5)
+    assert (min(ys), max(ys)) == pytest.approx((14, 26), abs=0.5)
+
+
+def test_coco_single_json_upload(tmp_path: Path) -> None:
+    source = fs.source(fs.frames(2), shapes=[fs.box(1)])
+    out = tmp_path / "export"
+    out.mkdir()
+    FORMATS["COCO 1.0"].exporter(source, out, False)  # type: ignore[misc]
+    json_file = tmp_path / "instances_default.json"
+    json_file.write_bytes((out / "annotations/instances_default.json").read_bytes())
+    back = FORMATS["COCO 1.0"].importer(json_file, source)  # type: ignore[misc]
+    assert shapes_of(back, z_order=False) == expected([fs.box(1)], z_order=False)
+
+
+def test_coco_keypoints_keeps_skeletons_and_points(tmp_path: Path) -> None:
+    shapes = [fs.skeleton(0), fs.skeleton(1, outside_foot=True)]
+    source = fs.source(fs.frames(4), shapes=shapes, tracks=[fs.skeleton_track(1, 3)])
+    back = roundtrip("COCO Keypoints 1.0", source, tmp_path)
+    assert shapes_of(back, z_order=False) == expected(shapes, z_order=False)
+    assert tracks_of(back) == tracks_of(source.annotations)
+    coco = json.loads((tmp_path / "export/annotations/person_keypoints_default.json").read_text())
+    pose = next(c for c in coco["categories"] if c["name"] == "pose")
+    assert pose["keypoints"] == ["head", "hand", "foot"]
+    assert sorted(map(tuple, pose["skeleton"])) == [(1, 2), (2, 3)]
+
+
+def test_voc_keeps_boxes_tags_tracks_and_paints_segments(tmp_path: Path) -> None:
+    shapes = [
+        fs.box(0, attributes=fs.car_attributes(), occluded=True),
+        fs.polygon(1),
+        fs.mask(2),
+        fs.polyline(2),  # VOC has no polylines: left out
+    ]
+    source = fs.source(fs.frames(5), shapes=shapes, tracks=[fs.box_track(1, 4)], tags=[fs.tag(3)])
+    back = roundtrip("PASCAL VOC 1.1", source, tmp_path)
+    boxes = [s for s in back.shapes if s.type == "rectangle"]
+    assert shapes_of(
+        CvatAnnotations(version=0, tags=[], shapes=boxes, tracks=[]), z_order=False
+    ) == expected([shapes[0]], z_order=False)
+    masks = sorted((s.frame, s.label_id, mask_pixels(s)) for s in back.shapes if s.type == "mask")
+    assert masks == [(1, 2, masks[0][2]), (2, 1, mask_pixels(fs.mask(2)))]
+    assert 400 < masks[0][2] < 480  # the painted polygon (area 428 by the shoelace formula)
+    assert tracks_of(back) == tracks_of(source.annotations)
+    assert tags_of(back) == [(3, 2)]
+
+
+def test_segmentation_mask_paints_every_region_shape(tmp_path: Path) -> None:
+    shapes = [fs.box(0), fs.polygon(1), fs.mask(2), fs.points(2)]
+    source = fs.source(fs.frames(3), shapes=shapes)
+    back = roundtrip("Segmentation mask 1.1", source, tmp_path)
+    got = sorted((s.frame, s.label_id, s.type, mask_pixels(s)) for s in back.shapes)
+    assert [row[:3] for row in got] == [(0, 1, "mask"), (1, 2, "mask"), (2, 1, "mask")]
+    assert got[0][3] == 18 * 27  # the box, painted
+    assert got[2][3] == mask_pixels(fs.mask(2))
+    class_png = tmp_path / "export/SegmentationClass/img000.png"
+    from PIL import Image
+
+    colors = {c for _, c in Image.open(class_png).convert("RGB").getcolors()}
+    assert colors == {(0, 0, 0), (255, 0, 0)}  # car's colour from the label
+
+
+def test_yolo_keeps_boxes_normalised(tmp_path: Path) -> None:
+    shapes = [fs.box(0), fs.box(1, label=2, points=(0, 0, 64, 48)), fs.polygon(1)]
+    source = fs.source(fs.frames(3), shapes=shapes, tracks=[fs.box_track(1, 3)])
+    back = roundtrip("YOLO 1.1", source, tmp_path)
+    got = sorted((s.frame, s.label_id, _points(s.points)) for s in back.shapes)
+    assert got == [
+        (0, 1, (2.0, 3.0, 20.0, 30.0)),
+        (1, 1, (1.0, 1.0, 10.0, 10.0)),  # track shapes become shapes
+        (1, 2, (0.0, 0.0, 64.0, 48.0)),
+        (2, 1, (3.0, 1.0, 12.0, 10.0)),
+    ]
+    line = (tmp_path / "export/obj_train_data/img001.txt").read_text().split("\n")
+    assert "1 0.500000 0.500000 1.000000 1.000000" in line
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+def _export(name: str, source: ExportSource, tmp_path: Path) -> Path:
+    out = tmp_path / "bad"
+    out.mkdir()
+    FORMATS[name].exporter(source, out, False)  # type: ignore[misc]
+    return out
+
+
+ROUND_TRIP_FORMATS = [
+    "COCO 1.0",
+    "COCO Keypoints 1.0",
+    "Datumaro 1.0",
+    "PASCAL VOC 1.1",
+    "YOLO 1.1",
+    "Segmentation mask 1.1",
+]
+
+
+@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS)
+def test_unknown_label_names_the_label(name: str, tmp_path: Path) -> None:
+    shape = fs.skeleton(0) if name == "COCO Keypoints 1.0" else fs.box(0)
+    out = _export(name, fs.source(fs.frames(1), shapes=[shape]), tmp_path)
+    other = fs.source(
+        fs.frames(1),
+        labels=[fs.LabelSpec(id=9, name="tree", type="any")],
+    )
+    with pytest.raises(FormatError, match=r"is not a label of the task"):
+        FORMATS[name].importer(out, other)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS)
+def test_wrong_format_is_refused(name: str, tmp_path: Path) -> None:
+    other = "YOLO 1.1" if name != "YOLO 1.1" else "COCO 1.0"
+    out = _export(other, fs.source(fs.frames(1), shapes=[fs.box(0)]), tmp_path)
+    with pytest.raises(FormatError) as error:
+        FORMATS[name].importer(out, fs.source(fs.frames(1)))  # type: ignore[misc]
+    assert "bad" in str(error.value)  # names the upload
+
+
+@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS)
+def test_frame_not_in_task(name: str, tmp_path: Path) -> None:
+    shape = fs.skeleton(3) if name == "COCO Keypoints 1.0" else fs.box(3)
+    out = _export(name, fs.source(fs.frames(4), shapes=[shape]), tmp_path)
+    with pytest.raises(FormatError, match=r"item 'img00[23]' does not match any frame"):
+        FORMATS[name].importer(out, fs.source(fs.frames(2)))  # type: ignore[misc]
+
+
+def test_coco_broken_json(tmp_path: Path) -> None:
+    out = _export("COCO 1.0", fs.source(fs.frames(1), shapes=[fs.box(0)]), tmp_path)
+    path = out / "annotations/instances_default.json"
+    path.write_text(path.read_text()[:-20])
+    with pytest.raises(FormatError, match=r"instances_default\.json"):
+        FORMATS["COCO 1.0"].importer(out, fs.source(fs.frames(1)))  # type: ignore[misc]
+
+
+def test_coco_box_outside_the_frame(tmp_path: Path) -> None:
+    out = _export("COCO 1.0", fs.source(fs.frames(1), shapes=[fs.box(0)]), tmp_path)
+    path = out / "annotations/instances_default.json"
+    data = json.loads(path.read_text())
+    data["annotations"][0]["bbox"] = [10, 10, 500, 20]
+    path.write_text(json.dumps(data))
+    with pytest.raises(FormatError, match=r"x=510 is outside the 64x48 frame"):
+        FORMATS["COCO 1.0"].importer(out, fs.source(fs.frames(1)))  # type: ignore[misc]
+
+
+def test_coco_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with pytest.raises(FormatError, match=r"notes.txt: not a COCO file"):
+        FORMATS["COCO 1.0"].importer(path, fs.source(fs.frames(1)))  # type: ignore[misc]
+
+
+def test_yolo_coordinates_out_of_range(tmp_path: Path) -> None:
+    out = _export("YOLO 1.1", fs.source(fs.frames(1), shapes=[fs.box(0)]), tmp_path)
+    (out / "obj_train_data/img000.txt").write_text("0 1.5 0.5 0.2 0.2\n")
+    with pytest.raises(FormatError, match=r"outside the 64x48 frame"):
+        FORMATS["YOLO 1.1"].importer(out, fs.source(fs.frames(1)))  # type: ignore[misc]
+
+
+def test_yolo_garbage_line(tmp_path: Path) -> None:
+    out = _export("YOLO 1.1", fs.source(fs.frames(1), shapes=[fs.box(0)]), tmp_path)
+    (out / "obj_train_data/img000.txt").write_text("zero one two\n")
+    with pytest.raises(FormatError, match="img000"):
+        FORMATS["YOLO 1.1"].importer(out, fs.source(fs.frames(1)))  # type: ignore[misc]
+
+
+def test_voc_broken_xml(tmp_path: Path) -> None:
+    out = _export("PASCAL VOC 1.1", fs.source(fs.frames(1), shapes=[fs.box(0)]), tmp_path)
+    (out / "Annotations/img000.xml").write_text("<annotation><object>")
+    with pytest.raises(FormatError, match="img000"):
+        FORMATS["PASCAL VOC 1.1"].importer(out, fs.source(fs.frames(1)))  # type: ignore[misc]
+
+
+def test_datumaro_broken_json(tmp_path: Path) -> None:
+    out = _export("Datumaro 1.0", fs.source(fs.frames(1), shapes=[fs.box(0)]), tmp_path)
+    (out / "annotations/default.json").write_text('{"items": [')
+    with pytest.raises(FormatError, match=r"default\.json"):
+        FORMATS["Datumaro 1.0"].importer(out, fs.source(fs.frames(1)))  # type: ignore[misc]
+
+
+def test_masks_survive_the_rle_both_ways() -> None:
+    rng = np.random.default_rng(7)
+    image = rng.random((fs.H, fs.W)) > 0.6
+    rle = dm_bridge.mask_to_cvat_rle(image)
+    assert rle is not None
+    ys, xs = np.nonzero(image)
+    assert rle[-4:] == [xs.min(), ys.min(), xs.max(), ys.max()]
+    assert (dm_bridge.cvat_rle_to_mask(rle, fs.W, fs.H) == image).all()
+    assert dm_bridge.mask_to_cvat_rle(np.zeros((3, 3), dtype=bool)) is None
