@@ -1,0 +1,594 @@
+"""CVAT for images 1.1 and CVAT for video 1.1: annotations.xml, written as a stream.
+
+Element and attribute order, number formatting ("{:.2f}" coordinates, rotation only when
+non-zero, mask RLE as "a, b, c" with left/top/width/height) and indentation follow CVAT's
+dumper (cvat/apps/dataset_manager/formats/cvat.py) so our files diff cleanly against
+CVAT's. Lines are formatted directly into a buffered text file: a DOM (or one
+XMLGenerator call per attribute) for 100,000 shapes costs memory and time for nothing.
+
+The two layouts, as CVAT writes them:
+- images: one <image> per frame (empty ones too); tracks are cut into per-frame shapes
+  (interpolated, outside frames left out) and mixed with the shapes of the frame, ordered
+  by z_order; tags follow the shapes.
+- video: one <track> per track with every frame from its first keyframe (keyframe="0" on
+  interpolated ones); each shape becomes a track of its own with an outside keyframe on
+  the next frame (unless that would reach the last frame); tags are not written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO, TypeAlias
+from xml.sax.saxutils import escape, quoteattr
+
+from backend.domain.interpolation import InterpolatedShape, interpolate_keyframes
+from backend.domain.labels import LabelSpec
+from backend.domain.objects import (
+    AttributeVal,
+    LabeledShape,
+    LabeledTrack,
+    SkeletonElementShape,
+    SkeletonElementTrack,
+    TrackedShape,
+)
+from backend.formats.model import ExportSource
+
+__all__ = ["FrameNumbering", "flat_labels", "write_images_xml", "write_video_xml"]
+
+# A meta value: text, or a nested list of (tag, value) pairs (CVAT's OrderedDict meta).
+MetaValue: TypeAlias = "str | list[tuple[str, MetaValue]]"
+
+_TAG_OF_TYPE = {
+    "rectangle": "box",
+    "ellipse": "ellipse",
+    "polygon": "polygon",
+    "polyline": "polyline",
+    "points": "points",
+    "cuboid": "cuboid",
+    "mask": "mask",
+    "skeleton": "skeleton",
+}
+_CUBOID_NAMES = (
+    "xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
+    "xtl2", "ytl2", "xbl2", "ybl2", "xtr2", "ytr2", "xbr2", "ybr2",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FrameNumbering:
+    """Task frame numbers <-> the numbers CVAT writes in track `frame` attributes (the
+    video's own frame numbers: data start frame + number * step)."""
+
+    start: int = 0
+    step: int = 1
+
+    @classmethod
+    def of(cls, meta: dict[str, Any]) -> FrameNumbering:
+        step = meta.get("frame_step")
+        if step is None:
+            found = re.search(r"step\s*=\s*(\d+)", str(meta.get("frame_filter") or ""))
+            step = int(found.group(1)) if found else 1
+        return cls(int(meta.get("start_frame") or 0), max(int(step), 1))
+
+    def absolute(self, number: int) -> int:
+        return self.start + number * self.step
+
+    def relative(self, absolute: int) -> int | None:
+        number, rest = divmod(absolute - self.start, self.step)
+        return None if rest else number
+
+
+def flat_labels(labels: Iterable[LabelSpec]) -> list[LabelSpec]:
+    """Every label with its skeleton points, by id (CVAT lists its labels by primary key)."""
+    out: list[LabelSpec] = []
+
+    def add(label: LabelSpec) -> None:
+        out.append(label)
+        for sub in label.sublabels:
+            add(sub)
+
+    for label in labels:
+        add(label)
+    return sorted(out, key=lambda label: label.id)
+
+
+class _Writer:
+    """CVAT's XmlAnnotationWriter layout: two-space indent, every element on its own line,
+    closing tags on their own line (so an empty shape is '<box ...>' newline '</box>')."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.write = out.write
+        self.level = 0
+
+    def indent(self) -> str:
+        return "\n" + "  " * self.level
+
+    def open(self, tag: str, attrs: str = "") -> None:
+        self.write(f"{self.indent()}<{tag}{attrs}>")
+        self.level += 1
+
+    def close(self, tag: str) -> None:
+        self.level -= 1
+        self.write(f"{self.indent()}</{tag}>")
+
+    def leaf(self, tag: str, text: str, attrs: str = "") -> None:
+        self.write(f"{self.indent()}<{tag}{attrs}>{escape(text)}</{tag}>")
+
+    def meta(self, items: Sequence[tuple[str, MetaValue]]) -> None:
+        for tag, value in items:
+            if isinstance(value, str):
+                self.leaf(tag, value)
+            else:
+                self.open(tag)
+                self.meta(value)
+                self.close(tag)
+
+
+def _q(value: str) -> str:
+    return quoteattr(value)
+
+
+class _Names:
+    """Label and attribute names, quoted once (an export repeats them 100,000 times)."""
+
+    def __init__(self, labels: Sequence[LabelSpec]) -> None:
+        self.label: dict[int, str] = {}
+        self.attribute: dict[int, str] = {}
+        for label in labels:
+            self.label[label.id] = _q(label.name)
+            for spec in label.attributes:
+                self.attribute[spec.id] = _q(spec.name)
+
+    def label_of(self, label_id: int) -> str:
+        return self.label.get(label_id) or _q(f"label {label_id}")
+
+
+def _f(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _geometry(shape_type: str, points: Sequence[float], rotation: float) -> str:
+    """The coordinate attributes of one shape, in CVAT's order and format."""
+    if shape_type == "rectangle":
+        text = (
+            f' xtl="{points[0]:.2f}" ytl="{points[1]:.2f}"'
+            f' xbr="{points[2]:.2f}" ybr="{points[3]:.2f}"'
+        )
+    elif shape_type == "ellipse":
+        text = (
+            f' cx="{points[0]:.2f}" cy="{points[1]:.2f}"'
+            f' rx="{points[2] - points[0]:.2f}" ry="{points[1] - points[3]:.2f}"'
+        )
+    elif shape_type == "cuboid":
+        return "".join(
+            f' {name}="{value:.2f}"' for name, value in zip(_CUBOID_NAMES, points, strict=True)
+        )
+    elif shape_type == "mask":
+        rle = ", ".join(str(int(v)) for v in points[:-4])
+        left, top, right, bottom = (int(v) for v in points[-4:])
+        return (
+            f' rle="{rle}" left="{left}" top="{top}"'
+            f' width="{right - left + 1}" height="{bottom - top + 1}"'
+        )
+    elif shape_type == "skeleton":
+        return ""
+    else:
+        pairs = ";".join(
+            f"{points[i]:.2f},{points[i + 1]:.2f}" for i in range(0, len(points) - 1, 2)
+        )
+        return f' points="{pairs}"'
+    if rotation:
+        text += f' rotation="{rotation:.2f}"'
+    return text
+
+
+def _attributes(w: _Writer, names: _Names, *lists: Iterable[AttributeVal]) -> None:
+    for values in lists:
+        for attr in values:
+            name = names.attribute.get(attr.spec_id)
+            if name is not None:  # a spec deleted since: CVAT would have dropped it too
+                w.leaf("attribute", attr.value, f" name={name}")
+
+
+def _person(value: Any) -> MetaValue:
+    if not value:
+        return ""
+    return [("username", str(value.get("username", ""))), ("email", str(value.get("email", "")))]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _labels_meta(labels: Sequence[LabelSpec]) -> MetaValue:
+    by_id = {label.id: label for label in labels}
+    items: list[tuple[str, MetaValue]] = []
+    for label in labels:
+        entry: list[tuple[str, MetaValue]] = [
+            ("name", label.name),
+            ("color", label.color),
+            ("type", label.type),
+            (
+                "attributes",
+                [
+                    (
+                        "attribute",
+                        [
+                            ("name", spec.name),
+                            ("mutable", str(spec.mutable)),
+                            ("input_type", spec.input_type),
+                            ("default_value", spec.default_value),
+                            ("values", "\n".join(spec.values)),
+                        ],
+                    )
+                    for spec in label.attributes
+                ],
+            ),
+        ]
+        parent = by_id.get(label.parent_id) if label.parent_id is not None else None
+        if parent is not None:
+            entry.append(("parent", parent.name))
+        if label.type == "skeleton":
+            svg = label.svg
+            for sub in label.sublabels:
+                svg = svg.replace(f'data-label-id="{sub.id}"', f'data-label-name="{sub.name}"')
+            entry.append(("svg", svg))
+        items.append(("label", entry))
+    return items
+
+
+def _meta(source: ExportSource, labels: Sequence[LabelSpec]) -> list[tuple[str, MetaValue]]:
+    """CVAT's TaskData/JobData meta. `source.meta` supplies what the task knows (dates,
+    owner, segments...); frame numbers and sizes default from the frames."""
+    meta = source.meta
+    numbering = FrameNumbering.of(meta)
+    frames = source.frames
+    first = frames[0].number if frames else 0
+    last = frames[-1].number if frames else -1
+    video = bool(meta.get("source"))
+    original_size: MetaValue = ""
+    if video:
+        width, height = meta.get("original_size") or (
+            (frames[0].width, frames[0].height) if frames else (0, 0)
+        )
+        original_size = [("width", str(width)), ("height", str(height))]
+    dumped = meta.get("dumped") or datetime.now(UTC)
+    common: list[tuple[str, MetaValue]] = [
+        ("size", str(meta.get("size", len(frames)))),
+        ("mode", source.mode),
+        ("overlap", _text(meta.get("overlap", 0))),
+        ("bugtracker", _text(meta.get("bugtracker"))),
+        ("flipped", "False"),  # the seed's 1.1 meta has it; CVAT's readers ignore it
+        ("created", _text(meta.get("created"))),
+        ("updated", _text(meta.get("updated"))),
+        ("subset", _text(meta.get("subset") or "default")),
+    ]
+    segments: MetaValue = [
+        (
+            "segment",
+            [
+                ("id", _text(seg.get("id"))),
+                ("start", _text(seg.get("start"))),
+                ("stop", _text(seg.get("stop"))),
+                ("url", _text(seg.get("url"))),
+            ],
+        )
+        for seg in meta.get("segments") or []
+    ]
+    if source.job_id is not None:
+        job: list[tuple[str, MetaValue]] = [
+            ("id", str(source.job_id)),
+            *common,
+            ("start_frame", str(numbering.absolute(first))),
+            ("stop_frame", str(numbering.absolute(last))),
+            ("frame_filter", _text(meta.get("frame_filter"))),
+            ("segments", segments),
+            ("owner", _person(meta.get("owner"))),
+            ("assignee", _person(meta.get("assignee"))),
+            ("labels", _labels_meta(labels)),
+        ]
+        items: list[tuple[str, MetaValue]] = [("job", job), ("dumped", str(dumped))]
+        if video:  # CVAT puts a job's original_size beside <job>, not inside it
+            items.append(("original_size", original_size))
+        return items
+    stop = meta.get("stop_frame", numbering.absolute(last))
+    task: list[tuple[str, MetaValue]] = [
+        ("id", str(source.task_id)),
+        ("name", source.task_name),
+        *common,
+        ("start_frame", str(numbering.start)),
+        ("stop_frame", str(stop)),
+        ("frame_filter", _text(meta.get("frame_filter"))),
+        ("segments", segments),
+        ("owner", _person(meta.get("owner"))),
+        ("assignee", _person(meta.get("assignee"))),
+        ("labels", _labels_meta(labels)),
+    ]
+    if video:
+        task += [("original_size", original_size), ("source", str(meta["source"]))]
+    return [("task", task), ("dumped", str(dumped))]
+
+
+def _open_document(w: _Writer, source: ExportSource, labels: Sequence[LabelSpec]) -> None:
+    w.write('<?xml version="1.0" encoding="utf-8"?>\n<annotations>')
+    w.level = 1
+    w.leaf("version", "1.1")
+    w.open("meta")
+    w.meta(_meta(source, labels))
+    w.close("meta")
+
+
+def _close_document(w: _Writer) -> None:
+    w.close("annotations")
+    w.write("\n")
+
+
+# ---------------------------------------------------------------------------- images
+
+
+@dataclass(frozen=True, slots=True)
+class _FrameShape:
+    """A track's shape on one frame, as the images layout writes it."""
+
+    track: LabeledTrack
+    shape: InterpolatedShape
+    elements: list[tuple[SkeletonElementTrack, InterpolatedShape]]
+
+
+def _track_frames(track: LabeledTrack, frames: frozenset[int]) -> Iterator[_FrameShape]:
+    """The visible per-frame shapes of a track (CVAT's AnnotationManager.to_shapes)."""
+    last = max(frames) if frames else -1
+    shapes = interpolate_keyframes(
+        track.shapes, track.frame, 0, last, included_frames=frames, include_outside=False
+    )
+    shapes = [s for s in shapes if not s.outside]
+    if not track.elements:
+        for shape in shapes:
+            yield _FrameShape(track, shape, [])
+        return
+    on = frozenset(s.frame for s in shapes)
+    by_frame: dict[int, list[tuple[SkeletonElementTrack, InterpolatedShape]]] = {f: [] for f in on}
+    for element in track.elements:
+        for point in interpolate_keyframes(
+            element.shapes, element.frame, 0, last, included_frames=on, include_outside=True
+        ):
+            by_frame[point.frame].append((element, point))
+    for shape in shapes:
+        points = by_frame[shape.frame]
+        if points and all(p.outside for _, p in points):
+            continue
+        yield _FrameShape(track, shape, points)
+
+
+def _write_labeled(
+    w: _Writer,
+    names: _Names,
+    shape: LabeledShape | SkeletonElementShape,
+    element: bool,
+) -> None:
+    attrs = f" label={names.label_of(shape.label_id)} source={_q(shape.source)}"
+    if element:
+        attrs += f' outside="{int(shape.outside)}"'
+    if shape.type != "skeleton":
+        attrs += f' occluded="{int(shape.occluded)}"'
+    attrs += _geometry(shape.type, shape.points, shape.rotation)
+    if not element:
+        attrs += f' z_order="{shape.z_order}"'
+    if shape.group:
+        attrs += f' group_id="{shape.group}"'
+    tag = _TAG_OF_TYPE[shape.type]
+    w.open(tag, attrs)
+    if isinstance(shape, LabeledShape):
+        for sub in shape.elements:
+            _write_labeled(w, names, sub, True)
+    _attributes(w, names, shape.attributes)
+    w.close(tag)
+
+
+def _write_frame_shape(w: _Writer, names: _Names, item: _FrameShape) -> None:
+    track, shape = item.track, item.shape
+    attrs = f" label={names.label_of(track.label_id)} source={_q(track.source)}"
+    if shape.type != "skeleton":
+        attrs += f' occluded="{int(shape.occluded)}"'
+    attrs += _geometry(shape.type, shape.points, shape.rotation)
+    attrs += f' z_order="{shape.z_order}"'
+    if track.group:
+        attrs += f' group_id="{track.group}"'
+    tag = _TAG_OF_TYPE[shape.type]
+    w.open(tag, attrs)
+    for element, point in item.elements:
+        e_attrs = (
+            f" label={names.label_of(element.label_id)} source={_q(element.source)}"
+            f' outside="{int(point.outside)}" occluded="{int(point.occluded)}"'
+            + _geometry(point.type, point.points, point.rotation)
+        )
+        if element.group:
+            e_attrs += f' group_id="{element.group}"'
+        e_tag = _TAG_OF_TYPE[point.type]
+        w.open(e_tag, e_attrs)
+        _attributes(w, names, point.attributes, element.attributes)
+        w.close(e_tag)
+    _attributes(w, names, shape.attributes, track.attributes)
+    w.close(tag)
+
+
+def write_images_xml(source: ExportSource, out: TextIO) -> None:
+    """CVAT for images 1.1."""
+    labels = flat_labels(source.labels)
+    names = _Names(labels)
+    numbering = FrameNumbering.of(source.meta)
+    w = _Writer(out)
+    _open_document(w, source, labels)
+    numbers = frozenset(frame.number for frame in source.frames)
+    ann = source.annotations
+    # CVAT sorts all shapes of the export by z_order (a stable sort: shapes before
+    # tracks, each in their order) and then groups them by frame.
+    per_frame: dict[int, list[tuple[int, int, LabeledShape | _FrameShape]]] = {}
+    seq = 0
+    for shape in ann.shapes:
+        if shape.frame in numbers:
+            per_frame.setdefault(shape.frame, []).append((shape.z_order, seq, shape))
+            seq += 1
+    for track in ann.tracks:
+        for item in _track_frames(track, numbers):
+            per_frame.setdefault(item.shape.frame, []).append((item.shape.z_order, seq, item))
+            seq += 1
+    tags: dict[int, list[Any]] = {}
+    for tag in ann.tags:
+        if tag.frame in numbers:
+            tags.setdefault(tag.frame, []).append(tag)
+    for frame in sorted(source.frames, key=lambda f: f.number):
+        w.open(
+            "image",
+            f' id="{numbering.absolute(frame.number)}" name={_q(frame.name)}'
+            f' width="{frame.width}" height="{frame.height}"',
+        )
+        for _, _, obj in sorted(per_frame.pop(frame.number, ()), key=lambda t: (t[0], t[1])):
+            if isinstance(obj, LabeledShape):
+                _write_labeled(w, names, obj, False)
+            else:
+                _write_frame_shape(w, names, obj)
+        for tag in tags.get(frame.number, ()):
+            attrs = f" label={names.label_of(tag.label_id)} source={_q(tag.source)}"
+            if tag.group:
+                attrs += f' group_id="{tag.group}"'
+            w.open("tag", attrs)
+            _attributes(w, names, tag.attributes)
+            w.close("tag")
+        w.close("image")
+    _close_document(w)
+
+
+# ----------------------------------------------------------------------------- video
+
+
+def _write_track_shape(
+    w: _Writer,
+    names: _Names,
+    shape: InterpolatedShape,
+    numbering: FrameNumbering,
+    extra: Sequence[AttributeVal],
+    elements: Sequence[tuple[str, InterpolatedShape, Sequence[AttributeVal]]],
+) -> None:
+    """One <box frame=...> (or other shape) of a track; a skeleton is written only on
+    frames where some of its points are (CVAT's dump_shape)."""
+    if shape.type == "skeleton" and not elements:
+        return
+    attrs = f' frame="{numbering.absolute(shape.frame)}" keyframe="{int(shape.keyframe)}"'
+    if shape.type != "skeleton":
+        attrs += f' outside="{int(shape.outside)}" occluded="{int(shape.occluded)}"'
+    attrs += _geometry(shape.type, shape.points, shape.rotation)
+    attrs += f' z_order="{shape.z_order}"'
+    tag = _TAG_OF_TYPE[shape.type]
+    w.open(tag, attrs)
+    for label, point, point_extra in elements:
+        e_tag = _TAG_OF_TYPE[point.type]
+        w.open(
+            e_tag,
+            f' label={label} keyframe="{int(point.keyframe)}"'
+            f' outside="{int(point.outside)}" occluded="{int(point.occluded)}"'
+            + _geometry(point.type, point.points, point.rotation),
+        )
+        _attributes(w, names, point.attributes, point_extra)
+        w.close(e_tag)
+    _attributes(w, names, shape.attributes, extra)
+    w.close(tag)
+
+
+def _write_track(
+    w: _Writer,
+    names: _Names,
+    index: int,
+    track: LabeledTrack,
+    frames: frozenset[int],
+    last: int,
+    numbering: FrameNumbering,
+) -> None:
+    attrs = f' id="{index}" label={names.label_of(track.label_id)} source={_q(track.source)}'
+    if track.group:
+        attrs += f' group_id="{track.group}"'
+    w.open("track", attrs)
+    element_shapes: dict[int, list[tuple[str, InterpolatedShape, Sequence[AttributeVal]]]] = {}
+    for element in track.elements:
+        label = names.label_of(element.label_id)
+        for point in interpolate_keyframes(
+            element.shapes, element.frame, 0, last, included_frames=frames
+        ):
+            element_shapes.setdefault(point.frame, []).append((label, point, element.attributes))
+    for shape in interpolate_keyframes(track.shapes, track.frame, 0, last, included_frames=frames):
+        _write_track_shape(
+            w, names, shape, numbering, track.attributes, element_shapes.get(shape.frame, ())
+        )
+    w.close("track")
+
+
+def _shape_as_track(shape: LabeledShape, stop: int) -> LabeledTrack:
+    """CVAT's video dump of a shape: a keyframe, and an outside keyframe on the next frame
+    unless that frame is not before the last one."""
+
+    def keyframes(s: SkeletonElementShape, outside: bool) -> list[TrackedShape]:
+        first = TrackedShape(
+            type=s.type,
+            frame=s.frame,
+            points=list(s.points),
+            rotation=s.rotation,
+            occluded=s.occluded,
+            outside=outside,
+            z_order=s.z_order,
+            attributes=list(s.attributes),
+        )
+        if s.frame + 1 >= stop:
+            return [first]
+        closing = TrackedShape(
+            type=s.type,
+            frame=s.frame + 1,
+            points=list(s.points),
+            rotation=s.rotation,
+            occluded=s.occluded,
+            outside=True,
+            z_order=s.z_order,
+            attributes=list(s.attributes),
+        )
+        return [first, closing]
+
+    return LabeledTrack(
+        frame=shape.frame,
+        label_id=shape.label_id,
+        group=shape.group,
+        source=shape.source,
+        shapes=keyframes(shape, False),
+        elements=[
+            SkeletonElementTrack(
+                frame=element.frame,
+                label_id=element.label_id,
+                group=element.group,
+                source=element.source,
+                shapes=keyframes(element, element.outside),
+            )
+            for element in shape.elements
+        ],
+    )
+
+
+def write_video_xml(source: ExportSource, out: TextIO) -> None:
+    """CVAT for video 1.1."""
+    labels = flat_labels(source.labels)
+    names = _Names(labels)
+    numbering = FrameNumbering.of(source.meta)
+    w = _Writer(out)
+    _open_document(w, source, labels)
+    frames = frozenset(frame.number for frame in source.frames)
+    last = max(frames) if frames else -1
+    index = 0
+    for track in source.annotations.tracks:
+        _write_track(w, names, index, track, frames, last, numbering)
+        index += 1
+    for shape in source.annotations.shapes:
+        if shape.frame not in frames:
+            continue
+        _write_track(w, names, index, _shape_as_track(shape, last), frames, last, numbering)
+        index += 1
+    _close_document(w)
