@@ -9,6 +9,7 @@ import contextlib
 import shutil
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
@@ -79,10 +80,10 @@ async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
     storage = TaskStorage(container.settings.data_dir, task_id)
     out = storage.build_dir(rq_id)
     gathered = out.with_name(f"{out.name}-sources")  # share copies and downloads
-    # One creation per task at a time: any other build dir was left by a killed process.
-    if out.parent.is_dir():
-        for stale in out.parent.iterdir():
-            shutil.rmtree(stale, ignore_errors=True)
+    try:
+        await _drop_stale_builds(container, out.parent)
+    except Exception:  # housekeeping only: never a reason to fail the creation
+        log.warning("stale build directories not removed", task_id=task_id, exc_info=True)
     # Copying and downloading take the first part of the progress bar when there is any.
     fetching = params.server_files or params.remote_files or params.cloud_storage_id is not None
     fetch_part = 0.3 if fetching else 0.0
@@ -134,6 +135,24 @@ async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
         # retries starts again with Upload-Start.
         await _drop_session(container, storage, session)
     return outcome
+
+
+async def _drop_stale_builds(container: Container, builds: Path) -> None:
+    """Remove build directories (`<rq_id>`, `<rq_id>-sources`) a killed process left:
+    those of requests no longer queued or running."""
+    dirs = await asyncio.to_thread(lambda: list(builds.iterdir()) if builds.is_dir() else [])
+    if not dirs:
+        return
+    async with container.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id::text FROM requests WHERE id::text = ANY(%s)"
+            " AND status IN ('queued', 'started')",
+            [[d.name[:36] for d in dirs]],
+        )
+        active = {row[0] for row in await cur.fetchall()}
+    for stale in dirs:
+        if stale.name[:36] not in active:
+            await asyncio.to_thread(shutil.rmtree, stale, True)
 
 
 async def _in_thread(watch: _Watch, work: Callable[[], T]) -> T:

@@ -313,14 +313,18 @@ async def _finish(
         if not elsewhere and params.cloud_storage_id is None:
             _check_2d_3d_mix(received)
         _check_one_video(received)
-        if await requests.active_for_task(conn, task_id, OPERATION):
-            raise ApiError(409, "The data of this task is already being created.")
-        rq_id = await requests.create(
-            conn, owner_id=req.principal.id,
-            operation=requests.Operation(type=OPERATION, target="task", task_id=task_id,
-                                         project_id=task.get("project_id")),
-            params={"session": session, "data": msgspec.to_builtins(params)},
-        )  # fmt: skip
+        async with conn.transaction():
+            # Check and insert under one per-task lock: two requests sent at once both
+            # passed the check and built the task's data side by side.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CREATE_LOCK, task_id])
+            if await requests.active_for_task(conn, task_id, OPERATION):
+                raise ApiError(409, "The data of this task is already being created.")
+            rq_id = await requests.create(
+                conn, owner_id=req.principal.id,
+                operation=requests.Operation(type=OPERATION, target="task", task_id=task_id,
+                                             project_id=task.get("project_id")),
+                params={"session": session, "data": msgspec.to_builtins(params)},
+            )  # fmt: skip
     arq = ArqRedis(connection_pool=req.container.redis.connection_pool)
     try:
         await arq.enqueue_job("create_task_data", rq_id, _job_id=rq_id)
@@ -329,6 +333,10 @@ async def _finish(
             await requests.fail(conn, rq_id, "The work could not be queued; try again.")
         raise
     return Response(msgspec.json.encode(RqId(rq_id)), 202, media_type="application/json")
+
+
+# Advisory lock class (two-key form, apart from the one-key locks) for creating task data.
+_CREATE_LOCK = 0x7664
 
 
 def _check_2d_3d_mix(received: list[uploads.UploadedFile]) -> None:

@@ -123,3 +123,46 @@ def test_an_image_member_far_larger_than_its_pixels_is_refused(
     # Trailing data within the slack is still an image, as before.
     done = api.create([("small.zip", _bomb_zip(2 * 2**20))])
     assert done["status"] == "finished", done
+
+
+def test_finishing_an_upload_twice_at_once_starts_one_creation(api: Api) -> None:
+    # The 409 check and the request insert were apart: two requests sent together both
+    # got a 202 and built the task's data side by side.
+    import threading
+
+    import httpx
+
+    api.start()
+    assert api.send([("a.png", image_bytes(8, 6, (1, 2, 3)))]).status_code == 200
+    codes: list[int] = []
+    barrier = threading.Barrier(10)
+
+    def finish() -> None:
+        with httpx.Client(base_url=str(api.http.base_url), auth=api.http.auth) as http:
+            barrier.wait()
+            r = http.post(api.data_url, headers={"Upload-Finish": ""}, json={})
+            codes.append(r.status_code)
+
+    threads = [threading.Thread(target=finish) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [202] + [409] * 9, codes
+
+
+def test_a_creation_removes_build_directories_a_killed_process_left(
+    api: Api, accept_server: Any
+) -> None:
+    import uuid
+
+    stale = (
+        Path(accept_server.data_dir) / "data" / "tasks" / str(api.task_id) / "build"
+        / str(uuid.uuid4())
+    )  # fmt: skip
+    (stale / "frames").mkdir(parents=True)
+    (stale / "frames" / "000001.jpeg").write_bytes(b"half-written")
+    stale.with_name(f"{stale.name}-sources").mkdir()
+    done = api.create([("a.png", image_bytes(8, 6, (1, 2, 3)))])
+    assert done["status"] == "finished", done
+    assert list(stale.parent.iterdir()) == []
