@@ -9,6 +9,8 @@ import structlog
 from arq.connections import RedisSettings
 from arq.worker import Function, Worker, func
 
+from workers.backups import export_backup, restore_backup
+from workers.formats_jobs import export_dataset, import_annotations
 from workers.tasks_data import create_task_data
 
 if TYPE_CHECKING:
@@ -19,7 +21,16 @@ async def ping(ctx: dict[str, Any], value: str) -> str:
     return f"pong:{value}"
 
 
-FUNCTIONS: list[Function] = [func(ping), func(create_task_data, timeout=6 * 3600, max_tries=1)]
+FUNCTIONS: list[Function] = [
+    func(ping),
+    func(create_task_data, timeout=6 * 3600, max_tries=1),
+    func(export_dataset, timeout=6 * 3600, max_tries=1),
+    func(import_annotations, timeout=6 * 3600, max_tries=1),
+]
+FUNCTIONS += [
+    func(export_backup, timeout=6 * 3600, max_tries=1),
+    func(restore_backup, timeout=6 * 3600, max_tries=1),
+]
 
 
 async def _startup(ctx: dict[str, Any]) -> None:

@@ -1,0 +1,528 @@
+"""Task and project backups through the real server with the unmodified cvat-sdk and
+cvat-cli: the archive's layout, a restore that gives back the same task (name, labels,
+frames and their pixels, data settings, jobs, annotations), the event history kept with
+`with_history`, and broken or malicious archives that fail naming the problem and create
+nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.test_task_data import noise_png
+
+SKELETON_SVG = (
+    '<circle r="1.5" cx="10" cy="10" data-type="element node" data-element-id="1"'
+    ' data-node-id="1" data-label-name="head"></circle>'
+)
+LABELS: list[dict[str, Any]] = [
+    {
+        "name": "car",
+        "color": "#ff0000",
+        "attributes": [
+            {"name": "color", "mutable": False, "input_type": "select",
+             "values": ["red", "blue"], "default_value": "red"},
+            {"name": "parked", "mutable": True, "input_type": "checkbox", "values": ["false"]},
+        ],
+    },
+    {"name": "person", "color": "#00ff00"},
+    {"name": "body", "type": "skeleton", "svg": "",
+     "sublabels": [{"name": "head", "type": "points"}, {"name": "foot", "type": "points"}]},
+]  # fmt: skip
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _client(server: Any) -> Any:
+    from cvat_sdk import make_client
+
+    host, port = server.url.rsplit(":", 1)
+    return make_client(host, port=int(port), credentials=server.admin)
+
+
+def _http(server: Any) -> httpx.Client:
+    return httpx.Client(base_url=server.url, auth=server.admin, timeout=60)
+
+
+def _images(tmp_path: Path, count: int, seed: int) -> list[Path]:
+    paths = []
+    for index in range(count):
+        path = tmp_path / f"img_{index}.png"
+        path.write_bytes(noise_png(24 + index, 16 + index, seed + index))
+        paths.append(path)
+    return paths
+
+
+def _label_ids(http: httpx.Client, task_id: int) -> dict[str, Any]:
+    """name -> (id, {attribute name: id}); sublabels as 'skeleton/point'."""
+    r = http.get("/api/labels", params={"task_id": task_id, "page_size": 100})
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = {}
+    for label in r.json()["results"]:
+        out[label["name"]] = (label["id"], {a["name"]: a["id"] for a in label["attributes"]})
+        for sub in label["sublabels"]:
+            out[f"{label['name']}/{sub['name']}"] = (sub["id"], {})
+    return out
+
+
+def _annotate(http: httpx.Client, task_id: int) -> None:
+    ids = _label_ids(http, task_id)
+    car, car_attrs = ids["car"]
+    body = {
+        "shapes": [
+            {"type": "rectangle", "label_id": car, "frame": 0, "points": [1, 2, 10, 12],
+             "attributes": [{"spec_id": car_attrs["color"], "value": "blue"},
+                            {"spec_id": car_attrs["parked"], "value": "true"}],
+             "z_order": 2, "occluded": True, "group": 1},
+            {"type": "polygon", "label_id": ids["person"][0], "frame": 2,
+             "points": [1, 1, 8, 1, 5, 9]},
+            {"type": "skeleton", "label_id": ids["body"][0], "frame": 1, "points": [],
+             "elements": [
+                 {"type": "points", "label_id": ids["body/head"][0], "frame": 1,
+                  "points": [3, 3]},
+                 {"type": "points", "label_id": ids["body/foot"][0], "frame": 1,
+                  "points": [4, 9], "outside": True},
+             ]},
+        ],
+        "tracks": [
+            {"label_id": car, "frame": 0,
+             "attributes": [{"spec_id": car_attrs["color"], "value": "red"}],
+             "shapes": [
+                 {"type": "rectangle", "frame": 0, "points": [2, 2, 6, 6],
+                  "attributes": [{"spec_id": car_attrs["parked"], "value": "false"}]},
+                 {"type": "rectangle", "frame": 1, "points": [3, 3, 7, 7], "outside": True,
+                  "attributes": [{"spec_id": car_attrs["parked"], "value": "true"}]},
+             ]},
+        ],
+        "tags": [{"label_id": ids["person"][0], "frame": 1}],
+    }  # fmt: skip
+    r = http.put(f"/api/tasks/{task_id}/annotations", json=body)
+    assert r.status_code == 200, r.text
+
+
+def _canonical(http: httpx.Client, task_id: int) -> dict[str, Any]:
+    """The task's annotations with label and attribute names for ids and no object ids,
+    sorted, so two tasks can be compared."""
+    ids = _label_ids(http, task_id)
+    label_name = {v[0]: k for k, v in ids.items()}
+    attr_name = {aid: name for _, attrs in ids.values() for name, aid in attrs.items()}
+
+    def clean(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            out = {}
+            for key, value in obj.items():
+                if key == "id":
+                    continue
+                if key == "label_id":
+                    out["label"] = label_name[value]
+                elif key == "spec_id":
+                    out["name"] = attr_name[value]
+                else:
+                    out[key] = clean(value)
+            return out
+        if isinstance(obj, list):
+            return sorted((clean(v) for v in obj), key=lambda v: json.dumps(v, sort_keys=True))
+        return obj
+
+    r = http.get(f"/api/tasks/{task_id}/annotations")
+    assert r.status_code == 200, r.text
+    data = r.json()
+    return {kind: clean(data[kind]) for kind in ("shapes", "tracks", "tags")}
+
+
+def _labels_shape(http: httpx.Client, task_id: int) -> list[Any]:
+    r = http.get("/api/labels", params={"task_id": task_id, "page_size": 100})
+
+    def strip(label: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": label["name"], "color": label["color"], "type": label["type"],
+            "attributes": [{k: a[k] for k in ("name", "mutable", "input_type", "values",
+                                              "default_value")} for a in label["attributes"]],
+            "sublabels": [strip(s) for s in label["sublabels"]],
+        }  # fmt: skip
+
+    return [strip(label) for label in r.json()["results"]]
+
+
+def _task_facts(http: httpx.Client, task_id: int) -> dict[str, Any]:
+    task = http.get(f"/api/tasks/{task_id}").json()
+    meta = http.get(f"/api/tasks/{task_id}/data/meta").json()
+    jobs = http.get("/api/jobs", params={"task_id": task_id, "page_size": 100}).json()
+    return {
+        "name": task["name"], "size": task["size"], "mode": task["mode"],
+        "segment_size": task["segment_size"], "overlap": task["overlap"],
+        "image_quality": task["image_quality"], "data_chunk_size": task["data_chunk_size"],
+        "subset": task["subset"], "bug_tracker": task["bug_tracker"],
+        "frames": [(f["name"], f["width"], f["height"]) for f in meta["frames"]],
+        "start_frame": meta["start_frame"], "stop_frame": meta["stop_frame"],
+        "frame_filter": meta["frame_filter"], "sorting_method": meta["sorting_method"],
+        "chunk_size": meta["chunk_size"], "storage_method": meta["storage_method"],
+        "jobs": sorted((j["start_frame"], j["stop_frame"], j["stage"], j["state"])
+                       for j in jobs["results"]),
+    }  # fmt: skip
+
+
+def _frames_bytes(http: httpx.Client, task_id: int, size: int) -> list[bytes]:
+    out = []
+    for number in range(size):
+        r = http.get(
+            f"/api/tasks/{task_id}/data/",
+            params={"type": "frame", "number": number, "quality": "original"},
+        )
+        assert r.status_code == 200, r.text
+        out.append(r.content)
+    return out
+
+
+def _task_count(http: httpx.Client) -> int:
+    return int(http.get("/api/tasks", params={"page_size": 1}).json()["count"])
+
+
+def _project_count(http: httpx.Client) -> int:
+    return int(http.get("/api/projects", params={"page_size": 1}).json()["count"])
+
+
+@pytest.fixture(scope="module")
+def source_task(server: Any, tmp_path_factory: pytest.TempPathFactory) -> int:
+    """A task cut by start/stop/step into 3 frames, 2 jobs, annotated with every kind."""
+    from cvat_sdk.core.proxies.tasks import ResourceType
+
+    tmp = tmp_path_factory.mktemp("backup-source")
+    with _client(server) as client:
+        task = client.tasks.create_from_data(
+            spec={"name": "backup source", "labels": LABELS, "segment_size": 2,
+                  "subset": "train", "bug_tracker": "https://bugs.example/1"},
+            resource_type=ResourceType.LOCAL,
+            resources=[str(p) for p in _images(tmp, 7, seed=11)],
+            data_params={"image_quality": 55, "chunk_size": 2, "start_frame": 1,
+                         "stop_frame": 5, "frame_step": 2, "sorting_method": "natural"},
+        )  # fmt: skip
+        task_id = int(task.id)
+    with _http(server) as http:
+        _annotate(http, task_id)
+        jobs = http.get("/api/jobs", params={"task_id": task_id}).json()["results"]
+        first = min(jobs, key=lambda j: j["start_frame"])
+        r = http.patch(f"/api/jobs/{first['id']}", json={"stage": "validation"})
+        assert r.status_code == 200, r.text
+    return task_id
+
+
+def _wait(http: httpx.Client, rq_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body: dict[str, Any] = http.get(f"/api/requests/{rq_id}").json()
+        if body["status"] in ("finished", "failed"):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"request {rq_id} did not end")
+
+
+def _export(http: httpx.Client, path: str, **query: Any) -> bytes:
+    r = http.post(path, params=query)
+    assert r.status_code == 202, r.text
+    request = _wait(http, r.json()["rq_id"])
+    assert request["status"] == "finished", request
+    assert request["result_url"].startswith("http://")
+    download = http.get(request["result_url"])
+    assert download.status_code == 200, download.text
+    return download.content
+
+
+# --- tests ----------------------------------------------------------------------------
+
+
+def test_task_backup_has_cvat_layout(server: Any, source_task: int, tmp_path: Path) -> None:
+    with _client(server) as client:
+        target = tmp_path / "task.zip"
+        client.tasks.retrieve(source_task).download_backup(str(target))
+    with zipfile.ZipFile(target) as zf:
+        names = set(zf.namelist())
+        manifest = json.loads(zf.read("task.json"))
+        annotations = json.loads(zf.read("annotations.json"))
+    # The frames shown (start 1, step 2 of img_0..img_6 sorted naturally) and the manifest.
+    assert names == {"task.json", "annotations.json", "data/manifest.jsonl",
+                     "data/img_1.png", "data/img_3.png", "data/img_5.png"}  # fmt: skip
+    assert manifest["version"] == "1.0"
+    assert manifest["name"] == "backup source"
+    assert manifest["data"]["image_quality"] == 55
+    assert manifest["data"]["chunk_size"] == 2
+    assert manifest["data"]["start_frame"] == 1
+    assert manifest["data"]["stop_frame"] == 5
+    assert manifest["data"]["frame_filter"] == "step=2"
+    assert manifest["data"]["sorting_method"] == "natural"
+    assert [(j["start_frame"], j["stop_frame"]) for j in manifest["jobs"]] == [(0, 1), (2, 2)]
+    assert [label["name"] for label in manifest["labels"]] == ["car", "person", "body"]
+    assert [s["name"] for s in manifest["labels"][2]["sublabels"]] == ["head", "foot"]
+    assert len(annotations) == 2
+    # Labels and attributes by name, no ids (CVAT's layout).
+    first = annotations[0]["shapes"][0]
+    assert first["label"] == "car" and "label_id" not in first and "id" not in first
+    assert {"name": "color", "value": "blue"} in first["attributes"]
+    skeleton = next(s for s in annotations[0]["shapes"] if s["type"] == "skeleton")
+    assert sorted(e["label"] for e in skeleton["elements"]) == ["foot", "head"]
+
+
+def test_sdk_restore_gives_back_the_same_task(
+    server: Any, source_task: int, tmp_path: Path
+) -> None:
+    target = tmp_path / "task.zip"
+    with _client(server) as client:
+        client.tasks.retrieve(source_task).download_backup(str(target))
+        restored = client.tasks.create_from_backup(str(target))
+        restored_id = int(restored.id)
+    assert restored_id != source_task
+    with _http(server) as http:
+        before, after = _task_facts(http, source_task), _task_facts(http, restored_id)
+        assert after == before
+        assert _labels_shape(http, restored_id) == _labels_shape(http, source_task)
+        assert _canonical(http, restored_id) == _canonical(http, source_task)
+        assert _frames_bytes(http, restored_id, 3) == _frames_bytes(http, source_task, 3)
+        # The annotations came in as one event per job, source "import".
+        jobs = http.get("/api/jobs", params={"task_id": restored_id}).json()["results"]
+        for job in jobs:
+            history = http.get(f"/api/jobs/{job['id']}/history").json()["results"]
+            imports = [e for e in history if e["source"] == "import"]
+            assert len(imports) == 1 and imports[0]["type"] == "AnnotationsReplaced"
+        # The creation is in the task's audit trail as well.
+        task_history = http.get(f"/api/tasks/{restored_id}/history").json()["results"]
+        assert task_history[0]["type"] == "TaskCreated"
+        assert task_history[0]["actor"]["username"] == server.admin[0]
+
+
+def test_cli_backup_and_restore(server: Any, source_task: int, tmp_path: Path) -> None:
+    cli = [str(Path(sys.executable).with_name("cvat-cli")), "--server-host", server.url,
+           "--auth", f"{server.admin[0]}:{server.admin[1]}"]  # fmt: skip
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    target = tmp_path / "cli.zip"
+    done = subprocess.run([*cli, "task", "backup", str(source_task), str(target)],
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert zipfile.is_zipfile(target)
+    done = subprocess.run([*cli, "task", "create-from-backup", str(target)],
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    restored_id = int(done.stdout.strip().splitlines()[-1])
+    with _http(server) as http:
+        assert _task_facts(http, restored_id) == _task_facts(http, source_task)
+        assert _canonical(http, restored_id) == _canonical(http, source_task)
+
+
+def test_with_history_keeps_the_audit_trail(server: Any, source_task: int) -> None:
+    with _http(server) as http:
+        jobs = http.get("/api/jobs", params={"task_id": source_task}).json()["results"]
+        jobs.sort(key=lambda j: j["start_frame"])
+        originals = [
+            http.get(f"/api/jobs/{j['id']}/history", params={"page_size": 500}).json()["results"]
+            for j in jobs
+        ]
+        content = _export(http, f"/api/tasks/{source_task}/backup/export", with_history="true")
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            assert {"history/job_0.jsonl", "history/job_1.jsonl"} <= set(zf.namelist())
+        r = http.post(
+            "/api/tasks/backup/", params={"filename": "h.zip"},
+            files={"task_file": ("h.zip", content, "application/zip")},
+        )  # fmt: skip
+        assert r.status_code == 202, r.text
+        request = _wait(http, r.json()["rq_id"])
+        assert request["status"] == "finished", request
+        restored_id = int(request["result_id"])
+        new_jobs = http.get("/api/jobs", params={"task_id": restored_id}).json()["results"]
+        new_jobs.sort(key=lambda j: j["start_frame"])
+        for original, job in zip(originals, new_jobs, strict=True):
+            history = http.get(f"/api/jobs/{job['id']}/history", params={"page_size": 500}).json()[
+                "results"
+            ]
+            kept = [e for e in history if e["type"] == "HistoryRestored"]
+            assert [e["source"] for e in kept] == ["restore"] * len(original)
+            assert [e["actor"] for e in kept] == [None] * len(original)
+            # Each record is the original entry: type, actor, source and time.
+            assert [(e["data"]["type"], e["data"]["actor"], e["data"]["source"],
+                     e["data"]["revision"]) for e in kept] == [
+                (o["type"], o["actor"], o["source"], o["revision"]) for o in original
+            ]  # fmt: skip
+            assert [e["data"]["recorded_at"][:19] for e in kept] == [
+                o["recorded_at"][:19] for o in original
+            ]
+            # Then the import; the restored annotations are the same as the original's.
+            after = history[history.index(kept[-1]) + 1 :] if kept else history
+            assert any(e["source"] == "import" for e in after)
+        assert _canonical(http, restored_id) == _canonical(http, source_task)
+
+
+def test_project_backup_and_restore_with_sdk(server: Any, tmp_path: Path) -> None:
+    from cvat_sdk.core.proxies.tasks import ResourceType
+
+    with _client(server) as client:
+        project = client.projects.create({"name": "backup project", "labels": LABELS[:2]})
+        task_ids = []
+        for index in range(2):
+            task = client.tasks.create_from_data(
+                spec={"name": f"in project {index}", "project_id": project.id},
+                resource_type=ResourceType.LOCAL,
+                resources=[str(p) for p in _images(tmp_path, 2 + index, seed=40 + index)],
+            )  # fmt: skip
+            task_ids.append(int(task.id))
+        with _http(server) as http:
+            for task_id in task_ids:
+                ids = _label_ids(http, task_id)
+                r = http.put(f"/api/tasks/{task_id}/annotations", json={"shapes": [
+                    {"type": "rectangle", "label_id": ids["car"][0], "frame": 1,
+                     "points": [0, 0, 5, 5],
+                     "attributes": [{"spec_id": ids["car"][1]["color"], "value": "blue"}]},
+                ]})  # fmt: skip
+                assert r.status_code == 200, r.text
+        target = tmp_path / "project.zip"
+        project.download_backup(str(target))
+        with zipfile.ZipFile(target) as zf:
+            names = set(zf.namelist())
+        assert {"project.json", "task_0/task.json", "task_0/annotations.json",
+                "task_1/task.json", "task_1/annotations.json"} <= names  # fmt: skip
+        restored = client.projects.create_from_backup(str(target))
+        assert restored.id != project.id
+        assert restored.name == "backup project"
+        new_tasks = sorted(restored.get_tasks(), key=lambda t: t.id)
+        assert [t.name for t in new_tasks] == ["in project 0", "in project 1"]
+    with _http(server) as http:
+        project_labels = http.get("/api/labels", params={"project_id": restored.id}).json()[
+            "results"
+        ]
+        assert [label["name"] for label in project_labels] == ["car", "person"]
+        for old, new in zip(task_ids, new_tasks, strict=True):
+            assert _task_facts(http, new.id) | {"name": ""} == _task_facts(http, old) | {"name": ""}
+            assert _canonical(http, new.id) == _canonical(http, old)
+
+
+# --- broken and malicious archives ------------------------------------------------------
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def good_backup(server: Any, source_task: int) -> dict[str, bytes]:
+    with _http(server) as http:
+        content = _export(http, f"/api/tasks/{source_task}/backup/export")
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _broken(good: dict[str, bytes], case: str) -> bytes:
+    members = dict(good)
+    task = json.loads(members["task.json"])
+    annotations = json.loads(members["annotations.json"])
+    if case == "bad json":
+        members["task.json"] = b'{"version": "1.0", "name": '
+    elif case == "bad field":
+        task["data"]["image_quality"] = "high"
+        members["task.json"] = json.dumps(task).encode()
+    elif case == "traversal":
+        members["../../evil.png"] = members["data/img_1.png"]
+    elif case == "absolute":
+        members["/tmp/evil.png"] = members["data/img_1.png"]
+    elif case == "missing data":
+        members = {k: v for k, v in members.items() if not k.startswith("data/")}
+    elif case == "missing frame":
+        del members["data/img_3.png"]
+    elif case == "missing annotations":
+        del members["annotations.json"]
+    elif case == "unknown label":
+        annotations[0]["shapes"][0]["label"] = "boat"
+        members["annotations.json"] = json.dumps(annotations).encode()
+    elif case == "frame out of range":
+        annotations[1]["shapes"][0]["frame"] = 9
+        members["annotations.json"] = json.dumps(annotations).encode()
+    elif case == "jobs mismatch":
+        task["jobs"] = task["jobs"][:1]
+        annotations = annotations[:1]
+        members["task.json"] = json.dumps(task).encode()
+        members["annotations.json"] = json.dumps(annotations).encode()
+    elif case == "not an image":
+        members["data/img_1.png"] = b"this is no image"
+    elif case == "version":
+        task["version"] = "9.9"
+        members["task.json"] = json.dumps(task).encode()
+    return _zip(members)
+
+
+BROKEN = {
+    "bad json": "task.json: not valid JSON",
+    "bad field": "task.json: Expected `int`, got `str` - at `$.data.image_quality`",
+    "traversal": "'../../evil.png' points outside the archive",
+    "absolute": "'/tmp/evil.png' has an absolute path",
+    "missing data": "data/ is missing from the backup",
+    "missing frame": "data/img_3.png is missing from the backup",
+    "missing annotations": "annotations.json is missing from the backup",
+    "unknown label": "annotations.json[0].shapes[0].label: 'boat' is not a label",
+    "frame out of range": "annotations.json[1]",
+    "jobs mismatch": "task.json: jobs: the frame ranges",
+    "not an image": "img_1.png",
+    "version": "task.json: version '9.9' is not supported",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_broken_backup_fails_naming_the_problem_and_creates_nothing(
+    server: Any, good_backup: dict[str, bytes], tmp_path: Path, case: str
+) -> None:
+    from cvat_sdk.core.exceptions import BackgroundRequestException
+
+    target = tmp_path / "broken.zip"
+    target.write_bytes(_broken(good_backup, case))
+    with _http(server) as http:
+        tasks_before = _task_count(http)
+    with _client(server) as client, pytest.raises(BackgroundRequestException) as failure:
+        client.tasks.create_from_backup(str(target))
+    assert BROKEN[case] in str(failure.value)
+    assert str(failure.value).startswith("broken.zip: ")
+    with _http(server) as http:
+        assert _task_count(http) == tasks_before
+    leftovers = Path(server.data_dir) / "data" / "backups"
+    assert not [p for p in leftovers.glob("*") if p.name.startswith(("build-", "work-", "upload-"))]
+
+
+def test_not_a_zip_and_a_broken_project_create_nothing(server: Any, tmp_path: Path) -> None:
+    from cvat_sdk.core.exceptions import BackgroundRequestException
+
+    target = tmp_path / "junk.zip"
+    target.write_bytes(b"not a zip at all")
+    with _http(server) as http:
+        tasks_before, projects_before = _task_count(http), _project_count(http)
+    with _client(server) as client:
+        with pytest.raises(BackgroundRequestException, match="not a zip archive"):
+            client.tasks.create_from_backup(str(target))
+        target.write_bytes(_zip({"project.json": b'{"version": "1.0", "name": "p", "labels": 3}'}))
+        with pytest.raises(BackgroundRequestException, match=r"project\.json: .*labels"):
+            client.projects.create_from_backup(str(target))
+    with _http(server) as http:
+        assert _task_count(http) == tasks_before
+        assert _project_count(http) == projects_before
+
+
+def test_export_refusals_and_download_access(server: Any, source_task: int) -> None:
+    with _http(server) as http:
+        r = http.post(f"/api/tasks/{source_task}/backup/export",
+                      params={"location": "cloud_storage"})  # fmt: skip
+        assert r.status_code == 400 and "location" in r.json()
+        empty = http.post("/api/tasks", json={"name": "no data", "labels": [{"name": "a"}]})
+        r = http.post(f"/api/tasks/{empty.json()['id']}/backup/export")
+        assert r.status_code == 400 and "no data" in r.text
+        assert http.post("/api/tasks/99999999/backup/export").status_code == 404
+        r = http.get(f"/api/tasks/{source_task}/backup/download",
+                     params={"rq_id": "00000000-0000-0000-0000-000000000000"})  # fmt: skip
+        assert r.status_code == 404
