@@ -19,6 +19,7 @@ Datumaro plugins are passed explicitly (`environment(...)`): nothing is discover
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import re
@@ -28,8 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import attr
 import numpy as np
 from datumaro.components.annotation import (
+    COORDINATE_ROUNDING_DIGITS,
     Annotation,
     AnnotationType,
     Bbox,
@@ -148,6 +151,8 @@ class ExportOptions:
     tracks: bool = True  # write track_id/keyframe attributes on track shapes
     ellipse_as: str = "ellipse"  # "ellipse", "mask", "polygon" or "drop"
     skip_types: frozenset[str] = frozenset({"cuboid"})
+    # the item id of the index-th exported frame (default: its name without extension)
+    item_id: Callable[[int, FrameSpec], str] | None = None
 
 
 def _frame_item_id(frame: FrameSpec) -> str:
@@ -248,25 +253,14 @@ class _FrameShape:
     source: str = "manual"
 
 
-def _frame_shapes(source: ExportSource, options: ExportOptions) -> dict[int, list[_FrameShape]]:
-    by_frame: dict[int, list[_FrameShape]] = defaultdict(list)
+def _frame_shapes(
+    source: ExportSource, options: ExportOptions
+) -> dict[int, list[_FrameShape | LabeledShape]]:
+    """Shapes by frame: the shapes themselves, and each track's shape on every frame
+    where it is visible."""
+    by_frame: dict[int, list[_FrameShape | LabeledShape]] = defaultdict(list)
     for shape in source.annotations.shapes:
-        by_frame[shape.frame].append(
-            _FrameShape(
-                type=shape.type,
-                label_id=shape.label_id,
-                points=list(shape.points),
-                occluded=shape.occluded,
-                z_order=shape.z_order,
-                rotation=shape.rotation,
-                group=shape.group or 0,
-                attributes=list(shape.attributes),
-                elements=[
-                    (e.label_id, list(e.points), e.occluded, e.outside) for e in shape.elements
-                ],
-                source=shape.source,
-            )
-        )
+        by_frame[shape.frame].append(shape)
     if not source.frames:
         return by_frame
     numbers = [f.number for f in source.frames]
@@ -320,6 +314,33 @@ def _frame_shapes(source: ExportSource, options: ExportOptions) -> dict[int, lis
     return by_frame
 
 
+# Building 100,000 annotations through datumaro's attrs validators costs as much as the
+# export itself; shapes whose fields we produce ourselves (plain floats, known label) are
+# filled in directly, with datumaro's own coordinate rounding. `_FAST` is checked against
+# the classes' fields at import, so a datumaro with other fields uses the constructors.
+_FAST_FIELDS = ("id", "attributes", "group", "object_id", "points", "label", "z_order")
+_FAST = all(
+    tuple(f.name for f in attr.fields(cls)) == _FAST_FIELDS for cls in (Bbox, Polygon, PolyLine)
+)
+
+
+def _shape(cls: Any, points: list[float], common: dict[str, Any]) -> Annotation:
+    if not _FAST:
+        if cls is Bbox:
+            x1, y1, x2, y2 = points
+            return Bbox(x1, y1, x2 - x1, y2 - y1, **common)
+        return cls(points, **common)
+    ann = cls.__new__(cls)
+    ann.id = 0
+    ann.attributes = common["attributes"]
+    ann.group = common["group"]
+    ann.object_id = -1
+    ann.points = [round(float(v), COORDINATE_ROUNDING_DIGITS) for v in points]
+    ann.label = common["label"]
+    ann.z_order = common["z_order"]
+    return ann
+
+
 def _ellipse_polygon(cx: float, cy: float, rx: float, ry: float, angle: float) -> list[float]:
     steps = 32
     cos_a, sin_a = math.cos(math.radians(angle)), math.sin(math.radians(angle))
@@ -332,18 +353,18 @@ def _ellipse_polygon(cx: float, cy: float, rx: float, ry: float, angle: float) -
 
 
 def _to_annotation(
-    shape: _FrameShape, frame: FrameSpec, labels: _Labels, options: ExportOptions
+    shape: _FrameShape | LabeledShape, frame: FrameSpec, labels: _Labels, options: ExportOptions
 ) -> Annotation | None:
     label = labels.specs[shape.label_id]
     attributes = _dm_attributes(label, shape.attributes)
     attributes["occluded"] = shape.occluded
-    if shape.track_id is not None:
+    if isinstance(shape, _FrameShape) and shape.track_id is not None:
         attributes["track_id"] = shape.track_id
         attributes["keyframe"] = shape.keyframe
     common: dict[str, Any] = {
         "label": labels.index[shape.label_id],
         "attributes": attributes,
-        "group": shape.group,
+        "group": shape.group or 0,
         "z_order": shape.z_order,
     }
     kind, points = shape.type, shape.points
@@ -351,12 +372,11 @@ def _to_annotation(
         return None
     if kind == "rectangle":
         attributes["rotation"] = shape.rotation
-        x1, y1, x2, y2 = points
-        return Bbox(x1, y1, x2 - x1, y2 - y1, **common)
+        return _shape(Bbox, points, common)
     if kind == "polygon":
-        return Polygon(points, **common)
+        return _shape(Polygon, points, common)
     if kind == "polyline":
-        return PolyLine(points, **common)
+        return _shape(PolyLine, points, common)
     if kind == "points":
         return Points(points, **common)
     if kind == "ellipse":
@@ -382,7 +402,10 @@ def _to_annotation(
         return Mask(image, **common)
     if kind == "skeleton":
         sublabels = label.sublabels
-        placed = {label_id: (pts, occ, out) for label_id, pts, occ, out in shape.elements}
+        if isinstance(shape, _FrameShape):
+            placed = {label_id: (pts, occ, out) for label_id, pts, occ, out in shape.elements}
+        else:
+            placed = {e.label_id: (e.points, e.occluded, e.outside) for e in shape.elements}
         coords: list[float] = []
         visibility: list[Points.Visibility] = []
         for sub in sublabels:
@@ -403,13 +426,25 @@ def to_dataset(
 ) -> Dataset:
     """The source as a datumaro Dataset (images by path; real files when save_images)."""
     options = options or ExportOptions()
+    # Every object built here lives as long as the dataset: the cyclic collector's passes
+    # over the growing heap would only cost time (about half of the build, 100k shapes).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(source, save_images, options)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(source: ExportSource, save_images: bool, options: ExportOptions) -> Dataset:
     labels = _Labels(source.labels)
     shapes = _frame_shapes(source, options)
     tags: dict[int, list[LabeledImage]] = defaultdict(list)
     for tag in source.annotations.tags:
         tags[tag.frame].append(tag)
     items = []
-    for frame in source.frames:
+    for index, frame in enumerate(source.frames):
         annotations: list[Annotation] = [
             Label(
                 labels.index[tag.label_id],
@@ -427,7 +462,7 @@ def to_dataset(
             path = str(source.image_path(frame.number))
         items.append(
             DatasetItem(
-                id=_frame_item_id(frame),
+                id=options.item_id(index, frame) if options.item_id else _frame_item_id(frame),
                 media=Image.from_file(path=path, size=(frame.height, frame.width)),
                 annotations=annotations,
                 attributes={"frame": frame.number},
