@@ -19,21 +19,18 @@ import multiprocessing
 import os
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import log, median, report
 
-from _common import log, median, report  # noqa: E402
-
-from backend.domain.annotations import CvatAnnotations  # noqa: E402
-from backend.domain.objects import AttributeVal, LabeledShape  # noqa: E402
-from backend.formats import dm_bridge  # noqa: E402
-from backend.formats.model import AttributeSpec, ExportSource, FrameSpec, LabelSpec  # noqa: E402
-from backend.formats.registry import FORMATS  # noqa: E402
+from backend.domain.annotations import CvatAnnotations
+from backend.domain.objects import AttributeVal, LabeledShape
+from backend.formats import dm_bridge
+from backend.formats.model import AttributeSpec, ExportSource, FrameSpec, LabelSpec
+from backend.formats.registry import FORMATS
 
 FRAMES = int(os.environ.get("BENCH_FORMAT_FRAMES", "10000"))
 SHAPES_PER_FRAME = int(os.environ.get("BENCH_FORMAT_SHAPES_PER_FRAME", "10"))
