@@ -246,8 +246,8 @@ def _meta(source: ExportSource, labels: Sequence[LabelSpec]) -> list[tuple[str, 
     meta = source.meta
     numbering = FrameNumbering.of(meta)
     frames = source.frames
-    first = frames[0].number if frames else 0
-    last = frames[-1].number if frames else -1
+    first = min((f.number for f in frames), default=0)
+    last = max((f.number for f in frames), default=-1)
     video = bool(meta.get("source"))
     original_size: MetaValue = ""
     if video:
@@ -326,6 +326,37 @@ def _close_document(w: _Writer) -> None:
     w.write("\n")
 
 
+@dataclass(frozen=True)
+class _Span:
+    """The frames exported. `included` is None when they are a plain range (the usual
+    case), so interpolation does not test 10,000-frame sets for every track."""
+
+    first: int
+    last: int
+    included: frozenset[int] | None
+
+    @classmethod
+    def of(cls, source: ExportSource) -> _Span:
+        numbers = frozenset(frame.number for frame in source.frames)
+        if not numbers:
+            return cls(0, -1, numbers)
+        first, last = min(numbers), max(numbers)
+        contiguous = len(numbers) == last - first + 1
+        return cls(first, last, None if contiguous else numbers)
+
+    def has(self, frame: int) -> bool:
+        if self.included is None:
+            return self.first <= frame <= self.last
+        return frame in self.included
+
+    def interpolate(
+        self, keyframes: Sequence[TrackedShape], track_frame: int
+    ) -> list[InterpolatedShape]:
+        return interpolate_keyframes(
+            keyframes, track_frame, self.first, self.last, included_frames=self.included
+        )
+
+
 # ---------------------------------------------------------------------------- images
 
 
@@ -338,13 +369,9 @@ class _FrameShape:
     elements: list[tuple[SkeletonElementTrack, InterpolatedShape]]
 
 
-def _track_frames(track: LabeledTrack, frames: frozenset[int]) -> Iterator[_FrameShape]:
+def _track_frames(track: LabeledTrack, span: _Span) -> Iterator[_FrameShape]:
     """The visible per-frame shapes of a track (CVAT's AnnotationManager.to_shapes)."""
-    last = max(frames) if frames else -1
-    shapes = interpolate_keyframes(
-        track.shapes, track.frame, 0, last, included_frames=frames, include_outside=False
-    )
-    shapes = [s for s in shapes if not s.outside]
+    shapes = [s for s in span.interpolate(track.shapes, track.frame) if not s.outside]
     if not track.elements:
         for shape in shapes:
             yield _FrameShape(track, shape, [])
@@ -353,7 +380,12 @@ def _track_frames(track: LabeledTrack, frames: frozenset[int]) -> Iterator[_Fram
     by_frame: dict[int, list[tuple[SkeletonElementTrack, InterpolatedShape]]] = {f: [] for f in on}
     for element in track.elements:
         for point in interpolate_keyframes(
-            element.shapes, element.frame, 0, last, included_frames=on, include_outside=True
+            element.shapes,
+            element.frame,
+            span.first,
+            span.last,
+            included_frames=on,
+            include_outside=True,
         ):
             by_frame[point.frame].append((element, point))
     for shape in shapes:
@@ -422,23 +454,23 @@ def write_images_xml(source: ExportSource, out: TextIO) -> None:
     numbering = FrameNumbering.of(source.meta)
     w = _Writer(out)
     _open_document(w, source, labels)
-    numbers = frozenset(frame.number for frame in source.frames)
+    span = _Span.of(source)
     ann = source.annotations
     # CVAT sorts all shapes of the export by z_order (a stable sort: shapes before
     # tracks, each in their order) and then groups them by frame.
     per_frame: dict[int, list[tuple[int, int, LabeledShape | _FrameShape]]] = {}
     seq = 0
     for shape in ann.shapes:
-        if shape.frame in numbers:
+        if span.has(shape.frame):
             per_frame.setdefault(shape.frame, []).append((shape.z_order, seq, shape))
             seq += 1
     for track in ann.tracks:
-        for item in _track_frames(track, numbers):
+        for item in _track_frames(track, span):
             per_frame.setdefault(item.shape.frame, []).append((item.shape.z_order, seq, item))
             seq += 1
     tags: dict[int, list[Any]] = {}
     for tag in ann.tags:
-        if tag.frame in numbers:
+        if span.has(tag.frame):
             tags.setdefault(tag.frame, []).append(tag)
     for frame in sorted(source.frames, key=lambda f: f.number):
         w.open(
@@ -498,79 +530,75 @@ def _write_track_shape(
     w.close(tag)
 
 
+_ElementShapes: TypeAlias = dict[int, list[tuple[str, InterpolatedShape, Sequence[AttributeVal]]]]
+
+
 def _write_track(
     w: _Writer,
     names: _Names,
     index: int,
-    track: LabeledTrack,
-    frames: frozenset[int],
-    last: int,
+    track: LabeledTrack | LabeledShape,
+    shapes: Iterable[InterpolatedShape],
+    element_shapes: _ElementShapes,
     numbering: FrameNumbering,
 ) -> None:
     attrs = f' id="{index}" label={names.label_of(track.label_id)} source={_q(track.source)}'
     if track.group:
         attrs += f' group_id="{track.group}"'
     w.open("track", attrs)
-    element_shapes: dict[int, list[tuple[str, InterpolatedShape, Sequence[AttributeVal]]]] = {}
-    for element in track.elements:
-        label = names.label_of(element.label_id)
-        for point in interpolate_keyframes(
-            element.shapes, element.frame, 0, last, included_frames=frames
-        ):
-            element_shapes.setdefault(point.frame, []).append((label, point, element.attributes))
-    for shape in interpolate_keyframes(track.shapes, track.frame, 0, last, included_frames=frames):
-        _write_track_shape(
-            w, names, shape, numbering, track.attributes, element_shapes.get(shape.frame, ())
-        )
+    extra = track.attributes if isinstance(track, LabeledTrack) else ()
+    for shape in shapes:
+        _write_track_shape(w, names, shape, numbering, extra, element_shapes.get(shape.frame, []))
     w.close("track")
 
 
-def _shape_as_track(shape: LabeledShape, stop: int) -> LabeledTrack:
-    """CVAT's video dump of a shape: a keyframe, and an outside keyframe on the next frame
-    unless that frame is not before the last one."""
+def _track_shapes(
+    names: _Names, track: LabeledTrack, span: _Span
+) -> tuple[list[InterpolatedShape], _ElementShapes]:
+    """Every frame of the track from its first keyframe: keyframes, interpolated frames,
+    outside keyframes (CVAT's get_interpolated_shapes); its points the same way."""
+    element_shapes: _ElementShapes = {}
+    for element in track.elements:
+        label = names.label_of(element.label_id)
+        for point in span.interpolate(element.shapes, element.frame):
+            element_shapes.setdefault(point.frame, []).append((label, point, element.attributes))
+    return span.interpolate(track.shapes, track.frame), element_shapes
 
-    def keyframes(s: SkeletonElementShape, outside: bool) -> list[TrackedShape]:
-        first = TrackedShape(
-            type=s.type,
-            frame=s.frame,
-            points=list(s.points),
-            rotation=s.rotation,
-            occluded=s.occluded,
-            outside=outside,
-            z_order=s.z_order,
-            attributes=list(s.attributes),
-        )
-        if s.frame + 1 >= stop:
-            return [first]
-        closing = TrackedShape(
-            type=s.type,
-            frame=s.frame + 1,
-            points=list(s.points),
-            rotation=s.rotation,
-            occluded=s.occluded,
-            outside=True,
-            z_order=s.z_order,
-            attributes=list(s.attributes),
-        )
-        return [first, closing]
 
-    return LabeledTrack(
-        frame=shape.frame,
-        label_id=shape.label_id,
-        group=shape.group,
-        source=shape.source,
-        shapes=keyframes(shape, False),
-        elements=[
-            SkeletonElementTrack(
-                frame=element.frame,
-                label_id=element.label_id,
-                group=element.group,
-                source=element.source,
-                shapes=keyframes(element, element.outside),
-            )
-            for element in shape.elements
-        ],
+def _one_frame(
+    s: SkeletonElementShape, frame: int, outside: bool, attributes: list[AttributeVal]
+) -> InterpolatedShape:
+    return InterpolatedShape(
+        type=s.type,
+        frame=frame,
+        points=s.points,
+        rotation=s.rotation,
+        occluded=s.occluded,
+        outside=outside,
+        z_order=s.z_order,
+        attributes=attributes,
+        keyframe=True,
     )
+
+
+def _shape_as_track(
+    names: _Names, shape: LabeledShape, last: int
+) -> tuple[list[InterpolatedShape], _ElementShapes]:
+    """CVAT's video dump of a shape: a keyframe, and an outside keyframe on the next frame
+    unless that is not before the last frame; written as is, nothing interpolated."""
+
+    def keyframes(s: SkeletonElementShape, outside: bool) -> list[InterpolatedShape]:
+        first = _one_frame(s, s.frame, outside, s.attributes)
+        if s.frame + 1 >= last:
+            return [first]
+        return [first, _one_frame(s, s.frame + 1, True, s.attributes)]
+
+    element_shapes: _ElementShapes = {}
+    for element in shape.elements:
+        label = names.label_of(element.label_id)
+        for point in keyframes(element, element.outside):
+            element_shapes.setdefault(point.frame, []).append((label, point, ()))
+    return keyframes(shape, False), element_shapes
 
 
 def write_video_xml(source: ExportSource, out: TextIO) -> None:
@@ -580,15 +608,16 @@ def write_video_xml(source: ExportSource, out: TextIO) -> None:
     numbering = FrameNumbering.of(source.meta)
     w = _Writer(out)
     _open_document(w, source, labels)
-    frames = frozenset(frame.number for frame in source.frames)
-    last = max(frames) if frames else -1
+    span = _Span.of(source)
     index = 0
     for track in source.annotations.tracks:
-        _write_track(w, names, index, track, frames, last, numbering)
+        shapes, element_shapes = _track_shapes(names, track, span)
+        _write_track(w, names, index, track, shapes, element_shapes, numbering)
         index += 1
     for shape in source.annotations.shapes:
-        if shape.frame not in frames:
+        if not span.has(shape.frame):
             continue
-        _write_track(w, names, index, _shape_as_track(shape, last), frames, last, numbering)
+        shapes, element_shapes = _shape_as_track(names, shape, span.last)
+        _write_track(w, names, index, shape, shapes, element_shapes, numbering)
         index += 1
     _close_document(w)

@@ -8,10 +8,11 @@ and frames come from the target task or job.
 
 It is stricter than CVAT where CVAT would silently drop or crash: an unknown label, an
 attribute the label does not have, a bad value, a frame outside the target, a wrong
-number of coordinates or a number that does not parse is a FormatError naming the file,
-the line and the element. The parser is expat, fed in chunks (a 100 MB file is never
-held whole), with DTDs, entity declarations and external entities refused outright
-(no entity expansion, no file or network access), and bounded size and depth.
+number of coordinates, a number that does not parse or a point far outside its frame
+(more than the frame's size beyond an edge: a file for other frames) is a FormatError
+naming the file, the line and the element. The parser is expat, fed in chunks (a 100 MB
+file is never held whole), with DTDs, entity declarations and external entities refused
+outright (no entity expansion, no file or network access), and bounded size and depth.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class _Reader:
         self.top: dict[str, LabelSpec] = {label.name: label for label in target.labels}
         self.numbering = FrameNumbering.of(target.meta)
         self.frames = {frame.number for frame in target.frames}
+        self.sizes = {frame.number: (frame.width, frame.height) for frame in target.frames}
         self.by_name = {posixpath.splitext(f.name)[0]: f.number for f in target.frames}
         self.what = f"job {target.job_id}" if target.job_id is not None else "the task"
         self.shapes: list[LabeledShape] = []
@@ -402,7 +404,7 @@ class _Reader:
             self.fail(f"a mask of {width}x{height} pixels", node)
         return [float(v) for v in (*runs, left, top, left + width - 1, top + height - 1)]
 
-    def geometry(self, node: _Node, shape_type: str) -> tuple[list[float], float]:
+    def geometry(self, node: _Node, shape_type: str, frame: int) -> tuple[list[float], float]:
         points = self.points(node, shape_type)
         rotation = self.number(node, "rotation") if "rotation" in node.attrs else 0.0
         try:
@@ -410,7 +412,23 @@ class _Reader:
             check_rotation(rotation, "rotation")
         except ValidationError as exc:
             self.fail(f"{exc.field}: {exc.message}", node)
+        self.check_range(node, frame, points[-4:] if shape_type == "mask" else points)
         return points, rotation
+
+    def check_range(self, node: _Node, frame: int, points: list[float]) -> None:
+        """Shapes may overhang the frame a little (CVAT keeps them); a point more than the
+        frame's own size away is a file made for other frames (another task, a scaled
+        copy), refused instead of imported where nobody can see it."""
+        width, height = self.sizes.get(frame, (0, 0))
+        if width <= 0 or height <= 0:
+            return
+        for i in range(0, len(points) - 1, 2):
+            x, y = points[i], points[i + 1]
+            if not (-width <= x <= 2 * width and -height <= y <= 2 * height):
+                self.fail(
+                    f"point ({x:g}, {y:g}) is far outside frame {frame} ({width}x{height})",
+                    node,
+                )
 
     def group(self, node: _Node) -> int:
         group = self.integer(node, "group_id", 0)
@@ -437,13 +455,13 @@ class _Reader:
         shape_type = _TYPE_OF_TAG[node.tag]
         label = self.label(node, node.attrs, "label")
         self.check_label(node, label, shape_type, None)
-        points, rotation = self.geometry(node, shape_type)
+        points, rotation = self.geometry(node, shape_type, self.frame)
         elements: list[SkeletonElementShape] = []
         for child in node.children:
             sub = self.sublabel(label, child)
             child_type = _TYPE_OF_TAG[child.tag]
             self.check_label(child, sub, child_type, label.id)
-            child_points, child_rotation = self.geometry(child, child_type)
+            child_points, child_rotation = self.geometry(child, child_type, self.frame)
             elements.append(
                 SkeletonElementShape(
                     type=child_type,
@@ -477,7 +495,7 @@ class _Reader:
     def keyframe(
         self, node: _Node, label: LabelSpec, frame: int, shape_type: ShapeType
     ) -> TrackedShape:
-        points, rotation = self.geometry(node, shape_type)
+        points, rotation = self.geometry(node, shape_type, frame)
         return TrackedShape(
             type=shape_type,
             frame=frame,

@@ -698,6 +698,11 @@ IMG = '<image id="0" name="img_000.jpg" width="640" height="480">\n'
          r"line 5: <box> occluded='yes' is not 0 or 1"),
         (IMG + '<box label="car" xtl="1" ytl="1" xbr="2" ybr="2" rotation="400"></box></image>',
          r"line 5: <box> rotation: rotation must lie in \[0, 360\], got 400"),
+        (IMG + '<box label="car" xtl="1" ytl="1" xbr="2000" ybr="2"></box></image>',
+         r"line 5: <box> point \(2000, 2\) is far outside frame 0 \(640x480\)"),
+        ('<track id="0" label="car"><box frame="3" keyframe="1" xtl="-900" ytl="1" xbr="2" '
+         'ybr="2"></box></track>',
+         r"line 4: <box> point \(-900, 1\) is far outside frame 3 \(640x480\)"),
         (IMG + '<circle label="car"></circle></image>',
          r"line 5: <circle> is not a CVAT shape or tag"),
         (IMG + '<box label="weather" xtl="1" ytl="1" xbr="2" ybr="2"></box></image>',
@@ -779,3 +784,11 @@ def test_nested_file_named_in_errors(tmp_path: Path) -> None:
     (tmp_path / "sub" / "x.xml").write_text(HEADER + '<image id="77"></image></annotations>')
     with pytest.raises(FormatError, match=r"^sub/x.xml: line 4: <image> id='77' matches no"):
         import_cvat_xml(tmp_path, source(anns()))
+
+
+def test_shapes_may_overhang_the_frame(tmp_path: Path) -> None:
+    path = tmp_path / "a.xml"
+    path.write_text(HEADER + IMG + '<box label="car" xtl="-20" ytl="1" xbr="700" ybr="500">'
+                    "</box></image></annotations>")  # fmt: skip
+    (box,) = import_cvat_xml(path, source(anns())).shapes
+    assert box.points == [-20, 1, 700, 500]
