@@ -78,6 +78,7 @@ class CatalogEntry:
     ext: str = "ZIP"
     import_ext: str = "ZIP"
     dimension: str = "2d"
+    sides: tuple[str, ...] = ("import", "export")  # which lists CVAT shows it in
 
     @property
     def display_name(self) -> str:
@@ -86,8 +87,10 @@ class CatalogEntry:
 
 # The issue's formats, spelled as CVAT lists them (cvat/apps/dataset_manager/formats/*.py).
 CATALOG: tuple[CatalogEntry, ...] = (
-    CatalogEntry("CVAT for video", "1.1", import_ext="XML, ZIP"),
-    CatalogEntry("CVAT for images", "1.1", import_ext="XML, ZIP"),
+    # CVAT imports both XML flavours as "CVAT 1.1" and exports them under two names.
+    CatalogEntry("CVAT", "1.1", import_ext="XML, ZIP", sides=("import",)),
+    CatalogEntry("CVAT for video", "1.1", sides=("export",)),
+    CatalogEntry("CVAT for images", "1.1", sides=("export",)),
     CatalogEntry("Datumaro", "1.0"),
     CatalogEntry("Datumaro 3D", "1.0", dimension="3d"),
     CatalogEntry("COCO", "1.0", import_ext="JSON, ZIP"),
@@ -119,35 +122,37 @@ FormatSide = dict[str, object]  # one entry of the listing, CVAT's DatasetFormat
 def listing() -> dict[str, list[FormatSide]]:
     """GET /api/server/annotation/formats: the catalog, plus any registered format that the
     catalog does not name (a test's), each side enabled only when implemented."""
-    importers: list[FormatSide] = []
-    exporters: list[FormatSide] = []
+    lists: dict[str, list[FormatSide]] = {"importers": [], "exporters": []}
     catalog_names = {entry.display_name for entry in CATALOG}
     entries = list(CATALOG) + [
-        CatalogEntry(info.name, info.version, info.ext, info.import_ext or info.ext, info.dimension)
+        CatalogEntry(
+            info.name,
+            info.version,
+            info.ext,
+            info.import_ext or info.ext,
+            info.dimension,
+            tuple(side for side in ("import", "export") if getattr(info, f"{side}er")),
+        )
         for name, info in FORMATS.items()
         if name not in catalog_names
     ]
     for entry in entries:
         info = FORMATS.get(entry.display_name)
-        importers.append(
-            {
-                "name": entry.display_name,
-                "ext": (info.import_ext or info.ext) if info else entry.import_ext,
-                "version": entry.version,
-                "enabled": bool(info and info.enabled and info.importer),
-                "dimension": entry.dimension,
-            }
-        )
-        exporters.append(
-            {
-                "name": entry.display_name,
-                "ext": info.ext if info else entry.ext,
-                "version": entry.version,
-                "enabled": bool(info and info.enabled and info.exporter),
-                "dimension": entry.dimension,
-            }
-        )
-    return {"importers": importers, "exporters": exporters}
+        for side in entry.sides:
+            if side == "import":
+                ext = (info.import_ext or info.ext) if info else entry.import_ext
+            else:
+                ext = info.ext if info else entry.ext
+            lists[f"{side}ers"].append(
+                {
+                    "name": entry.display_name,
+                    "ext": ext,
+                    "version": entry.version,
+                    "enabled": bool(info and info.enabled and getattr(info, f"{side}er")),
+                    "dimension": entry.dimension,
+                }
+            )
+    return lists
 
 
 def _usable(display_name: str, side: str) -> FormatInfo:

@@ -1,0 +1,291 @@
+"""Dataset export and annotation import requests, as CVAT's clients drive them.
+
+Export: POST /api/{jobs,tasks,projects}/{id}/dataset/export?format=&save_images=
+&location=local&filename= -> 202 {rq_id}; the arq job (workers/formats_jobs.py) writes the
+archive; the finished request's `result_url` (absolute) is GET /api/requests/{rq_id}/download,
+which streams it to the request's owner (404 once gone).
+
+Import: /api/{jobs,tasks}/{id}/annotations/?format=&filename= over the single-file upload
+protocol (backend/api/file_upload.py) -> 202 {rq_id}; the arq job replaces the annotations
+with one event per job (source "import")."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Literal
+
+import msgspec
+from arq.connections import ArqRedis
+from starlette.responses import FileResponse, Response
+
+from backend.api import access, file_upload
+from backend.api.errors import bad_request, not_found
+from backend.api.routing import ApiRequest, ApiRouter
+from backend.formats import pipeline, registry
+from backend.services import requests
+
+router = ApiRouter("datasets")
+
+Target = Literal["job", "task", "project"]
+
+
+class RqId(msgspec.Struct):
+    rq_id: str
+
+
+class ExportQuery(msgspec.Struct, kw_only=True):
+    format: str | None = None
+    save_images: bool = False
+    location: Literal["local", "cloud_storage"] | None = None
+    cloud_storage_id: int | None = None
+    filename: str | None = None
+
+
+class ImportQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    format: str | None = None
+    filename: str | None = None
+    conv_mask_to_poly: bool = True
+    import_mode: str | None = None
+
+
+def _format_name(value: str | None) -> str:
+    if value is None or not value.strip():
+        raise bad_request("format", "This field is required: a format name such as 'COCO 1.0'.")
+    return value
+
+
+async def _enqueue(req: ApiRequest, function: str, rq_id: str) -> Response:
+    arq = ArqRedis(connection_pool=req.container.redis.connection_pool)
+    try:
+        await arq.enqueue_job(function, rq_id, _job_id=rq_id)
+    except BaseException:
+        async with req.container.pool.connection() as conn:
+            await requests.fail(conn, rq_id, "The work could not be queued; try again.")
+        raise
+    return Response(msgspec.json.encode(RqId(rq_id)), 202, media_type="application/json")
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+async def _export_target(req: ApiRequest, target: Target, ident: int) -> dict[str, Any]:
+    """Permission check (404 unseen, 403 refused) and what names the archive."""
+    user = req.principal
+    async with req.container.pool.connection() as conn:
+        if target == "job":
+            await access.check_job(conn, user, "view:annotations", ident)
+            cur = await conn.execute(
+                "SELECT j.task_id, t.project_id, t.name FROM jobs j JOIN tasks t"
+                " ON t.id = j.task_id WHERE j.id = %s",
+                [ident],
+            )
+            row = await cur.fetchone()
+            if row is None:
+                raise not_found()
+            return {"task_id": row[0], "project_id": row[1], "job_id": ident, "name": ident}
+        if target == "task":
+            await access.check_task(conn, user, "export", ident)
+            cur = await conn.execute("SELECT project_id, name FROM tasks WHERE id = %s", [ident])
+            row = await cur.fetchone()
+            if row is None:
+                raise not_found()
+            return {"task_id": ident, "project_id": row[0], "job_id": None, "name": row[1]}
+        await access.check_project(conn, user, "export", ident)
+        cur = await conn.execute("SELECT name FROM projects WHERE id = %s", [ident])
+        row = await cur.fetchone()
+        if row is None:
+            raise not_found()
+        return {"task_id": None, "project_id": ident, "job_id": None, "name": row[0]}
+
+
+async def _export(req: ApiRequest, target: Target) -> Response:
+    ident = int(req.path["id"])
+    query: ExportQuery = req.query
+    found = await _export_target(req, target, ident)
+    name = _format_name(query.format)
+    try:
+        info = registry.exporter_for(name)
+    except registry.FormatNotFound as exc:
+        raise bad_request("format", str(exc)) from None
+    if query.location == "cloud_storage":
+        raise bad_request(
+            "location", "Exporting to cloud storage is not supported yet; use location=local."
+        )
+    filename = query.filename or pipeline.archive_name(
+        target, found["name"], info.display_name, query.save_images,
+        datetime.datetime.now(datetime.UTC),
+    )  # fmt: skip
+    if "/" in filename or "\\" in filename or filename.startswith(".") or "\x00" in filename:
+        raise bad_request("filename", f"{filename!r} is not a plain file name")
+    filename = pipeline.safe_file_name(filename)
+    kind = "export:dataset" if query.save_images else "export:annotations"
+    async with req.container.pool.connection() as conn:
+        rq_id = await requests.create(
+            conn, owner_id=req.principal.id,
+            operation=requests.Operation(
+                type=kind, target=target, task_id=found["task_id"],
+                project_id=found["project_id"], job_id=found["job_id"], format=info.display_name,
+            ),
+            params={
+                "save_images": query.save_images, "filename": filename,
+                "base_url": req.absolute_url("/"),
+            },
+        )  # fmt: skip
+    return await _enqueue(req, "export_dataset", rq_id)
+
+
+_EXPORT_DOC = dict(
+    query=ExportQuery, response=RqId, status=202,
+    extra_responses={400: "unknown format or location"},
+)  # fmt: skip
+
+
+@router.post("/api/jobs/{id:int}/dataset/export", summary="Export a job's dataset", **_EXPORT_DOC)
+async def export_job_dataset(req: ApiRequest) -> Response:
+    return await _export(req, "job")
+
+
+@router.post("/api/tasks/{id:int}/dataset/export", summary="Export a task's dataset", **_EXPORT_DOC)
+async def export_task_dataset(req: ApiRequest) -> Response:
+    return await _export(req, "task")
+
+
+@router.post(
+    "/api/projects/{id:int}/dataset/export", summary="Export a project's dataset", **_EXPORT_DOC
+)
+async def export_project_dataset(req: ApiRequest) -> Response:
+    return await _export(req, "project")
+
+
+@router.get("/api/requests/{rq_id}/download", summary="Download a finished request's file")
+async def download_result(req: ApiRequest) -> Response:
+    async with req.container.pool.connection() as conn:
+        row = await requests.get(conn, str(req.path["rq_id"]))
+    user = req.principal
+    if row is None or (row.owner_id != user.id and not user.is_admin):
+        raise not_found("Request not found.")
+    if row.status != "finished":
+        raise bad_request("rq_id", f"The request is {row.status}; its file is not ready.")
+    filename = row.params.get("filename")
+    data_dir = req.container.settings.data_dir
+    path = pipeline.exports_dir(data_dir, row.id) / str(filename) if filename else None
+    if path is None or not path.is_file():
+        raise not_found("The file of this request is no longer available.")
+    # A plain filename= (cvat-sdk reads no other form); names are limited to what it accepts.
+    disposition = f'attachment; filename="{path.name}"'
+    return FileResponse(
+        path, media_type="application/zip", headers={"Content-Disposition": disposition}
+    )
+
+
+# --- import ------------------------------------------------------------------------------
+
+
+def _scope(target: Target, ident: int, user_id: int) -> str:
+    return f"{target}:{ident}:annotations:user:{user_id}"
+
+
+async def _import_target(req: ApiRequest, target: Literal["job", "task"], ident: int) -> int:
+    """Permission check; returns the task id."""
+    async with req.container.pool.connection() as conn:
+        if target == "job":
+            await access.check_job(conn, req.principal, "import:annotations", ident)
+            cur = await conn.execute("SELECT task_id FROM jobs WHERE id = %s", [ident])
+        else:
+            await access.check_task(conn, req.principal, "import:annotations", ident)
+            cur = await conn.execute("SELECT id FROM tasks WHERE id = %s", [ident])
+        row = await cur.fetchone()
+    if row is None:
+        raise not_found()
+    return int(row[0])
+
+
+async def _import(req: ApiRequest, target: Literal["job", "task"]) -> Response:
+    ident = int(req.path["id"])
+    task_id = await _import_target(req, target, ident)
+    query: ImportQuery = req.query
+    headers = req.request.headers
+    format_given = "upload-start" in headers or "upload-finish" in headers
+    info = None
+    if format_given or headers.get("content-type", "").startswith("multipart/form-data"):
+        try:
+            info = registry.importer_for(_format_name(query.format))
+        except registry.FormatNotFound as exc:
+            raise bad_request("format", str(exc)) from None
+    collection = f"/api/{target}s/{ident}/annotations/"
+    received = await file_upload.receive(
+        req, _scope(target, ident, req.principal.id), collection, ("annotation_file",)
+    )
+    if isinstance(received, Response):
+        return received
+    assert info is not None
+    async with req.container.pool.connection() as conn:
+        rq_id = await requests.create(
+            conn, owner_id=req.principal.id,
+            operation=requests.Operation(
+                type="import:annotations", target=target, task_id=task_id,
+                job_id=ident if target == "job" else None, format=info.display_name,
+            ),
+            params={
+                "session": received.session, "file": str(received.path),
+                "filename": received.filename,
+            },
+        )  # fmt: skip
+    return await _enqueue(req, "import_annotations", rq_id)
+
+
+_IMPORT_DOC = dict(
+    raw_body=True, query=ImportQuery, response=RqId, status=202,
+    extra_responses={201: "TUS upload created"},
+)  # fmt: skip
+
+
+@router.post(
+    "/api/jobs/{id:int}/annotations/",
+    summary="Import annotations into a job (Upload-Start / TUS / Upload-Finish)", **_IMPORT_DOC,
+)  # fmt: skip
+async def import_job_annotations(req: ApiRequest) -> Response:
+    return await _import(req, "job")
+
+
+@router.post(
+    "/api/tasks/{id:int}/annotations/",
+    summary="Import annotations into a task (Upload-Start / TUS / Upload-Finish)", **_IMPORT_DOC,
+)  # fmt: skip
+async def import_task_annotations(req: ApiRequest) -> Response:
+    return await _import(req, "task")
+
+
+async def _tus(req: ApiRequest, target: Literal["job", "task"], method: str) -> Response:
+    ident = int(req.path["id"])
+    await _import_target(req, target, ident)
+    scope = _scope(target, ident, req.principal.id)
+    if method == "HEAD":
+        return await file_upload.tus_head(req, scope)
+    return await file_upload.tus_patch(req, scope)
+
+
+@router.route("HEAD", "/api/jobs/{id:int}/annotations/{file_id}", summary="TUS upload offset")
+async def job_import_offset(req: ApiRequest) -> Response:
+    return await _tus(req, "job", "HEAD")
+
+
+@router.patch(
+    "/api/jobs/{id:int}/annotations/{file_id}", raw_body=True, status=204,
+    summary="TUS upload chunk",
+)  # fmt: skip
+async def job_import_chunk(req: ApiRequest) -> Response:
+    return await _tus(req, "job", "PATCH")
+
+
+@router.route("HEAD", "/api/tasks/{id:int}/annotations/{file_id}", summary="TUS upload offset")
+async def task_import_offset(req: ApiRequest) -> Response:
+    return await _tus(req, "task", "HEAD")
+
+
+@router.patch(
+    "/api/tasks/{id:int}/annotations/{file_id}", raw_body=True, status=204,
+    summary="TUS upload chunk",
+)  # fmt: skip
+async def task_import_chunk(req: ApiRequest) -> Response:
+    return await _tus(req, "task", "PATCH")

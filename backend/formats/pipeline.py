@@ -1,0 +1,99 @@
+"""The file side of export and import requests, run in a worker thread: call an exporter
+into a scratch directory and zip it (streamed to disk), or unpack an upload safely and call
+an importer. No database here (workers/formats_jobs.py does the requests and events)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import shutil
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from backend.formats.model import ExportSource, FormatError
+from backend.formats.registry import FormatInfo
+from backend.media import archive
+from backend.media.images import MediaError
+
+# Already-compressed members are stored, the rest deflated.
+_STORED_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".zip", ".gz", ".mp4", ".tfrecord"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_\-. ]+")
+
+
+def exports_dir(data_dir: str | Path, rq_id: str) -> Path:
+    """Where an export request's archive lives until it is removed."""
+    return Path(data_dir) / "data" / "exports" / rq_id
+
+
+def archive_name(
+    kind: str, identifier: str | int, format_name: str, save_images: bool,
+    when: datetime.datetime,
+) -> str:  # fmt: skip
+    """CVAT's name: <project|task|job>_<name|id>_<annotations|dataset>_<timestamp>_<format>.zip,
+    lower case, with only the characters cvat-sdk accepts from Content-Disposition."""
+    stamp = when.strftime("%Y_%m_%d_%H_%M_%S")
+    what = "dataset" if save_images else "annotations"
+    return safe_file_name(f"{kind}_{identifier}_{what}_{stamp}_{format_name}".lower() + ".zip")
+
+
+def safe_file_name(name: str) -> str:
+    """Only the characters cvat-sdk accepts from Content-Disposition ([A-Za-z0-9_-. ]),
+    not starting with a dot, with an extension."""
+    clean = _UNSAFE.sub("_", name).lstrip(".")[:200] or "export"
+    return clean if "." in clean.strip(".") else clean + ".zip"
+
+
+def export_archive(
+    sources: Sequence[ExportSource], info: FormatInfo, save_images: bool, work_dir: Path,
+    target: Path, progress: Callable[[float], None] = lambda p: None,
+) -> None:  # fmt: skip
+    """Export `sources` with the format's exporter and zip the result into `target`.
+    One source (a job or a task) fills the archive; several (a project's tasks) each get a
+    directory task_<id>/ of their own."""
+    exporter = info.exporter
+    assert exporter is not None
+    out = work_dir / "dataset"
+    out.mkdir(parents=True, exist_ok=True)
+    for index, source in enumerate(sources):
+        where = out if len(sources) == 1 else out / f"task_{source.task_id}"
+        where.mkdir(parents=True, exist_ok=True)
+        exporter(source, where, save_images)
+        progress(0.8 * (index + 1) / len(sources))
+    zip_directory(out, target)
+    progress(1.0)
+
+
+def zip_directory(directory: Path, target: Path) -> None:
+    """Zip a directory tree file by file (never the whole archive in memory)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+        for path in sorted(directory.rglob("*")):
+            if not path.is_file():
+                continue
+            stored = path.suffix.lower() in _STORED_SUFFIXES
+            zf.write(
+                path,
+                path.relative_to(directory).as_posix(),
+                compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED,
+            )
+    partial.replace(target)
+
+
+def unpack_upload(upload: Path, filename: str, dest: Path, limits: archive.ArchiveLimits) -> Path:
+    """What an importer reads: the directory an uploaded zip (or tar) unpacks to, or the
+    uploaded file itself (an .xml, a .json) under its own name. Archives are unpacked with
+    the media pipeline's checks (no traversal, links or bombs): FormatError naming the
+    archive and member otherwise."""
+    dest.mkdir(parents=True, exist_ok=True)
+    if zipfile.is_zipfile(upload) or archive.is_tar(upload):
+        try:
+            archive.extract_tree(upload, filename, dest / "unpacked", limits)
+        except MediaError as exc:
+            raise FormatError(str(exc)) from None
+        return dest / "unpacked"
+    single = dest / "file" / filename
+    single.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(upload, single)
+    return single

@@ -1,0 +1,393 @@
+"""Dataset export and annotation import through the real server: the formats listing as
+cvat-sdk reads it, export requests for jobs, tasks and projects (HTTP, cvat-sdk, cvat-cli),
+imports over the upload protocol (cvat-sdk, cvat-cli) that land as one event per job with
+source "import" and can be undone, bad files that fail naming the problem and change
+nothing, and permissions."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.formats import registry
+from tests.api.iam_helpers import register
+from tests.api.test_task_data import Api, image_bytes, zip_bytes
+
+CLI = str(Path(sys.executable).with_name("cvat-cli"))
+COCO = "COCO 1.0"
+LABELS = [{"name": "car", "type": "rectangle"}, {"name": "person", "type": "any"}]
+
+
+def wait(http: httpx.Client, rq_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = http.get(f"/api/requests/{rq_id}")
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        if body["status"] in ("finished", "failed"):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"request {rq_id} did not end")
+
+
+def new_task(server: Any, frames: int = 4, segment_size: int = 2, **fields: Any) -> Api:
+    """A task of `frames` images, `segment_size` frames per job."""
+    fields.setdefault("labels", LABELS)
+    api = Api(server, segment_size=segment_size, **fields)
+    files = [(f"img_{i}.png", image_bytes(64, 48, (40 * i, 80, 120))) for i in range(frames)]
+    done = api.create(files, image_quality=90)
+    assert done["status"] == "finished", done
+    return api
+
+
+def labels(api: Api) -> dict[str, int]:
+    r = api.http.get("/api/labels", params={"task_id": api.task_id})
+    return {label["name"]: label["id"] for label in r.json()["results"]}
+
+
+def box(frame: int, label_id: int, x: float) -> dict[str, Any]:
+    return {"type": "rectangle", "frame": frame, "label_id": label_id,
+            "points": [x, 5.0, x + 20.0, 25.0]}  # fmt: skip
+
+
+def annotate(api: Api) -> dict[str, Any]:
+    ids = labels(api)
+    body = {"shapes": [box(f, ids["car"], 2.0 + f) for f in range(4)], "tags": [], "tracks": []}
+    r = api.http.put(f"/api/tasks/{api.task_id}/annotations", json=body)
+    assert r.status_code == 200, r.text
+    return body
+
+
+def export(api: Api, path: str, **params: Any) -> dict[str, Any]:
+    r = api.http.post(path, params={"format": COCO, "location": "local", **params})
+    assert r.status_code == 202, r.text
+    assert set(r.json()) == {"rq_id"}
+    return wait(api.http, r.json()["rq_id"])
+
+
+def coco(archive: bytes) -> tuple[list[str], dict[str, Any]]:
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        names = sorted(zf.namelist())
+        return names, json.loads(zf.read("annotations/instances_default.json"))
+
+
+def jobs(api: Api) -> list[dict[str, Any]]:
+    r = api.http.get("/api/jobs", params={"task_id": api.task_id})
+    assert r.status_code == 200, r.text
+    return sorted(r.json()["results"], key=lambda job: job["start_frame"])
+
+
+def task_shapes(api: Api) -> list[tuple[int, list[float]]]:
+    data = api.http.get(f"/api/tasks/{api.task_id}/annotations").json()
+    return sorted((s["frame"], s["points"]) for s in data["shapes"])
+
+
+def coco_file(annotations: list[dict[str, Any]], images: int = 4) -> bytes:
+    """A COCO instances file for the 4 frames of `new_task` with category car."""
+    return json.dumps({
+        "licenses": [], "info": {},
+        "categories": [{"id": 1, "name": "car", "supercategory": ""}],
+        "images": [{"id": i + 1, "file_name": f"img_{i}.png", "width": 64, "height": 48}
+                   for i in range(images)],
+        "annotations": annotations,
+    }).encode()  # fmt: skip
+
+
+def coco_box(ann_id: int, image_id: int, x: float) -> dict[str, Any]:
+    return {"id": ann_id, "image_id": image_id, "category_id": 1, "bbox": [x, 10.0, 15.0, 12.0],
+            "area": 180.0, "iscrowd": 0, "segmentation": [], "attributes": {}}  # fmt: skip
+
+
+# --- listing -----------------------------------------------------------------------------
+
+
+ISSUE_FORMATS = [
+    "CVAT for images 1.1", "CVAT for video 1.1", "Datumaro 1.0", "COCO 1.0",
+    "COCO Keypoints 1.0", "PASCAL VOC 1.1", "Segmentation mask 1.1", "YOLO 1.1", "MOT 1.1",
+    "MOTS PNG 1.0", "LabelMe 3.0", "ImageNet 1.0", "WiderFace 1.0", "CamVid 1.0",
+    "VGGFace2 1.0", "Market-1501 1.0", "ICDAR Recognition 1.0", "ICDAR Localization 1.0",
+    "ICDAR Segmentation 1.0", "Open Images V6 1.0", "Cityscapes 1.0", "KITTI 1.0", "LFW 1.0",
+    "TFRecord 1.0",
+]  # fmt: skip
+
+
+def test_formats_listing_is_what_cvat_sdk_reads(server: Any) -> None:
+    from cvat_sdk import make_client
+
+    with make_client(server.url, credentials=server.admin) as client:
+        formats = client.api_client.server_api.retrieve_annotation_formats()[0]
+    exporters = {f.name: f for f in formats.exporters}
+    importers = {f.name: f for f in formats.importers}
+    assert set(ISSUE_FORMATS) <= set(exporters)
+    assert set(ISSUE_FORMATS) - {"CVAT for images 1.1", "CVAT for video 1.1"} | {"CVAT 1.1"} <= set(
+        importers
+    )
+    for name, entry in exporters.items():
+        info = registry.FORMATS.get(name)
+        assert entry.enabled == bool(info and info.enabled and info.exporter), name
+        assert entry.ext and entry.version and entry.dimension in ("2d", "3d")
+    for name, entry in importers.items():
+        info = registry.FORMATS.get(name)
+        assert entry.enabled == bool(info and info.enabled and info.importer), name
+    assert exporters[COCO].enabled and importers[COCO].enabled
+    assert importers[COCO].ext == "JSON, ZIP" and exporters[COCO].ext == "ZIP"
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+def test_export_of_a_task_a_job_and_a_project_through_http(server: Any) -> None:
+    project = httpx.post(
+        f"{server.url}/api/projects", json={"name": "export project", "labels": LABELS},
+        auth=server.admin,
+    ).json()  # fmt: skip
+    api = new_task(server, labels=[], project_id=project["id"])
+    annotate(api)
+    sibling = new_task(server, frames=1, labels=[], project_id=project["id"])
+
+    done = export(api, f"/api/tasks/{api.task_id}/dataset/export", save_images="False")
+    assert done["status"] == "finished", done
+    assert done["operation"]["type"] == "export:annotations"
+    assert done["operation"]["format"] == COCO and done["operation"]["task_id"] == api.task_id
+    url = done["result_url"]
+    assert url.startswith(server.url + "/") and url.endswith("/download")
+    download = api.http.get(url)
+    assert download.status_code == 200, download.text
+    disposition = download.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="task_media ') and disposition.endswith(
+        '_coco 1.0.zip"'
+    ), disposition
+    names, data = coco(download.content)
+    assert names == ["annotations/instances_default.json"]
+    assert [i["file_name"] for i in data["images"]] == [f"img_{i}.png" for i in range(4)]
+    assert len(data["annotations"]) == 4
+    assert [c["name"] for c in data["categories"]][:2] == ["car", "person"]
+
+    second = jobs(api)[1]
+    done = export(api, f"/api/jobs/{second['id']}/dataset/export", save_images="True")
+    assert done["status"] == "finished", done
+    assert done["operation"]["type"] == "export:dataset" and done["operation"]["job_id"]
+    names, data = coco(api.http.get(done["result_url"]).content)
+    assert len(data["images"]) == 2 and len(data["annotations"]) == 2
+    assert sum(1 for n in names if n.startswith("images/")) == 2
+
+    done = export(api, f"/api/projects/{project['id']}/dataset/export")
+    assert done["status"] == "finished", done
+    with zipfile.ZipFile(io.BytesIO(api.http.get(done["result_url"]).content)) as zf:
+        assert sorted(zf.namelist()) == [
+            f"task_{task_id}/annotations/instances_default.json"
+            for task_id in sorted((api.task_id, sibling.task_id))
+        ]
+
+
+def test_export_refusals_name_the_parameter(server: Any) -> None:
+    api = new_task(server)
+    path = f"/api/tasks/{api.task_id}/dataset/export"
+    r = api.http.post(path, params={"format": "No such 1.0"})
+    assert r.status_code == 400 and "format" in r.json(), r.text
+    assert "No such 1.0" in r.json()["format"][0]
+    disabled = next(e["name"] for e in registry.listing()["exporters"] if not e["enabled"])
+    r = api.http.post(path, params={"format": disabled})
+    assert r.status_code == 400 and "not available" in r.json()["format"][0]
+    r = api.http.post(path, params={"format": COCO, "location": "cloud_storage"})
+    assert r.status_code == 400 and "location" in r.json()
+    r = api.http.post(path)
+    assert r.status_code == 400 and "format" in r.json()
+    r = api.http.post(path, params={"format": COCO, "filename": "../x.zip"})
+    assert r.status_code == 400 and "filename" in r.json()
+
+
+def test_export_through_cvat_sdk_and_cvat_cli(server: Any, tmp_path: Path) -> None:
+    from cvat_sdk import make_client
+
+    api = new_task(server)
+    annotate(api)
+    with make_client(server.url, credentials=server.admin) as client:
+        client.config.status_check_period = 0.1
+        task = client.tasks.retrieve(api.task_id)
+        target = tmp_path / "sdk.zip"
+        task.export_dataset(COCO, target, include_images=True)
+    names, data = coco(target.read_bytes())
+    assert len(data["annotations"]) == 4
+    assert (
+        sorted(n for n in names if n.startswith("images/"))
+        == [f"images/img_{i}.png" for i in range(4)]
+        or len([n for n in names if n.startswith("images/")]) == 4
+    )
+
+    out = tmp_path / "cli"
+    out.mkdir()
+    user, password = server.admin
+    done = subprocess.run(
+        [CLI, "--server-host", server.url, "--auth", f"{user}:{password}", "task",
+         "export-dataset", str(api.task_id), f"{out}/", "--format", COCO],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (written,) = out.iterdir()
+    assert written.name.startswith("task_") and written.suffix == ".zip"
+    assert len(coco(written.read_bytes())[1]["annotations"]) == 4
+
+
+def test_a_result_is_for_its_owner_and_404_once_gone(server: Any) -> None:
+    api = new_task(server)
+    done = export(api, f"/api/tasks/{api.task_id}/dataset/export")
+    other = register(server.url)
+    stranger = httpx.get(done["result_url"], auth=(other["username"], other["password"]))
+    assert stranger.status_code == 404
+    rq_dir = Path(server.data_dir, "data", "exports", done["id"])
+    for path in rq_dir.iterdir():
+        path.unlink()
+    assert api.http.get(done["result_url"]).status_code == 404
+
+
+# --- import ------------------------------------------------------------------------------
+
+
+def test_import_through_cvat_sdk_is_one_event_per_job_in_history_and_undone(
+    server: Any, tmp_path: Path
+) -> None:
+    from cvat_sdk import make_client
+
+    api = new_task(server)
+    annotate(api)
+    before = task_shapes(api)
+    upload = tmp_path / "instances.json"
+    upload.write_bytes(
+        coco_file([coco_box(1, 1, 30.0), coco_box(2, 3, 31.0), coco_box(3, 4, 32.0)])
+    )
+    with make_client(server.url, credentials=server.admin) as client:
+        client.config.status_check_period = 0.1
+        client.tasks.retrieve(api.task_id).import_annotations(COCO, upload)
+    after = task_shapes(api)
+    assert [(f, p[0]) for f, p in after] == [(0, 30.0), (2, 31.0), (3, 32.0)]
+
+    first, second = jobs(api)
+    for job in (first, second):
+        history = api.http.get(f"/api/jobs/{job['id']}/history").json()["results"]
+        imports = [e for e in history if e["source"] == "import"]
+        assert len(imports) == 1, history
+        assert imports[0]["type"] == "AnnotationsReplaced"
+    for job in (first, second):
+        r = api.http.post(f"/api/jobs/{job['id']}/undo")
+        assert r.status_code == 200, r.text
+    assert task_shapes(api) == before
+
+
+def test_import_of_a_job_through_cvat_cli_and_http_tus(server: Any, tmp_path: Path) -> None:
+    api = new_task(server)
+    annotate(api)
+    archive = tmp_path / "ann.zip"
+    archive.write_bytes(zip_bytes({"annotations/instances_default.json":
+                                   coco_file([coco_box(1, 2, 40.0)])}))  # fmt: skip
+    user, password = server.admin
+    done = subprocess.run(
+        [CLI, "--server-host", server.url, "--auth", f"{user}:{password}", "task",
+         "import-dataset", str(api.task_id), str(archive), "--format", COCO],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [(f, p[0]) for f, p in task_shapes(api)] == [(1, 40.0)]
+
+    # A job import over raw TUS: only the job's annotations are replaced.
+    annotate(api)
+    second = jobs(api)[1]
+    url = f"/api/jobs/{second['id']}/annotations/"
+    doc = json.loads(coco_file([coco_box(1, 3, 50.0)]))
+    doc["images"] = doc["images"][2:]  # the job's frames only
+    payload = json.dumps(doc).encode()
+    assert api.http.post(url, params={"format": COCO, "filename": "a.json"},
+                         headers={"Upload-Start": ""}).status_code == 202  # fmt: skip
+    created = api.http.post(url, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": str(len(payload)),
+        "Upload-Metadata": "filename YS5qc29u",
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    assert location.startswith(server.url) and created.headers["upload-filename"] == "a.json"
+    for offset in (0, 10):
+        chunk = payload[offset : offset + 10] if offset == 0 else payload[10:]
+        r = api.http.patch(location, content=chunk, headers={
+            "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+        })  # fmt: skip
+        assert r.status_code == 204, r.text
+    assert api.http.head(location).headers["upload-offset"] == str(len(payload))
+    r = api.http.post(url, params={"format": COCO, "filename": "a.json"},
+                      headers={"Upload-Finish": ""})  # fmt: skip
+    assert r.status_code == 202, r.text
+    done_rq = wait(api.http, r.json()["rq_id"])
+    assert done_rq["status"] == "finished", done_rq
+    assert [(f, p[0]) for f, p in task_shapes(api)] == [(0, 2.0), (1, 3.0), (2, 50.0)]
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "expected"),
+    [
+        ("broken.json", b'{"images": [', "broken.json: "),
+        ("unknown.json", None, "truck"),
+        ("far.json", None, "img_9"),
+        ("escape.zip", zip_bytes({"../../evil.json": b"{}"}), "outside the archive"),
+    ],
+)
+def test_a_bad_file_fails_the_request_naming_the_problem_and_changes_nothing(
+    server: Any, name: str, payload: bytes | None, expected: str
+) -> None:
+    api = new_task(server)
+    annotate(api)
+    before = task_shapes(api)
+    if name == "unknown.json":
+        doc = json.loads(coco_file([coco_box(1, 1, 3.0)]))
+        doc["categories"][0]["name"] = "truck"
+        payload = json.dumps(doc).encode()
+    elif name == "far.json":
+        doc = json.loads(coco_file([coco_box(1, 1, 3.0)]))
+        doc["images"][0]["file_name"] = "img_9.png"
+        payload = json.dumps(doc).encode()
+    assert payload is not None
+    url = f"/api/tasks/{api.task_id}/annotations/"
+    r = api.http.post(url, params={"format": COCO}, files={"annotation_file": (name, payload)})
+    assert r.status_code == 202, r.text
+    done = wait(api.http, r.json()["rq_id"])
+    assert done["status"] == "failed", done
+    assert expected in done["message"], done["message"]
+    assert task_shapes(api) == before
+    for job in jobs(api):
+        history = api.http.get(f"/api/jobs/{job['id']}/history").json()["results"]
+        assert not [e for e in history if e["source"] == "import"]
+    left = Path(server.data_dir, "data", "file_uploads")
+    assert not left.exists() or not any(left.iterdir())
+
+
+def test_import_refusals_and_permissions(server: Any) -> None:
+    api = new_task(server)
+    url = f"/api/tasks/{api.task_id}/annotations/"
+    r = api.http.post(url, params={"format": "Nope 1.0"}, headers={"Upload-Start": ""})
+    assert r.status_code == 400 and "format" in r.json()
+    r = api.http.post(url, params={"format": COCO, "filename": "never.json"},
+                      headers={"Upload-Finish": ""})  # fmt: skip
+    assert r.status_code == 400 and "never.json" in r.json()["filename"][0]
+
+    other = register(server.url)
+    stranger = httpx.Client(base_url=server.url, auth=(other["username"], other["password"]))
+    r = stranger.post(url, params={"format": COCO}, headers={"Upload-Start": ""})
+    assert r.status_code == 404
+    r = stranger.post(f"/api/tasks/{api.task_id}/dataset/export", params={"format": COCO})
+    assert r.status_code == 404
+    job = jobs(api)[0]
+    assert stranger.post(f"/api/jobs/{job['id']}/dataset/export",
+                         params={"format": COCO}).status_code == 404  # fmt: skip
+    r = stranger.post(
+        f"/api/jobs/{job['id']}/annotations/", params={"format": COCO},
+        headers={"Upload-Start": ""},
+    )  # fmt: skip
+    assert r.status_code == 404

@@ -1,0 +1,211 @@
+"""arq jobs for dataset export and annotation import requests.
+
+Export: build the ExportSource(s) from the read models and the task's media, run the
+format's exporter into a scratch directory, zip it to data_dir/data/exports/{rq_id}/, and
+finish the request with its absolute `result_url` (GET streams the file).
+
+Import: unpack the upload safely, run the format's importer against the target's labels
+and frames, then replace each job's annotations with one event per job (source "import").
+A FormatError or a refused annotation fails the request naming what and where; nothing is
+written then. The upload is removed either way."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import structlog
+
+from backend.domain.errors import DomainError
+from backend.formats import pipeline, registry, sources
+from backend.formats.model import ExportSource, FormatError
+from backend.media import file_uploads
+from backend.media.archive import ArchiveLimits
+from backend.services import requests
+from backend.services.annotation_import import replace_annotations
+from backend.services.job_annotations import EventMetadata
+
+if TYPE_CHECKING:
+    from backend.bootstrap import Container
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+PROGRESS_EVERY_S = 0.5
+
+
+def scratch_dir(data_dir: str | Path, rq_id: str) -> Path:
+    return Path(data_dir) / "data" / "format_work" / rq_id
+
+
+class _Progress:
+    """Progress reported from the worker thread, written to the request now and then."""
+
+    def __init__(self, container: Container, rq_id: str) -> None:
+        self.container = container
+        self.rq_id = rq_id
+        self.value = 0.0
+        self._sent = -1.0
+        self._at = 0.0
+
+    def set(self, value: float) -> None:
+        self.value = value
+
+    async def flush(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.value != self._sent and (force or now - self._at >= PROGRESS_EVERY_S):
+            self._sent, self._at = self.value, now
+            async with self.container.pool.connection() as conn:
+                await requests.set_progress(conn, self.rq_id, self.value)
+
+
+async def _in_thread(progress: _Progress, work: Callable[[], T]) -> T:
+    """Run blocking work in a thread, reporting its progress while it runs."""
+    running = asyncio.ensure_future(asyncio.to_thread(work))
+    while True:
+        done, _ = await asyncio.wait({running}, timeout=PROGRESS_EVERY_S)
+        if done:
+            await progress.flush(force=True)
+            return running.result()
+        await progress.flush()
+
+
+async def _run(
+    container: Container, rq_id: str, what: str,
+    body: Callable[[requests.RequestRow], Awaitable[tuple[str | None, int | None]]],
+    cleanup: Callable[[requests.RequestRow], Awaitable[None]],
+) -> str:  # fmt: skip
+    """The request's life: started -> finished (result_url) or failed (message)."""
+    async with container.pool.connection() as conn:
+        started = await requests.mark_started(conn, rq_id)
+        row = await requests.get(conn, rq_id)
+    if row is None:
+        return "skipped"
+    if not started:  # cancelled while queued, or already handled
+        await cleanup(row)
+        return "skipped"
+    outcome = "failed"
+    try:
+        result_url, result_id = await body(row)
+        async with container.pool.connection() as conn:
+            await requests.finish(conn, rq_id, result_url=result_url, result_id=result_id)
+        outcome = "finished"
+    except (FormatError, sources.SourceMissing, registry.FormatNotFound) as exc:
+        async with container.pool.connection() as conn:
+            await requests.fail(conn, rq_id, str(exc))
+    except DomainError as exc:  # an importer let through what the annotations refuse
+        async with container.pool.connection() as conn:
+            await requests.fail(conn, rq_id, f"The imported annotations were refused: {exc}")
+    except Exception as exc:
+        log.exception(f"{what} failed", rq_id=rq_id)
+        message = str(exc) or type(exc).__name__
+        async with container.pool.connection() as conn:
+            await requests.fail(conn, rq_id, f"Could not {what}: {message}")
+    finally:
+        await cleanup(row)
+    return outcome
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+async def _export_sources(container: Container, row: requests.RequestRow) -> list[ExportSource]:
+    op = row.operation
+    data_dir = container.settings.data_dir
+    async with container.pool.connection() as conn:
+        if op.target == "project":
+            assert op.project_id is not None
+            ids = await sources.project_task_ids(conn, op.project_id)
+            if not ids:
+                raise sources.SourceMissing(f"project {op.project_id} has no tasks to export")
+            return [await sources.task_source(conn, data_dir, task_id) for task_id in ids]
+        assert op.task_id is not None
+        job_id = op.job_id if op.target == "job" else None
+        return [await sources.task_source(conn, data_dir, op.task_id, job_id)]
+
+
+async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
+    container: Container = ctx["container"]
+    data_dir = container.settings.data_dir
+    work = scratch_dir(data_dir, rq_id)
+
+    async def body(row: requests.RequestRow) -> tuple[str | None, int | None]:
+        info = registry.exporter_for(str(row.operation.format))
+        found = await _export_sources(container, row)
+        target = pipeline.exports_dir(data_dir, rq_id) / str(row.params["filename"])
+        progress = _Progress(container, rq_id)
+        save_images = bool(row.params.get("save_images"))
+        await _in_thread(
+            progress,
+            lambda: pipeline.export_archive(found, info, save_images, work, target, progress.set),
+        )
+        log.info("dataset exported", rq_id=rq_id, format=info.display_name, file=target.name)
+        base = str(row.params["base_url"]).rstrip("/")
+        return f"{base}/api/requests/{rq_id}/download", None
+
+    async def cleanup(row: requests.RequestRow) -> None:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+        async with container.pool.connection() as conn:
+            fresh = await requests.get(conn, rq_id)
+        if fresh is None or fresh.status != "finished":
+            await asyncio.to_thread(shutil.rmtree, pipeline.exports_dir(data_dir, rq_id), True)
+
+    return await _run(container, rq_id, "export the dataset", body, cleanup)
+
+
+# --- import ------------------------------------------------------------------------------
+
+
+async def import_annotations(ctx: dict[str, Any], rq_id: str) -> str:
+    container: Container = ctx["container"]
+    data_dir = container.settings.data_dir
+    work = scratch_dir(data_dir, rq_id)
+
+    async def body(row: requests.RequestRow) -> tuple[str | None, int | None]:
+        op = row.operation
+        info = registry.importer_for(str(op.format))
+        assert op.task_id is not None
+        job_id = op.job_id if op.target == "job" else None
+        async with container.pool.connection() as conn:
+            target = await sources.task_source(conn, data_dir, op.task_id, job_id)
+        upload = Path(str(row.params["file"]))
+        filename = str(row.params["filename"])
+        limits = ArchiveLimits(max_unpacked_bytes=container.settings.max_upload_mb * 4 * 2**20)
+        importer = info.importer
+        assert importer is not None
+        progress = _Progress(container, rq_id)
+
+        def read() -> Any:
+            path = pipeline.unpack_upload(upload, filename, work, limits)
+            progress.set(0.3)
+            try:
+                imported = importer(path, target)
+            except FormatError as exc:  # name the uploaded file, whatever the importer saw
+                message = str(exc)
+                raise FormatError(
+                    message if message.startswith(filename) else f"{filename}: {message}"
+                ) from None
+            progress.set(0.6)
+            return imported
+
+        data = await _in_thread(progress, read)
+        metadata = EventMetadata(actor=row.owner_id, source="import", request_id=rq_id)
+        outcomes = await replace_annotations(container, op.task_id, job_id, data, metadata)
+        position = max((o.position for o in outcomes), default=0)
+        if position:
+            await container.waiter.wait(position)  # a client sees the import once finished
+        log.info("annotations imported", rq_id=rq_id, format=info.display_name, jobs=len(outcomes))
+        return None, None
+
+    async def cleanup(row: requests.RequestRow) -> None:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+        session = row.params.get("session")
+        if session:
+            async with container.pool.connection() as conn:
+                await file_uploads.end(conn, str(session))
+            await asyncio.to_thread(file_uploads.remove_files, data_dir, str(session))
+
+    return await _run(container, rq_id, "import the annotations", body, cleanup)
