@@ -109,6 +109,8 @@ class _Reader:
         self.by_name = {posixpath.splitext(f.name)[0]: f.number for f in target.frames}
         self.what = f"job {target.job_id}" if target.job_id is not None else "the task"
         self.shapes: list[LabeledShape] = []
+        # what passed a check once passes again: (label, shape type), (label, attribute)
+        self.checked: set[tuple[int, str | AttributeVal]] = set()
         self.tracks: list[LabeledTrack] = []
         self.tags: list[LabeledImage] = []
         self.stack: list[str] = []  # "root", "annotations", "skip", "image", "track", ...
@@ -295,10 +297,13 @@ class _Reader:
         self.fail(f"label {name!r} is not a point of skeleton {parent.name!r} ({known})", node)
 
     def check_label(self, node: _Node, label: LabelSpec, used_as: str, parent: int | None) -> None:
+        if (label.id, used_as) in self.checked:
+            return
         try:
             check_label(self.labels, label.id, used_as, "label", parent)
         except ValidationError as exc:
             self.fail(f"label {label.name!r}: {exc.message}", node)
+        self.checked.add((label.id, used_as))
 
     def attributes(
         self, node: _Node, label: LabelSpec, mutability: Mutability = "all"
@@ -321,11 +326,15 @@ class _Reader:
             value = text.lower() if spec.input_type == "checkbox" else text
             if any(v.spec_id == spec.id for v in values):
                 self.fail(f"attribute {name!r} is given twice", line=line)
-            try:
-                check_attributes(self.labels, label.id, [AttributeVal(spec.id, value)], "value")
-            except ValidationError as exc:
-                self.fail(f"attribute {name!r}: {exc.message}", line=line)
-            values.append(AttributeVal(spec.id, value))
+            attr = AttributeVal(spec.id, value)
+            if (label.id, attr) not in self.checked:
+                try:
+                    check_attributes(self.labels, label.id, [attr], "value")
+                except ValidationError as exc:
+                    self.fail(f"attribute {name!r}: {exc.message}", line=line)
+                if len(self.checked) < 100_000:  # text attributes: do not grow without end
+                    self.checked.add((label.id, attr))
+            values.append(attr)
         return values
 
     # ---------------------------------------------------------------- numbers

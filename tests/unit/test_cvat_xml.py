@@ -792,3 +792,29 @@ def test_shapes_may_overhang_the_frame(tmp_path: Path) -> None:
                     "</box></image></annotations>")  # fmt: skip
     (box,) = import_cvat_xml(path, source(anns())).shapes
     assert box.points == [-20, 1, 700, 500]
+
+
+def test_datumaro_reads_our_images_export(tmp_path: Path) -> None:
+    """A second CVAT reader (datumaro's, which CVAT uses for project imports) accepts the
+    file: shapes per item, label names from our <meta>."""
+    import cv2
+    import datumaro as dm
+    import numpy as np
+    from datumaro.components.annotation import AnnotationType
+    from datumaro.plugins.data_formats.cvat.base import CvatImporter  # noqa: F401 - registers
+
+    image = tmp_path / "frame.png"
+    cv2.imwrite(str(image), np.zeros((480, 640, 3), np.uint8))
+    shapes = [s for s in ALL_SHAPES if s.type in ("rectangle", "polygon", "polyline", "points")]
+    src = dataclasses.replace(
+        source(anns(shapes=shapes, tags=TAGS, tracks=[box_track()])), image_path=lambda n: image
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    export_images(src, out, True)
+    dataset = dm.Dataset.import_from(str(out), "cvat")
+    labels = dataset.categories()[AnnotationType.label]
+    assert [label.name for label in labels] == ["car", "person", "head", "foot", "weather"]
+    counts = {item.id: len(item.annotations) for item in dataset}
+    # frame 0: box + polygon + track box + weather tag; frame 1: polyline + points + track
+    assert counts["img_000"] == 4 and counts["img_001"] == 3 and counts["img_005"] == 1
