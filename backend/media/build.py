@@ -306,7 +306,8 @@ def write_jpeg_chunk(target: Path, frames: Sequence[tuple[Path, str]], quality: 
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as zf:
         for index, (path, name) in enumerate(frames):
             decoded = images.decode(path, name)
-            zf.writestr(f"{index:06d}.jpeg", images.to_jpeg(decoded.image, quality))
+            data = images.to_jpeg(decoded.image, quality)
+            zf.writestr(images.zip_member(f"{index:06d}.jpeg"), data)
             decoded.image.close()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import mimetypes
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Literal
 
@@ -103,6 +104,14 @@ def decode(path: Path, name: str) -> Decoded:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise MediaError(f"{name}: cannot decode the image ({exc})") from None
     return Decoded(image)
+
+
+def zip_member(name: str) -> zipfile.ZipInfo:
+    """A chunk zip member with a fixed date: a chunk made again (use_cache, after the cache
+    evicted it) then has the same bytes under the same strong ETag."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.external_attr = 0o600 << 16  # what writestr gives a member named by a string
+    return info
 
 
 def to_jpeg(image: Image.Image, quality: int) -> bytes:

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from backend.media.images import MediaError
+from backend.media.images import MediaError, zip_member
 
 # Demuxers accepted (names as libavformat reports them, e.g. "mov,mp4,m4a,3gp,3g2,mj2").
 CONTAINERS = {"mov", "mp4", "matroska", "webm", "avi"}
@@ -373,7 +373,7 @@ class JpegZipWriter:
         return jpeg(image if image is not None else upright_bgr(frame, self.rotation), self.quality)
 
     def _write(self, data: bytes) -> None:
-        self.zip.writestr(f"{self.count:06d}.jpeg", data)
+        self.zip.writestr(zip_member(f"{self.count:06d}.jpeg"), data)
         self.count += 1
 
     def close(self) -> None:

@@ -123,7 +123,7 @@ def write_job_chunk(
     if spec.chunk_type(quality) == "imageset":
         with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as zf:
             for index, data in enumerate(_zipped_frames(storage, stored, members, cache)):
-                zf.writestr(f"{index:06d}.jpeg", data)
+                zf.writestr(images.zip_member(f"{index:06d}.jpeg"), data)
         return
     assert spec.video is not None
     writer = video.Mp4Writer(

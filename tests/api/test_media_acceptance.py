@@ -166,3 +166,20 @@ def test_a_creation_removes_build_directories_a_killed_process_left(
     done = api.create([("a.png", image_bytes(8, 6, (1, 2, 3)))])
     assert done["status"] == "finished", done
     assert list(stale.parent.iterdir()) == []
+
+
+def test_a_chunk_made_on_request_does_not_depend_on_when_it_was_made(api: Api) -> None:
+    # A use_cache chunk is made again after the cache evicts it; its zip members carried
+    # the time of writing, so the same strong ETag came with different bytes.
+    import io
+    import zipfile
+
+    done = api.create(
+        [(f"{i}.png", image_bytes(8, 6, (i, 2, 3))) for i in range(3)], use_cache=True
+    )
+    assert done["status"] == "finished", done
+    r = api.get(api.data_url, type="chunk", number=0, quality="compressed")
+    assert r.status_code == 200, r.text
+    members = zipfile.ZipFile(io.BytesIO(r.content)).infolist()
+    assert [m.filename for m in members] == ["000000.jpeg", "000001.jpeg", "000002.jpeg"]
+    assert {m.date_time for m in members} == {(1980, 1, 1, 0, 0, 0)}
