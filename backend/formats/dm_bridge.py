@@ -150,6 +150,10 @@ class ExportOptions:
 
     tracks: bool = True  # write track_id/keyframe attributes on track shapes
     ellipse_as: str = "ellipse"  # "ellipse", "mask", "polygon" or "drop"
+    # segmentation formats: boxes, polygons and ellipses painted as masks (as CVAT's
+    # polygons_to_masks / boxes_to_masks)
+    regions_as_masks: bool = False
+    boxes_as_masks: bool = True  # with regions_as_masks (KITTI keeps its boxes)
     skip_types: frozenset[str] = frozenset({"cuboid"})
     # the item id of the index-th exported frame (default: its name without extension)
     item_id: Callable[[int, FrameSpec], str] | None = None
@@ -352,6 +356,35 @@ def _ellipse_polygon(cx: float, cy: float, rx: float, ry: float, angle: float) -
     return points
 
 
+def _paint(kind: str, points: list[float], rotation: float, frame: FrameSpec) -> np.ndarray:
+    import cv2
+
+    image = np.zeros((frame.height, frame.width), dtype=np.uint8)
+    if kind == "ellipse":
+        cx, cy, x2, y2 = points
+        axes = (round(abs(x2 - cx)), round(abs(cy - y2)))
+        cv2.ellipse(image, (round(cx), round(cy)), axes, rotation, 0, 360, 1, -1)
+        return image.astype(bool)
+    if kind == "rectangle":
+        x1, y1, x2, y2 = points
+        corners = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
+        if rotation:
+            centre = corners.mean(axis=0)
+            angle = math.radians(rotation)
+            turn = np.array(
+                [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]
+            )
+            corners = (corners - centre) @ turn.T + centre
+        else:  # a box covers the pixels it spans (x2, y2 exclusive)
+            image[max(round(y1), 0) : max(round(y2), 0), max(round(x1), 0) : max(round(x2), 0)] = 1
+            return image.astype(bool)
+        polygon = corners
+    else:
+        polygon = np.array(points, dtype=np.float64).reshape(-1, 2)
+    cv2.fillPoly(image, [np.round(polygon).astype(np.int32)], 1)
+    return image.astype(bool)
+
+
 def _to_annotation(
     shape: _FrameShape | LabeledShape, frame: FrameSpec, labels: _Labels, options: ExportOptions
 ) -> Annotation | None:
@@ -370,6 +403,12 @@ def _to_annotation(
     kind, points = shape.type, shape.points
     if kind in options.skip_types:
         return None
+    if options.regions_as_masks and (
+        kind in ("polygon", "ellipse") or (kind == "rectangle" and options.boxes_as_masks)
+    ):
+        attributes.pop("rotation", None)
+        image = _paint(kind, points, shape.rotation, frame)
+        return Mask(image, **common)
     if kind == "rectangle":
         attributes["rotation"] = shape.rotation
         return _shape(Bbox, points, common)
@@ -546,6 +585,11 @@ class ImportOptions:
     ignore_labels: frozenset[str] = frozenset({"background"})
     file: str = ""  # the name to quote in errors
     drop: Callable[[DatasetItem, Annotation], bool] | None = None  # annotations to leave out
+    # formats whose track ids mark every shape as a keyframe (MOT, MOTS): no `keyframe`
+    # attribute is needed, and a negative id means "not a track"
+    all_keyframes: bool = False
+    # the task frame of an item when the format numbers frames itself (MOT: 1-based index)
+    frame_of: Callable[[DatasetItem, ExportSource], int | None] | None = None
 
 
 @dataclass
@@ -664,8 +708,11 @@ class _Importer:
 
     def run(self, dataset: Dataset) -> CvatAnnotations:
         for item in dataset:
-            number = _match_item(item, self.match, self.target.mode)
-            if number is None:
+            if self.options.frame_of is not None:
+                number = self.options.frame_of(item, self.target)
+            else:
+                number = _match_item(item, self.match, self.target.mode)
+            if number is None or number not in self.frames:
                 raise FormatError(
                     f"{self.file}: item '{item.id}' does not match any frame of the "
                     f"{'job' if self.target.job_id is not None else 'task'}"
@@ -728,7 +775,9 @@ class _Importer:
             elements=elements,
         )
         track_id = attrs.get("track_id")
-        if self.options.tracks and track_id is not None and "keyframe" in attrs:
+        if self.options.all_keyframes and track_id is not None and int(track_id) >= 0:
+            self.track_parts[track_id].append((frame.number, shape, True))
+        elif self.options.tracks and track_id is not None and "keyframe" in attrs:
             self.track_parts[track_id].append((frame.number, shape, _to_bool(attrs["keyframe"])))
         else:
             self.shapes.append(shape)

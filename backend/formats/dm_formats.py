@@ -4,5 +4,7 @@ from __future__ import annotations
 
 import backend.formats.coco
 import backend.formats.datumaro_format
+import backend.formats.mot
+import backend.formats.segmentation
 import backend.formats.voc
 import backend.formats.yolo  # noqa: F401

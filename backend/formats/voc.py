@@ -23,14 +23,14 @@ from datumaro.plugins.data_formats.voc.importer import (
     VocImporter,
     VocInstanceSegmentationImporter,
 )
-from datumaro.plugins.transforms import BoxesToMasks, MergeInstanceSegments, PolygonsToMasks
+from datumaro.plugins.transforms import MergeInstanceSegments, PolygonsToMasks
 
 from backend.formats import dm_bridge
 from backend.formats.model import CvatAnnotations, ExportSource, FormatError, LabelSpec
 from backend.formats.registry import FormatInfo, register
 
 
-def _label_map(
+def label_colors(
     labels: list[LabelSpec],
 ) -> dict[str, tuple[tuple[int, int, int], list[str], list[str]]]:
     """VOC's label map from our labels: colour, parts, actions (CVAT's make_colormap)."""
@@ -73,7 +73,7 @@ def export_voc(source: ExportSource, out_dir: Path, save_images: bool) -> None:
     # VOC keeps segments only as masks: polygons are painted, not dropped
     dataset = Dataset.from_extractors(PolygonsToMasks(dataset))
     dm_bridge.export_with(
-        VocExporter, dataset, out_dir, save_images, label_map=_label_map(source.labels)
+        VocExporter, dataset, out_dir, save_images, label_map=label_colors(source.labels)
     )
 
 
@@ -107,16 +107,16 @@ def import_voc(path: Path, target: ExportSource) -> CvatAnnotations:
 
 def export_segmentation(source: ExportSource, out_dir: Path, save_images: bool) -> None:
     dataset = dm_bridge.to_dataset(
-        source, save_images, dm_bridge.ExportOptions(tracks=False, ellipse_as="mask")
+        source, save_images, dm_bridge.ExportOptions(tracks=False, regions_as_masks=True)
     )
-    dataset = Dataset.from_extractors(MergeInstanceSegments(BoxesToMasks(PolygonsToMasks(dataset))))
+    dataset = Dataset.from_extractors(MergeInstanceSegments(dataset))
     dm_bridge.export_with(
         VocSegmentationExporter,
         dataset,
         out_dir,
         save_images,
         apply_colormap=True,
-        label_map=_label_map(source.labels),
+        label_map=label_colors(source.labels),
     )
 
 

@@ -20,6 +20,7 @@ from backend.formats.registry import FORMATS
 from tests.unit import format_sources as fs
 
 Summary = list[tuple[Any, ...]]
+TRACK_ONLY = {"MOTS PNG 1.0"}
 
 
 def _points(values: list[float]) -> tuple[float, ...]:
@@ -259,6 +260,80 @@ def test_yolo_keeps_boxes_normalised(tmp_path: Path) -> None:
     assert "1 0.500000 0.500000 1.000000 1.000000" in line
 
 
+def test_mot_keeps_box_tracks_and_boxes(tmp_path: Path) -> None:
+    shapes = [fs.box(0, occluded=True), fs.polygon(1)]
+    tracks = [fs.box_track(1, 4), fs.box_track(2, 6, label=2)]
+    source = fs.source(fs.frames(6), shapes=shapes, tracks=tracks)
+    back = roundtrip("MOT 1.1", source, tmp_path)
+    assert [(s.frame, s.label_id, _points(s.points), s.occluded) for s in back.shapes] == [
+        (0, 1, (2.0, 3.0, 20.0, 30.0), True)
+    ]
+    # every box of a track is a keyframe in MOT; the track ends outside where it ended
+    got = {t.label_id: [(k.frame, _points(k.points), k.outside) for k in t.shapes]
+           for t in back.tracks}  # fmt: skip
+    assert got[1] == [
+        (1, (1.0, 1.0, 10.0, 10.0), False),
+        (2, (3.0, 1.0, 12.0, 10.0), False),
+        (3, (5.0, 1.0, 14.0, 10.0), False),
+        (4, (5.0, 1.0, 14.0, 10.0), True),
+    ]
+    assert [k[0] for k in got[2]] == [2, 3, 4, 5]  # visible to the last frame
+    gt = (tmp_path / "export/gt/gt.txt").read_text().splitlines()
+    assert gt[0].startswith("1,-1,2.0,3.0,18.0,27.0")  # frame 1-based, no track
+    assert (tmp_path / "export/gt/labels.txt").read_text().split("\n")[:2] == ["car", "person"]
+
+
+def test_mot_job_frames_are_counted_from_the_job_start(tmp_path: Path) -> None:
+    import dataclasses
+
+    all_frames = fs.frames(6)
+    job = dataclasses.replace(fs.source(all_frames[3:], shapes=[fs.box(4)]), job_id=7)
+    back = roundtrip("MOT 1.1", job, tmp_path)
+    assert [s.frame for s in back.shapes] == [4]
+    assert (tmp_path / "export/gt/gt.txt").read_text().startswith("2,")
+
+
+def test_mots_keeps_mask_tracks(tmp_path: Path) -> None:
+    source = fs.source(
+        fs.frames(6), shapes=[fs.box(0)], tracks=[fs.box_track(1, 4), fs.box_track(4, 6, label=2)]
+    )
+    back = roundtrip("MOTS PNG 1.0", source, tmp_path)
+    assert back.shapes == []  # MOTS holds tracks only
+    got = sorted(
+        (t.label_id, [(k.frame, k.type, k.outside, mask_pixels(k)) for k in t.shapes])
+        for t in back.tracks
+    )
+    assert got[0] == (1, [(1, "mask", False, 81), (2, "mask", False, 81), (3, "mask", False, 81),
+                          (4, "mask", True, 81)])  # fmt: skip
+    assert [k[0] for k in got[1][1]] == [4, 5]
+    assert not got[1][1][-1][2]  # visible to the last frame
+
+
+@pytest.mark.parametrize("name", ["CamVid 1.0", "Cityscapes 1.0"])
+def test_semantic_formats_paint_each_class(name: str, tmp_path: Path) -> None:
+    shapes = [fs.box(0), fs.polygon(1), fs.mask(2), fs.ellipse(2), fs.polyline(2)]
+    source = fs.source(fs.frames(3), shapes=shapes)
+    back = roundtrip(name, source, tmp_path)
+    got = sorted((s.frame, s.label_id, s.type, mask_pixels(s)) for s in back.shapes)
+    assert [row[:3] for row in got] == [
+        (0, 1, "mask"), (1, 2, "mask"), (2, 1, "mask"), (2, 2, "mask"),
+    ]  # fmt: skip
+    assert got[0][3] == 18 * 27
+    assert got[2][3] == mask_pixels(fs.mask(2))
+    assert 170 < got[3][3] < 260  # the ellipse, 10 x 6 half-axes (188 inside the curve)
+
+
+def test_kitti_keeps_boxes_and_paints_segments(tmp_path: Path) -> None:
+    shapes = [fs.box(0, occluded=True), fs.polygon(1), fs.mask(2)]
+    back = roundtrip("KITTI 1.0", fs.source(fs.frames(3), shapes=shapes), tmp_path)
+    boxes = [(s.frame, s.label_id, _points(s.points), s.occluded)
+             for s in back.shapes if s.type == "rectangle"]  # fmt: skip
+    assert boxes == [(0, 1, (2.0, 3.0, 20.0, 30.0), True)]
+    masks = sorted((s.frame, s.label_id, mask_pixels(s)) for s in back.shapes if s.type == "mask")
+    assert [m[:2] for m in masks] == [(1, 2), (2, 1)]
+    assert masks[1][2] == mask_pixels(fs.mask(2))
+
+
 # --- bad input ---------------------------------------------------------------------------------
 
 
@@ -270,19 +345,22 @@ def _export(name: str, source: ExportSource, tmp_path: Path) -> Path:
 
 
 ROUND_TRIP_FORMATS = [
-    "COCO 1.0",
-    "COCO Keypoints 1.0",
-    "Datumaro 1.0",
-    "PASCAL VOC 1.1",
-    "YOLO 1.1",
-    "Segmentation mask 1.1",
-]
+    "COCO 1.0", "COCO Keypoints 1.0", "Datumaro 1.0", "PASCAL VOC 1.1", "YOLO 1.1",
+    "Segmentation mask 1.1", "MOT 1.1", "CamVid 1.0", "Cityscapes 1.0", "KITTI 1.0",
+]  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS)
+def _one_shape(name: str, frame: int) -> dict[str, Any]:
+    if name == "COCO Keypoints 1.0":
+        return {"shapes": [fs.skeleton(frame)]}
+    if name in TRACK_ONLY:
+        return {"tracks": [fs.box_track(frame, frame + 1)]}
+    return {"shapes": [fs.box(frame)]}
+
+
+@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS + sorted(TRACK_ONLY))
 def test_unknown_label_names_the_label(name: str, tmp_path: Path) -> None:
-    shape = fs.skeleton(0) if name == "COCO Keypoints 1.0" else fs.box(0)
-    out = _export(name, fs.source(fs.frames(1), shapes=[shape]), tmp_path)
+    out = _export(name, fs.source(fs.frames(1), **_one_shape(name, 0)), tmp_path)
     other = fs.source(
         fs.frames(1),
         labels=[fs.LabelSpec(id=9, name="tree", type="any")],
@@ -291,7 +369,7 @@ def test_unknown_label_names_the_label(name: str, tmp_path: Path) -> None:
         FORMATS[name].importer(out, other)  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS)
+@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS + sorted(TRACK_ONLY))
 def test_wrong_format_is_refused(name: str, tmp_path: Path) -> None:
     other = "YOLO 1.1" if name != "YOLO 1.1" else "COCO 1.0"
     out = _export(other, fs.source(fs.frames(1), shapes=[fs.box(0)]), tmp_path)
@@ -300,11 +378,10 @@ def test_wrong_format_is_refused(name: str, tmp_path: Path) -> None:
     assert "bad" in str(error.value)  # names the upload
 
 
-@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS)
+@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS + sorted(TRACK_ONLY))
 def test_frame_not_in_task(name: str, tmp_path: Path) -> None:
-    shape = fs.skeleton(3) if name == "COCO Keypoints 1.0" else fs.box(3)
-    out = _export(name, fs.source(fs.frames(4), shapes=[shape]), tmp_path)
-    with pytest.raises(FormatError, match=r"item 'img00[23]' does not match any frame"):
+    out = _export(name, fs.source(fs.frames(4), **_one_shape(name, 3)), tmp_path)
+    with pytest.raises(FormatError, match=r"item '(img00[23]|[34])' does not match any frame"):
         FORMATS[name].importer(out, fs.source(fs.frames(2)))  # type: ignore[misc]
 
 
