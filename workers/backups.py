@@ -43,6 +43,7 @@ async def export_backup(ctx: dict[str, Any], rq_id: str) -> str:
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y_%m_%d_%H_%M_%S")
     name = params.get("filename") or download_name(params["kind"], params["name"], stamp)
     folder = backups.result_dir(container.settings.data_dir, rq_id)
+    await asyncio.to_thread(backups.sweep_expired, container.settings.data_dir)
     try:
         await backups.export_backup(
             container, params["kind"], int(params["id"]), folder / name,
@@ -50,9 +51,9 @@ async def export_backup(ctx: dict[str, Any], rq_id: str) -> str:
         )  # fmt: skip
         async with container.pool.connection() as conn:
             await conn.execute(
-                "UPDATE requests SET params = params || jsonb_build_object('file', %s::text)"
-                " WHERE id = %s",
-                [name, rq_id],
+                "UPDATE requests SET params = params || jsonb_build_object('file', %s::text),"
+                " expiry_date = now() + make_interval(secs => %s::float8) WHERE id = %s",
+                [name, backups.EXPORT_TTL_S, rq_id],
             )
             await requests.finish(conn, rq_id, result_url=f"{params['download_url']}?rq_id={rq_id}")
         log.info("backup written", rq_id=rq_id, kind=params["kind"], id=params["id"])

@@ -170,7 +170,7 @@ def _check_annotations(task: TaskIn, raw: Any, labels: LabelSet, where: str) -> 
             raise BackupError(f"{TASK_FILE}: jobs[{index}].state: {job.state!r} is not a state")
         content = from_backup(data, labels, index)
         state = JobAnnotations()
-        state.apply(JobCreated(job_id=0, task_id=0, start_frame=job.start_frame,
+        state.apply(JobCreated(job_id=index, task_id=0, start_frame=job.start_frame,
                                stop_frame=job.stop_frame))  # fmt: skip
         command = ReplaceAnnotations(
             shapes=content.shapes, tracks=content.tracks, tags=content.tags

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from backend.bootstrap import Container
 
 _TASK_DIR = re.compile(r"^task_(\d+)/")
+EXPORT_TTL_S = 24 * 3600  # a finished backup can be downloaded for a day, as CVAT's cache
 
 
 def root(data_dir: str | Path) -> Path:
@@ -41,6 +43,28 @@ def result_dir(data_dir: str | Path, rq_id: str) -> Path:
 
 def limits(container: Container) -> ArchiveLimits:
     return ArchiveLimits(max_unpacked_bytes=container.settings.max_upload_mb * 4 * 2**20)
+
+
+def sweep_expired(data_dir: str | Path, ttl_s: float = EXPORT_TTL_S) -> int:
+    """Remove finished backups older than `ttl_s`, and builds, scratch directories and
+    uploads a killed process left behind (as old). Returns how many entries went."""
+    removed = 0
+    folder = root(data_dir)
+    if not folder.is_dir():
+        return 0
+    deadline = time.time() - ttl_s
+    for entry in folder.iterdir():
+        try:
+            if entry.stat().st_mtime >= deadline:
+                continue
+        except FileNotFoundError:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 async def export_backup(

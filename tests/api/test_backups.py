@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -469,7 +470,7 @@ BROKEN = {
     "missing frame": "data/img_3.png is missing from the backup",
     "missing annotations": "annotations.json is missing from the backup",
     "unknown label": "annotations.json[0].shapes[0].label: 'boat' is not a label",
-    "frame out of range": "annotations.json[1]",
+    "frame out of range": "annotations.json[1]: shapes[0].frame: frame 9 is not a frame",
     "jobs mismatch": "task.json: jobs: the frame ranges",
     "not an image": "img_1.png",
     "version": "task.json: version '9.9' is not supported",
@@ -526,3 +527,109 @@ def test_export_refusals_and_download_access(server: Any, source_task: int) -> N
         r = http.get(f"/api/tasks/{source_task}/backup/download",
                      params={"rq_id": "00000000-0000-0000-0000-000000000000"})  # fmt: skip
         assert r.status_code == 404
+
+
+# --- video --------------------------------------------------------------------------------
+
+
+def test_use_cache_video_task_round_trips(server: Any, tmp_path: Path) -> None:
+    from tests.api.test_task_data import Api
+    from tests.api.test_task_video import video_bytes
+
+    api = Api(server, segment_size=10)
+    data = video_bytes(tmp_path, frames=40, gop=5)
+    params = {"use_cache": True, "start_frame": 3, "stop_frame": 36, "frame_filter": "step=2"}
+    assert api.create([("clip.mp4", data)], chunk_size=4, **params)["status"] == "finished"
+    with _http(server) as http:
+        content = _export(http, f"/api/tasks/{api.task_id}/backup/export")
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            # The whole video: the restore cuts it with the same start/stop/step.
+            assert zf.read("data/clip.mp4") == data
+        r = http.post(
+            "/api/tasks/backup/", files={"task_file": ("v.zip", content, "application/zip")}
+        )
+        request = _wait(http, r.json()["rq_id"])
+        assert request["status"] == "finished", request
+        restored = int(request["result_id"])
+        facts = _task_facts(http, restored)
+        assert facts == _task_facts(http, api.task_id)
+        assert (facts["start_frame"], facts["frame_filter"], facts["size"]) == (3, "step=2", 17)
+        assert _frames_bytes(http, restored, 17) == _frames_bytes(http, api.task_id, 17)
+
+
+def test_a_prebuilt_video_task_cannot_be_backed_up(server: Any, tmp_path: Path) -> None:
+    from tests.api.test_task_data import Api
+    from tests.api.test_task_video import video_bytes
+
+    api = Api(server)
+    assert api.create([("clip.mp4", video_bytes(tmp_path, frames=10))])["status"] == "finished"
+    with _http(server) as http:
+        r = http.post(f"/api/tasks/{api.task_id}/backup/export")
+        assert r.status_code == 202, r.text
+        request = _wait(http, r.json()["rq_id"])
+    assert request["status"] == "failed"
+    assert "original video is not kept" in request["message"]
+
+
+# --- permissions ----------------------------------------------------------------------------
+
+
+def test_others_can_neither_back_up_nor_download(server: Any, source_task: int) -> None:
+    from tests.api.iam_helpers import login, register
+
+    other = register(server.url)
+    stranger = login(server.url, str(other["username"]))
+    try:
+        with _http(server) as http:
+            r = http.post(f"/api/tasks/{source_task}/backup/export")
+            rq_id = r.json()["rq_id"]
+            assert _wait(http, rq_id)["status"] == "finished"
+            assert stranger.post(f"/api/tasks/{source_task}/backup/export").status_code == 404
+            download = f"/api/tasks/{source_task}/backup/download"
+            assert stranger.get(download, params={"rq_id": rq_id}).status_code == 404
+            assert http.get(download, params={"rq_id": rq_id}).status_code == 200
+    finally:
+        stranger.close()
+
+
+# --- the archive reader, without a server ----------------------------------------------------
+
+
+def _raw_zip(path: Path, entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for info, data in entries:
+            zf.writestr(info, data)
+    return path
+
+
+def test_archive_reader_refuses_links_and_sizes_past_the_limits(tmp_path: Path) -> None:
+    from backend.backups.layout import BackupError
+    from backend.backups.reading import BackupArchive
+    from backend.media.archive import ArchiveLimits
+
+    link = zipfile.ZipInfo("data/link.png")
+    link.external_attr = (0o120777 << 16) | 0  # a symbolic link
+    fifo = zipfile.ZipInfo("data/fifo")
+    fifo.external_attr = 0o010644 << 16
+    cases = {
+        "is a symbolic link": ([(link, b"/etc/passwd")], ArchiveLimits()),
+        "is not a regular file": ([(fifo, b"")], ArchiveLimits()),
+        "more than 2 files": ([(f"data/{i}.png", b"x") for i in range(3)], ArchiveLimits(2)),
+        "unpacks to more than 10 bytes": (
+            [("data/a.png", b"x" * 8), ("data/b.png", b"x" * 8)],
+            ArchiveLimits(max_unpacked_bytes=10),
+        ),
+        "points outside the archive": ([("data/../../x.png", b"x")], ArchiveLimits()),
+        "holds data/a.png twice": ([("data/a.png", b"x"), ("data/./a.png", b"y")], ArchiveLimits()),
+    }
+    for expected, (entries, limits) in cases.items():
+        path = _raw_zip(tmp_path / "case.zip", entries)
+        with pytest.raises(BackupError, match=re.escape(expected)):
+            BackupArchive(path, limits)
+    ok = _raw_zip(tmp_path / "ok.zip", [("data/sub/a.png", b"abc"), ("task.json", b"{}")])
+    with BackupArchive(ok, ArchiveLimits()) as archive:
+        extracted = archive.extract("data/", tmp_path / "out")
+        assert [(name, p.read_bytes()) for name, p in extracted] == [("sub/a.png", b"abc")]
+        assert extracted[0][1].parent == tmp_path / "out"  # generated names, never the archive's
+        with pytest.raises(BackupError, match=r"annotations\.json is missing"):
+            archive.read("annotations.json")
