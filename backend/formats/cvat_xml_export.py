@@ -115,7 +115,7 @@ class _Writer:
         self.write(f"{self.indent()}</{tag}>")
 
     def leaf(self, tag: str, text: str, attrs: str = "") -> None:
-        self.write(f"{self.indent()}<{tag}{attrs}>{escape(text)}</{tag}>")
+        self.write(f"{self.indent()}<{tag}{attrs}>{escape(text.translate(_NOT_XML))}</{tag}>")
 
     def meta(self, items: Sequence[tuple[str, MetaValue]]) -> None:
         for tag, value in items:
@@ -127,8 +127,13 @@ class _Writer:
                 self.close(tag)
 
 
+# Control characters XML 1.0 cannot carry at all (not even as &#1;): dropped, so a text
+# attribute holding one still gives a file every reader (ours included) accepts.
+_NOT_XML = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)])
+
+
 def _q(value: str) -> str:
-    return quoteattr(value)
+    return quoteattr(value.translate(_NOT_XML))
 
 
 class _Names:

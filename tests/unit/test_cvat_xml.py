@@ -818,3 +818,12 @@ def test_datumaro_reads_our_images_export(tmp_path: Path) -> None:
     counts = {item.id: len(item.annotations) for item in dataset}
     # frame 0: box + polygon + track box + weather tag; frame 1: polyline + points + track
     assert counts["img_000"] == 4 and counts["img_001"] == 3 and counts["img_005"] == 1
+
+
+def test_characters_xml_cannot_hold_are_dropped(tmp_path: Path) -> None:
+    shape = msgspec.structs.replace(
+        ALL_SHAPES[1], attributes=[AttributeVal(MODEL, "tab\tbell\x07 nl\n end")]
+    )
+    frame_list = [FrameSpec(0, "odd\x01 &name'\".jpg", 640, 480)]
+    got = roundtrip(export_images, source(anns(shapes=[shape]), frame_list=frame_list), tmp_path)
+    assert got.shapes[0].attributes == [AttributeVal(MODEL, "tab\tbell nl\n end")]
