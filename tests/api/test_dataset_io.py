@@ -391,3 +391,97 @@ def test_import_refusals_and_permissions(server: Any) -> None:
         headers={"Upload-Start": ""},
     )  # fmt: skip
     assert r.status_code == 404
+
+
+# --- round trips through the server ------------------------------------------------------
+
+
+def boxes(api: Api) -> list[tuple[int, str, list[float]]]:
+    names = {v: k for k, v in labels(api).items()}
+    data = api.http.get(f"/api/tasks/{api.task_id}/annotations").json()
+    return sorted(
+        (s["frame"], names[s["label_id"]], [round(p, 1) for p in s["points"]])
+        for s in data["shapes"]
+    )
+
+
+def upload_annotations(api: Api, fmt: str, name: str, payload: bytes) -> dict[str, Any]:
+    r = api.http.post(
+        f"/api/tasks/{api.task_id}/annotations/", params={"format": fmt},
+        files={"annotation_file": (name, payload)},
+    )  # fmt: skip
+    assert r.status_code == 202, r.text
+    return wait(api.http, r.json()["rq_id"])
+
+
+@pytest.mark.parametrize(
+    ("exporter", "importer"),
+    [
+        ("CVAT for images 1.1", "CVAT 1.1"),
+        ("COCO 1.0", "COCO 1.0"),
+        ("PASCAL VOC 1.1", "PASCAL VOC 1.1"),
+        ("YOLO 1.1", "YOLO 1.1"),
+        ("Datumaro 1.0", "Datumaro 1.0"),
+    ],
+)
+def test_a_dataset_exported_with_images_imports_into_a_fresh_task(
+    server: Any, exporter: str, importer: str
+) -> None:
+    if not (registry.FORMATS.get(exporter) and registry.FORMATS.get(importer)):
+        pytest.skip(f"{exporter} / {importer} is not implemented")
+    source = new_task(server)
+    ids = labels(source)
+    body = {
+        "shapes": [box(0, ids["car"], 3.0), box(1, ids["person"], 7.5), box(3, ids["car"], 11.0)],
+        "tags": [], "tracks": [],
+    }  # fmt: skip
+    r = source.http.put(f"/api/tasks/{source.task_id}/annotations", json=body)
+    assert r.status_code == 200, r.text
+    done = export(source, f"/api/tasks/{source.task_id}/dataset/export",
+                  format=exporter, save_images="True")  # fmt: skip
+    assert done["status"] == "finished", done
+    archive = source.http.get(done["result_url"]).content
+
+    target = new_task(server)
+    done = upload_annotations(target, importer, "dataset.zip", archive)
+    assert done["status"] == "finished", done
+    assert boxes(target) == boxes(source)
+
+
+def test_a_video_task_exports_its_frames_and_tracks_and_imports_them_back(
+    server: Any, tmp_path: Path
+) -> None:
+    from tests.api.test_task_video import video_bytes
+
+    api = Api(server, labels=LABELS, segment_size=3)
+    done = api.create([("clip.mp4", video_bytes(tmp_path, frames=6))])
+    assert done["status"] == "finished", done
+    car = labels(api)["car"]
+    track = {"frame": 0, "label_id": car, "shapes": [
+        {"type": "rectangle", "frame": 0, "points": [1.0, 2.0, 11.0, 12.0]},
+        {"type": "rectangle", "frame": 4, "points": [5.0, 2.0, 15.0, 12.0]},
+        {"type": "rectangle", "frame": 5, "points": [5.0, 2.0, 15.0, 12.0], "outside": True},
+    ]}  # fmt: skip
+    r = api.http.put(f"/api/tasks/{api.task_id}/annotations",
+                     json={"shapes": [], "tags": [], "tracks": [track]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    before = api.http.get(f"/api/tasks/{api.task_id}/annotations").json()["tracks"]
+
+    done = export(api, f"/api/tasks/{api.task_id}/dataset/export", format="CVAT for images 1.1")
+    with zipfile.ZipFile(io.BytesIO(api.http.get(done["result_url"]).content)) as zf:
+        xml = zf.read("annotations.xml").decode()
+    assert 'name="frame_000000"' in xml and 'name="frame_000005"' in xml
+
+    done = export(api, f"/api/tasks/{api.task_id}/dataset/export", format="CVAT for video 1.1")
+    assert done["status"] == "finished", done
+    archive = api.http.get(done["result_url"]).content
+    assert api.http.delete(f"/api/tasks/{api.task_id}/annotations").status_code == 204
+    done = upload_annotations(api, "CVAT 1.1", "video.zip", archive)
+    assert done["status"] == "finished", done
+    after = api.http.get(f"/api/tasks/{api.task_id}/annotations").json()["tracks"]
+
+    def keyframes(tracks: list[dict[str, Any]]) -> list[tuple[int, bool, list[float]]]:
+        return sorted((s["frame"], s["outside"], s["points"]) for t in tracks for s in t["shapes"])
+
+    assert len(after) == len(before) == 1
+    assert keyframes(after) == keyframes(before)
