@@ -9,7 +9,8 @@ What `ExportSource.meta` may carry for <meta> (all optional): created, updated, 
 overlap, bugtracker, subset, start_frame / frame_filter or frame_step (the data's frame
 numbering), stop_frame, size, segments (dicts with id, start, stop, url), owner and
 assignee (dicts with username, email), source (the video file name: marks a video task,
-which adds original_size) and original_size ((width, height)).
+which adds original_size) and original_size ({width, height} or (width, height)); a
+segment without url gets CVAT's /api/jobs/{id} path (the host is not known here).
 """
 
 from __future__ import annotations

@@ -256,9 +256,10 @@ def _meta(source: ExportSource, labels: Sequence[LabelSpec]) -> list[tuple[str, 
     video = bool(meta.get("source"))
     original_size: MetaValue = ""
     if video:
-        width, height = meta.get("original_size") or (
+        size = meta.get("original_size") or (
             (frames[0].width, frames[0].height) if frames else (0, 0)
         )
+        width, height = (size["width"], size["height"]) if isinstance(size, dict) else size
         original_size = [("width", str(width)), ("height", str(height))]
     dumped = meta.get("dumped") or datetime.now(UTC)
     common: list[tuple[str, MetaValue]] = [
@@ -278,7 +279,7 @@ def _meta(source: ExportSource, labels: Sequence[LabelSpec]) -> list[tuple[str, 
                 ("id", _text(seg.get("id"))),
                 ("start", _text(seg.get("start"))),
                 ("stop", _text(seg.get("stop"))),
-                ("url", _text(seg.get("url"))),
+                ("url", _text(seg.get("url") or f"/api/jobs/{seg.get('id')}")),
             ],
         )
         for seg in meta.get("segments") or []

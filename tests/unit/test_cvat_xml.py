@@ -371,7 +371,7 @@ VIDEO_META = {
     "segments": [{"id": 5, "start": 0, "stop": 4619, "url": "http://localhost:8080/?id=5"}],
     "owner": {"username": "admin", "email": ""},
     "source": "video.mp4",
-    "original_size": (640, 480),
+    "original_size": {"width": 640, "height": 480},  # as backend/formats/sources.py gives it
 }
 
 
@@ -572,8 +572,7 @@ def test_job_export_meta_and_frames(tmp_path: Path) -> None:
         anns(shapes=shapes),
         job_id=31,
         frame_list=job_frames,
-        meta={"segments": [{"id": 3, "start": 5, "stop": 7, "url": "http://h/api/jobs/31"}],
-              "source": "a.mp4"},
+        meta={"segments": [{"id": 31, "start": 5, "stop": 7}], "source": "a.mp4"},
     )  # fmt: skip
     buffer = io.StringIO()
     write_images_xml(src, buffer)
@@ -585,6 +584,7 @@ def test_job_export_meta_and_frames(tmp_path: Path) -> None:
         ("id", "31"), ("size", "3"), ("start_frame", "5"), ("stop_frame", "7"),
     ]  # fmt: skip
     assert root.find("meta/original_size/width").text == "640"  # type: ignore[union-attr]
+    assert root.find("meta/job/segments/segment/url").text == "/api/jobs/31"  # type: ignore[union-attr]
     assert [i.attrib["id"] for i in root.findall("image")] == ["5", "6", "7"]
     (point,) = root.findall("image[@id='6']/points")
     assert point.attrib["points"] == "1.00,2.00"
