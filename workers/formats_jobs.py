@@ -41,6 +41,23 @@ def scratch_dir(data_dir: str | Path, rq_id: str) -> Path:
     return Path(data_dir) / "data" / "format_work" / rq_id
 
 
+# An export's archive stays downloadable this long (CVAT keeps exports about a day too);
+# every new export removes the ones past it.
+EXPORT_TTL_S = 24 * 3600
+
+
+def _remove_expired_exports(data_dir: str | Path, now: float) -> None:
+    root = pipeline.exports_dir(data_dir, "x").parent
+    if not root.is_dir():
+        return
+    for old in root.iterdir():
+        try:
+            if now - old.stat().st_mtime > EXPORT_TTL_S:
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:
+            continue
+
+
 class _Progress:
     """Progress reported from the worker thread, written to the request now and then."""
 
@@ -62,14 +79,24 @@ class _Progress:
                 await requests.set_progress(conn, self.rq_id, self.value)
 
 
+class _Cancelled(Exception):
+    pass
+
+
 async def _in_thread(progress: _Progress, work: Callable[[], T]) -> T:
-    """Run blocking work in a thread, reporting its progress while it runs."""
+    """Run blocking work in a thread, reporting its progress while it runs. A request
+    cancelled meanwhile stops here, after the work and before anything is recorded (an
+    exporter or importer cannot be interrupted half way)."""
     running = asyncio.ensure_future(asyncio.to_thread(work))
     while True:
         done, _ = await asyncio.wait({running}, timeout=PROGRESS_EVERY_S)
         if done:
             await progress.flush(force=True)
-            return running.result()
+            result = running.result()
+            async with progress.container.pool.connection() as conn:
+                if await requests.cancel_requested(conn, progress.rq_id):
+                    raise _Cancelled
+            return result
         await progress.flush()
 
 
@@ -93,6 +120,9 @@ async def _run(
         async with container.pool.connection() as conn:
             await requests.finish(conn, rq_id, result_url=result_url, result_id=result_id)
         outcome = "finished"
+    except _Cancelled:
+        async with container.pool.connection() as conn:
+            await requests.fail(conn, rq_id, requests.CANCELLED_MESSAGE)
     except (FormatError, sources.SourceMissing, registry.FormatNotFound) as exc:
         async with container.pool.connection() as conn:
             await requests.fail(conn, rq_id, str(exc))
@@ -134,6 +164,7 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
 
     async def body(row: requests.RequestRow) -> tuple[str | None, int | None]:
         info = registry.exporter_for(str(row.operation.format))
+        await asyncio.to_thread(_remove_expired_exports, data_dir, time.time())
         found = await _export_sources(container, row)
         target = pipeline.exports_dir(data_dir, rq_id) / str(row.params["filename"])
         progress = _Progress(container, rq_id)

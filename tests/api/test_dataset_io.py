@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -238,16 +239,21 @@ def test_export_through_cvat_sdk_and_cvat_cli(server: Any, tmp_path: Path) -> No
     assert len(coco(written.read_bytes())[1]["annotations"]) == 4
 
 
-def test_a_result_is_for_its_owner_and_404_once_gone(server: Any) -> None:
+def test_a_result_is_for_its_owner_and_expires_after_a_day(server: Any) -> None:
     api = new_task(server)
     done = export(api, f"/api/tasks/{api.task_id}/dataset/export")
     other = register(server.url)
     stranger = httpx.get(done["result_url"], auth=(other["username"], other["password"]))
     assert stranger.status_code == 404
+    assert api.http.get(done["result_url"]).status_code == 200
+    # A day later the next export removes it.
     rq_dir = Path(server.data_dir, "data", "exports", done["id"])
-    for path in rq_dir.iterdir():
-        path.unlink()
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(rq_dir, (two_days_ago, two_days_ago))
+    later = export(api, f"/api/tasks/{api.task_id}/dataset/export")
+    assert later["status"] == "finished", later
     assert api.http.get(done["result_url"]).status_code == 404
+    assert api.http.get(later["result_url"]).status_code == 200
 
 
 # --- import ------------------------------------------------------------------------------
