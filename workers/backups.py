@@ -76,6 +76,7 @@ async def restore_backup(ctx: dict[str, Any], rq_id: str) -> str:
     if not started or row is None:
         upload.unlink(missing_ok=True)
         return "skipped"
+    await asyncio.to_thread(backups.sweep_expired, container.settings.data_dir)
     watch = _Watch()
     reporter = asyncio.create_task(_report(container, rq_id, watch))
     outcome = "failed"

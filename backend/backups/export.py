@@ -8,7 +8,9 @@ one worker thread writes the zip; the caller publishes the file only when it is 
 from __future__ import annotations
 
 import asyncio
+import posixpath
 import re
+import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ from backend.backups.layout import (
     label_out,
 )
 from backend.domain.labels import LabelSpec
+from backend.media.related import RELATED_DIR, context_dir_name
 from backend.media.storage import TaskStorage
 from backend.services import tasks as task_service
 from backend.services.labels import label_rows_for_task, label_set
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 
 _encoder = msgspec.json.Encoder()
 _HISTORY_BATCH = 1000
+WORK_DIR = ".work"  # beside the archive being written: spooled history, context images
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_\-. ]+")
 
 
@@ -78,7 +82,30 @@ def _status(jobs: list[dict[str, Any]]) -> str:
 Media = list[tuple[str, Path]]
 
 
-def _data_section(storage: TaskStorage) -> tuple[dict[str, Any], dict[str, Any], Media]:
+def _context_images(storage: TaskStorage, number: int, frame: str, work: Path) -> Media:
+    """Frame `number`'s context images in CVAT's 2D layout beside it
+    (`dir/related_images/x_png/...`), from the stored zip (JPEGs, named `name.ext.jpg`:
+    the name it had is given back, the content stays JPEG)."""
+    folder = posixpath.join(
+        posixpath.dirname(frame), RELATED_DIR, context_dir_name(posixpath.basename(frame))
+    )
+    out: Media = []
+    used: set[str] = set()
+    with zipfile.ZipFile(storage.context_images(number)) as zf:
+        for index, member in enumerate(zf.namelist()):
+            name = posixpath.basename(member)
+            name = name[: -len(".jpg")] if name.lower().endswith(".jpg") else name
+            if not name or name in used:
+                name = f"{index}_{name or 'context.jpg'}"
+            used.add(name)
+            target = work / f"context-{storage.task_id}-{number}-{index}"
+            with zf.open(member) as src, target.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            out.append((posixpath.join(folder, name), target))
+    return out
+
+
+def _data_section(storage: TaskStorage, work: Path) -> tuple[dict[str, Any], dict[str, Any], Media]:
     """(task.json `data`, the `vellum` section, media files) from the stored data set."""
     stored = storage.load()
     if stored is None:
@@ -103,10 +130,14 @@ def _data_section(storage: TaskStorage) -> tuple[dict[str, Any], dict[str, Any],
             )
         media.append((spec.video.name, source))  # the whole file: start/stop/step re-apply
     else:
-        if any(f.related_files for f in spec.frames):
-            raise BackupError("Backups of tasks with context images are not supported yet.")
-        for frame, original in zip(spec.frames, stored.original_files, strict=True):
+        if spec.dimension == "3d" and any(f.related_files for f in spec.frames):
+            raise BackupError("Backups of 3D tasks with context images are not supported yet.")
+        for number, (frame, original) in enumerate(
+            zip(spec.frames, stored.original_files, strict=True)
+        ):
             media.append((frame.name, storage.original_frame(original)))
+            if frame.related_files:
+                media += _context_images(storage, number, frame.name, work)
         # data/ holds exactly the frames shown, in order (the package docstring says why).
         vellum["frames"] = [f.name for f in spec.frames]
     if storage.manifest().is_file():
@@ -164,7 +195,7 @@ async def collect_task(
         if labels is None:
             labels = label_set(await label_rows_for_task(conn, task_id)).top_level
     storage = TaskStorage(container.settings.data_dir, task_id)
-    data, vellum, media = await asyncio.to_thread(_data_section, storage)
+    data, vellum, media = await asyncio.to_thread(_data_section, storage, work)
     vellum["with_history"] = with_history
     annotation_jobs = [j for j in jobs if (j.get("type") or "annotation") == "annotation"]
     manifest = {
@@ -201,7 +232,8 @@ def write_task(zf: zipfile.ZipFile, parts: TaskParts, prefix: str = "") -> None:
 async def task_backup(
     container: Container, task_id: int, target: Path, *, with_history: bool
 ) -> None:
-    work = target.parent
+    work = target.parent / WORK_DIR
+    work.mkdir(exist_ok=True)
     parts = await collect_task(container, task_id, with_history=with_history, work=work)
 
     def write() -> None:
@@ -233,7 +265,8 @@ async def project_backup(
         "status": "annotation", "labels": [label_out(label) for label in labels],
         "version": VERSION,
     }  # fmt: skip
-    work = target.parent
+    work = target.parent / WORK_DIR
+    work.mkdir(exist_ok=True)
 
     def start() -> zipfile.ZipFile:
         return zipfile.ZipFile(target, "w")

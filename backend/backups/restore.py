@@ -222,12 +222,11 @@ def prepare_task(
     storage = TaskStorage(data_dir, 0)  # only its paths relative to `out` are used
     out = data_dir / "data" / "backups" / f"build-{uuid.uuid4().hex}"
     try:
-        stored = build(storage, out, received, params, limits=limits, progress=progress,
-                       check=check)  # fmt: skip
-    except MediaError as exc:
-        shutil.rmtree(out, ignore_errors=True)
-        raise BackupError(f"{prefix}{DATA_DIR}/: {exc}") from None
-    try:
+        try:
+            stored = build(storage, out, received, params, limits=limits, progress=progress,
+                           check=check)  # fmt: skip
+        except MediaError as exc:
+            raise BackupError(f"{prefix}{DATA_DIR}/: {exc}") from None
         stored = _as_recorded(task, stored)
         write_meta(storage.meta_path(out), stored)
         check_jobs(task, stored.spec.size, stored.spec.mode)

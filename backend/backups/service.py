@@ -81,8 +81,7 @@ async def export_backup(
             await export.project_backup(container, ident, partial, with_history=with_history)
         partial.replace(target)
     finally:
-        for leftover in partial.parent.glob("*.jsonl"):
-            leftover.unlink(missing_ok=True)
+        shutil.rmtree(partial.parent / export.WORK_DIR, ignore_errors=True)
         partial.unlink(missing_ok=True)
 
 

@@ -37,7 +37,7 @@ LABELS: list[dict[str, Any]] = [
         ],
     },
     {"name": "person", "color": "#00ff00"},
-    {"name": "body", "type": "skeleton", "svg": "",
+    {"name": "body", "type": "skeleton", "svg": SKELETON_SVG,
      "sublabels": [{"name": "head", "type": "points"}, {"name": "foot", "type": "points"}]},
 ]  # fmt: skip
 
@@ -148,7 +148,7 @@ def _labels_shape(http: httpx.Client, task_id: int) -> list[Any]:
     def strip(label: dict[str, Any]) -> dict[str, Any]:
         return {
             "name": label["name"], "color": label["color"], "type": label["type"],
-            "attributes": [{k: a[k] for k in ("name", "mutable", "input_type", "values",
+            "svg": label["svg"], "attributes": [{k: a[k] for k in ("name", "mutable", "input_type", "values",
                                               "default_value")} for a in label["attributes"]],
             "sublabels": [strip(s) for s in label["sublabels"]],
         }  # fmt: skip
@@ -633,3 +633,42 @@ def test_archive_reader_refuses_links_and_sizes_past_the_limits(tmp_path: Path) 
         assert extracted[0][1].parent == tmp_path / "out"  # generated names, never the archive's
         with pytest.raises(BackupError, match=r"annotations\.json is missing"):
             archive.read("annotations.json")
+
+
+def test_context_images_round_trip(server: Any) -> None:
+    from tests.api.test_task_context_images import context_zip
+    from tests.api.test_task_data import Api, image_bytes, zip_bytes
+
+    api = Api(server)
+    archive = zip_bytes(
+        {
+            "images/a.png": noise_png(40, 30, 1),
+            "images/b.png": noise_png(41, 30, 2),
+            "images/related_images/a_png/left.png": image_bytes(16, 12, (250, 0, 0)),
+            "images/related_images/a_png/right.jpg": image_bytes(8, 6, (0, 0, 250), "JPEG"),
+        }
+    )
+    assert api.create([("data.zip", archive)])["status"] == "finished"
+    with _http(server) as http:
+        content = _export(http, f"/api/tasks/{api.task_id}/backup/export")
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            assert {
+                "data/images/related_images/a_png/left.png",
+                "data/images/related_images/a_png/right.jpg",
+            } <= set(zf.namelist())
+        r = http.post("/api/tasks/backup/", files={"task_file": ("c.zip", content)})
+        request = _wait(http, r.json()["rq_id"])
+        assert request["status"] == "finished", request
+        restored = int(request["result_id"])
+        meta = http.get(f"/api/tasks/{restored}/data/meta").json()
+        assert [(f["name"], f["related_files"]) for f in meta["frames"]] == [
+            ("images/a.png", 2),
+            ("images/b.png", 0),
+        ]
+        before, after = (
+            context_zip(http.get(f"/api/tasks/{t}/data/", params={"type": "context_image",
+                                                                  "number": 0}))
+            for t in (api.task_id, restored)
+        )  # fmt: skip
+        assert sorted(after) == sorted(before) == ["left.png.jpg", "right.jpg.jpg"]
+        assert {k: v.size for k, v in after.items()} == {k: v.size for k, v in before.items()}
