@@ -25,7 +25,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ from backend.formats.model import (
 )
 
 __all__ = [
+    "NO_LABEL",
     "DmDataset",
     "ExportOptions",
     "ImportOptions",
@@ -85,6 +86,7 @@ __all__ = [
 ]
 
 DmDataset = Dataset
+NO_LABEL = -1  # an annotation of the format's implied label (ImportOptions.default_label)
 
 # Attributes the bridge itself writes or reads; never mapped onto label attributes.
 _SERVICE_ATTRIBUTES = frozenset(
@@ -155,6 +157,7 @@ class ExportOptions:
     regions_as_masks: bool = False
     boxes_as_masks: bool = True  # with regions_as_masks (KITTI keeps its boxes)
     skip_types: frozenset[str] = frozenset({"cuboid"})
+    tags: bool = True  # False: the format would misread image labels (VGGFace2)
     # the item id of the index-th exported frame (default: its name without extension)
     item_id: Callable[[int, FrameSpec], str] | None = None
 
@@ -490,7 +493,7 @@ def _build(source: ExportSource, save_images: bool, options: ExportOptions) -> D
                 attributes=_dm_attributes(labels.specs[tag.label_id], tag.attributes),
                 group=tag.group or 0,
             )
-            for tag in tags.get(frame.number, ())
+            for tag in (tags.get(frame.number, ()) if options.tags else ())
         ]
         for shape in shapes.get(frame.number, ()):
             annotation = _to_annotation(shape, frame, labels, options)
@@ -588,6 +591,11 @@ class ImportOptions:
     # formats whose track ids mark every shape as a keyframe (MOT, MOTS): no `keyframe`
     # attribute is needed, and a negative id means "not a track"
     all_keyframes: bool = False
+    # the task label of annotations the format keeps without one (ICDAR: "icdar")
+    default_label: str | None = None
+    # an item's annotations as the format means them (e.g. LFW landmarks take the label
+    # of the image's person)
+    rewrite: Callable[[DatasetItem], list[Annotation]] | None = None
     # the task frame of an item when the format numbers frames itself (MOT: 1-based index)
     frame_of: Callable[[DatasetItem, ExportSource], int | None] | None = None
 
@@ -622,6 +630,10 @@ def _match_item(item: DatasetItem, match: _Match, mode: str) -> int | None:
     base = os.path.basename(item_id)
     if len(match.by_base.get(base, ())) == 1:
         return match.by_base[base][0]
+    if ":" in base:  # ImageNet names an image "<label>:<name>"
+        named = base.rsplit(":", 1)[1]
+        if len(match.by_base.get(named, ())) == 1:
+            return match.by_base[named][0]
     frame = item.attributes.get("frame")
     for candidate in (frame, item_id, base[len("frame_") :] if base.startswith("frame_") else None):
         try:
@@ -668,6 +680,14 @@ class _Importer:
         self.track_parts: dict[Any, list[tuple[int, LabeledShape, bool]]] = defaultdict(list)
 
     def _label(self, index: int | None, where: str) -> LabelSpec | None:
+        if index in (None, NO_LABEL) and self.options.default_label is not None:
+            name = self.options.default_label
+            if name not in self.top:
+                raise FormatError(
+                    f"{self.file}: {where}: the format's annotations belong to a label "
+                    f"'{name}', which the task does not have"
+                )
+            return self.top[name]
         if index is None or not 0 <= index < len(self.dm_labels):
             raise FormatError(f"{self.file}: {where}: an annotation without a known label")
         name, parent = self.dm_labels[index]
@@ -722,10 +742,9 @@ class _Importer:
         return CvatAnnotations(version=0, tags=self.tags, shapes=self.shapes, tracks=tracks)
 
     def _item(self, item: DatasetItem, frame: FrameSpec) -> None:
+        found = self.options.rewrite(item) if self.options.rewrite else list(item.annotations)
         annotations = [
-            a
-            for a in item.annotations
-            if self.options.drop is None or not self.options.drop(item, a)
+            a for a in found if self.options.drop is None or not self.options.drop(item, a)
         ]
         # one-member groups are no groups (as CVAT), and group numbers restart per frame
         sizes: dict[int, int] = defaultdict(int)
@@ -962,3 +981,42 @@ def from_dataset(
     except Exception as error:  # lazy datumaro readers fail while iterating
         where = options.file or "the upload"
         raise FormatError(f"{where}: {_describe(error, Path('/'))}") from error
+
+
+def plain_format(
+    name: str,
+    version: str,
+    exporter: Any,
+    importer: Any,
+    extractors: Sequence[Any],
+    *,
+    required: str,
+    export_options: ExportOptions | None = None,
+    import_options: ImportOptions | None = None,
+    exporter_kwargs: dict[str, Any] | None = None,
+    rewrite_items: Callable[[DatasetItem], DatasetItem] | None = None,
+) -> tuple[
+    Callable[[ExportSource, Path, bool], None], Callable[[Path, ExportSource], CvatAnnotations]
+]:
+    """The export and import functions of a format that datumaro handles as is: our
+    source through the bridge into `exporter`; an upload with a file matching `required`
+    (a glob) read by `importer` and mapped back."""
+
+    def export(source: ExportSource, out_dir: Path, save_images: bool) -> None:
+        dataset = to_dataset(source, save_images, export_options)
+        if rewrite_items is not None:
+            dataset = Dataset.from_iterable(
+                [rewrite_items(item) for item in dataset],
+                categories=dataset.categories(),
+                media_type=Image,
+            )
+        export_with(exporter, dataset, out_dir, save_images, **(exporter_kwargs or {}))
+
+    def import_(path: Path, target: ExportSource) -> CvatAnnotations:
+        if not path.is_dir() or not any(path.rglob(required)):
+            raise FormatError(f"{path.name}: not a {name} {version} dataset (expected {required})")
+        dataset = import_with(path, importer, *extractors)
+        options = import_options or ImportOptions()
+        return from_dataset(dataset, target, replace(options, file=path.name))
+
+    return export, import_

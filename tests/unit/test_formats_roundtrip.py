@@ -334,6 +334,166 @@ def test_kitti_keeps_boxes_and_paints_segments(tmp_path: Path) -> None:
     assert masks[1][2] == mask_pixels(fs.mask(2))
 
 
+def test_widerface_keeps_boxes_and_image_labels(tmp_path: Path) -> None:
+    shapes = [fs.box(0, label=2), fs.box(0, label=2, points=(30, 10, 40, 20)), fs.box(1)]
+    source = fs.source(fs.frames(2), shapes=shapes, tags=[fs.tag(0)])
+    back = roundtrip("WiderFace 1.0", source, tmp_path)
+    got = sorted((s.frame, s.label_id, _points(s.points)) for s in back.shapes)
+    assert got == sorted((s.frame, s.label_id, _points(s.points)) for s in shapes)
+    assert tags_of(back) == [(0, 2)]
+
+
+def test_vggface2_keeps_a_box_and_landmarks_per_image(tmp_path: Path) -> None:
+    five = fs.LabeledShape(type="points", frame=1, label_id=1, points=[float(v) for v in range(10)])
+    shapes = [fs.box(0, label=2), fs.box(1), five]
+    back = roundtrip("VGGFace2 1.0", fs.source(fs.frames(2), shapes=shapes), tmp_path)
+    got = sorted((s.frame, s.label_id, s.type, _points(s.points)) for s in back.shapes)
+    assert got == sorted((s.frame, s.label_id, s.type, _points(s.points)) for s in shapes)
+
+
+def test_vggface2_refuses_two_boxes_on_an_image(tmp_path: Path) -> None:
+    source = fs.source(fs.frames(1), shapes=[fs.box(0), fs.box(0, points=(1, 1, 5, 5))])
+    (tmp_path / "out").mkdir()
+    with pytest.raises(FormatError, match="only one bbox"):
+        FORMATS["VGGFace2 1.0"].exporter(source, tmp_path / "out", False)  # type: ignore[misc]
+
+
+def test_lfw_keeps_people_and_their_landmarks(tmp_path: Path) -> None:
+    shapes = [fs.points(0), fs.points(1, label=1)]
+    source = fs.source(fs.frames(2), shapes=shapes, tags=[fs.tag(0), fs.tag(1, label=1)])
+    back = roundtrip("LFW 1.0", source, tmp_path)
+    assert sorted((s.frame, s.label_id, _points(s.points)) for s in back.shapes) == [
+        (0, 2, (3.0, 4.0, 11.0, 12.0)), (1, 1, (3.0, 4.0, 11.0, 12.0)),
+    ]  # fmt: skip
+    assert tags_of(back) == [(0, 2), (1, 1)]
+
+
+def test_lfw_landmarks_need_a_person(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    with pytest.raises(FormatError, match="no tag naming its person"):
+        FORMATS["LFW 1.0"].exporter(  # type: ignore[misc]
+            fs.source(fs.frames(1), shapes=[fs.points(0)]), tmp_path / "out", False
+        )
+
+
+def test_labelme_keeps_polygons_boxes_masks_and_attributes(tmp_path: Path) -> None:
+    shapes = [
+        fs.box(0, attributes=fs.car_attributes(), occluded=True),
+        fs.polygon(1),
+        fs.mask(2),
+    ]
+    back = roundtrip("LabelMe 3.0", fs.source(fs.frames(3), shapes=shapes), tmp_path)
+    assert shapes_of(back, z_order=False) == expected(shapes, z_order=False)
+
+
+@pytest.mark.parametrize("save_images", [False, True])
+def test_imagenet_keeps_tags(save_images: bool, tmp_path: Path) -> None:
+    source = fs.source(
+        fs.frames(3), shapes=[fs.box(0)], tags=[fs.tag(0), fs.tag(2, label=1)],
+        image_dir=tmp_path / "media" if save_images else None,
+    )  # fmt: skip
+    back = roundtrip("ImageNet 1.0", source, tmp_path, save_images=save_images)
+    assert tags_of(back) == [(0, 2), (2, 1)]
+    assert back.shapes == []
+    if save_images:  # a directory of images per label
+        assert (tmp_path / "export/person/img000.jpg").is_file()
+
+
+def test_open_images_keeps_labels_boxes_and_masks(tmp_path: Path) -> None:
+    shapes = [fs.box(0, label=2, occluded=True), fs.polygon(1), fs.mask(2)]
+    source = fs.source(fs.frames(3), shapes=shapes, tags=[fs.tag(1, label=1)])
+    back = roundtrip("Open Images V6 1.0", source, tmp_path)
+    boxes = [(s.frame, s.label_id, _points(s.points), s.occluded)
+             for s in back.shapes if s.type == "rectangle"]  # fmt: skip
+    assert boxes == [(0, 2, (2.0, 3.0, 20.0, 30.0), True)]
+    masks = sorted((s.frame, s.label_id, mask_pixels(s)) for s in back.shapes if s.type == "mask")
+    assert [m[:2] for m in masks] == [(1, 2), (2, 1)]
+    assert masks[1][2] == mask_pixels(fs.mask(2))
+    assert tags_of(back) == [(1, 1)]
+
+
+ICDAR = fs.LabelSpec(
+    id=7,
+    name="icdar",
+    attributes=[fs.AttributeSpec(id=701, name="text", input_type="text")],
+)
+
+
+def _icdar(frame: int, kind: str, text: str) -> LabeledShape:
+    points = {"rectangle": [2.0, 3.0, 20.0, 30.0],
+              "polygon": [5.0, 5.0, 30.0, 6.0, 28.0, 30.0, 6.0, 28.0]}[kind]  # fmt: skip
+    return LabeledShape(type=kind, frame=frame, label_id=7, points=points,  # type: ignore[arg-type]
+                        attributes=[fs.AttributeVal(701, text)])  # fmt: skip
+
+
+def test_icdar_recognition_keeps_transcriptions(tmp_path: Path) -> None:
+    tags = [fs.LabeledImage(frame=0, label_id=7, attributes=[fs.AttributeVal(701, "hello")])]
+    back = roundtrip("ICDAR Recognition 1.0", fs.source(fs.frames(2), labels=[ICDAR], tags=tags),
+                     tmp_path)  # fmt: skip
+    assert [(t.frame, t.label_id, t.attributes) for t in back.tags] == [
+        (0, 7, [fs.AttributeVal(701, "hello")])
+    ]
+
+
+def test_icdar_localization_keeps_boxes_quads_and_text(tmp_path: Path) -> None:
+    shapes = [_icdar(0, "rectangle", "hello"), _icdar(1, "polygon", "world")]
+    back = roundtrip("ICDAR Localization 1.0", fs.source(fs.frames(2), labels=[ICDAR],
+                     shapes=shapes), tmp_path)  # fmt: skip
+    assert shapes_of(back, occluded=False, z_order=False) == shapes_of(
+        CvatAnnotations(version=0, tags=[], shapes=shapes, tracks=[]), occluded=False,
+        z_order=False,
+    )  # fmt: skip
+
+
+def test_icdar_segmentation_paints_text_regions(tmp_path: Path) -> None:
+    shapes = [_icdar(0, "rectangle", "hello"), _icdar(1, "polygon", "world")]
+    back = roundtrip("ICDAR Segmentation 1.0", fs.source(fs.frames(2), labels=[ICDAR],
+                     shapes=shapes), tmp_path)  # fmt: skip
+    got = sorted((s.frame, s.type, mask_pixels(s), s.attributes) for s in back.shapes)
+    assert got[0] == (0, "mask", 18 * 27, [fs.AttributeVal(701, "hello")])
+    assert got[1][1] == "mask" and got[1][3] == [fs.AttributeVal(701, "world")]
+
+
+def test_icdar_needs_the_icdar_label(tmp_path: Path) -> None:
+    tags = [fs.LabeledImage(frame=0, label_id=7, attributes=[fs.AttributeVal(701, "x")])]
+    out = _export("ICDAR Recognition 1.0", fs.source(fs.frames(1), labels=[ICDAR], tags=tags),
+                  tmp_path)  # fmt: skip
+    with pytest.raises(FormatError, match="label 'icdar', which the task does not have"):
+        FORMATS["ICDAR Recognition 1.0"].importer(out, fs.source(fs.frames(1)))  # type: ignore[misc]
+
+
+MARKET = fs.LabelSpec(
+    id=8,
+    name="market-1501",
+    attributes=[
+        fs.AttributeSpec(id=801, name="person_id", input_type="text"),
+        fs.AttributeSpec(id=802, name="camera_id", input_type="number", values=["0", "10", "1"],
+                         default_value="0"),
+        fs.AttributeSpec(id=803, name="query", input_type="checkbox", default_value="false"),
+    ],
+)  # fmt: skip
+
+
+def test_market1501_keeps_person_camera_and_query(tmp_path: Path) -> None:
+    frames = [fs.FrameSpec(number=i, name=f"000{i + 1}_c{i + 1}s1_00000{i}_00.jpg", width=fs.W,
+                           height=fs.H) for i in range(3)]  # fmt: skip
+    tags = [
+        fs.LabeledImage(frame=i, label_id=8, attributes=[
+            fs.AttributeVal(801, f"000{i + 1}"), fs.AttributeVal(802, str(i)),
+            fs.AttributeVal(803, "true" if i == 2 else "false"),
+        ])
+        for i in range(3)
+    ]  # fmt: skip
+    back = roundtrip("Market-1501 1.0", fs.source(frames, labels=[MARKET], tags=tags), tmp_path)
+    assert sorted((t.frame, t.label_id, sorted((a.spec_id, a.value) for a in t.attributes))
+                  for t in back.tags) == sorted(
+        (t.frame, t.label_id, sorted((a.spec_id, a.value) for a in t.attributes)) for t in tags
+    )  # fmt: skip
+    assert (tmp_path / "export/images_default.txt").read_text().splitlines()[2] == (
+        "query/0003_c3s1_000002_00.jpg"
+    )
+
+
 # --- bad input ---------------------------------------------------------------------------------
 
 
@@ -347,7 +507,10 @@ def _export(name: str, source: ExportSource, tmp_path: Path) -> Path:
 ROUND_TRIP_FORMATS = [
     "COCO 1.0", "COCO Keypoints 1.0", "Datumaro 1.0", "PASCAL VOC 1.1", "YOLO 1.1",
     "Segmentation mask 1.1", "MOT 1.1", "CamVid 1.0", "Cityscapes 1.0", "KITTI 1.0",
+    "WiderFace 1.0", "VGGFace2 1.0", "LFW 1.0", "LabelMe 3.0", "ImageNet 1.0",
+    "Open Images V6 1.0",
 ]  # fmt: skip
+ICDAR_FORMATS = ["ICDAR Recognition 1.0", "ICDAR Localization 1.0", "ICDAR Segmentation 1.0"]
 
 
 def _one_shape(name: str, frame: int) -> dict[str, Any]:
@@ -355,21 +518,32 @@ def _one_shape(name: str, frame: int) -> dict[str, Any]:
         return {"shapes": [fs.skeleton(frame)]}
     if name in TRACK_ONLY:
         return {"tracks": [fs.box_track(frame, frame + 1)]}
-    return {"shapes": [fs.box(frame)]}
+    if name == "ImageNet 1.0":
+        return {"tags": [fs.tag(frame)]}
+    if name == "LFW 1.0":
+        return {"tags": [fs.tag(frame)], "shapes": [fs.points(frame)]}
+    if name in ICDAR_FORMATS:
+        return {
+            "labels": [ICDAR],
+            "shapes": [fs.box(frame, label=7, attributes=[fs.AttributeVal(701, "hi")])],
+            "tags": [fs.LabeledImage(frame=frame, label_id=7,
+                                     attributes=[fs.AttributeVal(701, "hi")])],
+        }  # fmt: skip
+    return {"shapes": [fs.box(frame, label=2)]}
 
 
-@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS + sorted(TRACK_ONLY))
+@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS + sorted(TRACK_ONLY) + ICDAR_FORMATS)
 def test_unknown_label_names_the_label(name: str, tmp_path: Path) -> None:
     out = _export(name, fs.source(fs.frames(1), **_one_shape(name, 0)), tmp_path)
     other = fs.source(
         fs.frames(1),
         labels=[fs.LabelSpec(id=9, name="tree", type="any")],
     )
-    with pytest.raises(FormatError, match=r"is not a label of the task"):
+    with pytest.raises(FormatError, match=r"'(car|person|pose|icdar)'.*(is not a label|not have)"):
         FORMATS[name].importer(out, other)  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS + sorted(TRACK_ONLY))
+@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS + sorted(TRACK_ONLY) + ICDAR_FORMATS)
 def test_wrong_format_is_refused(name: str, tmp_path: Path) -> None:
     other = "YOLO 1.1" if name != "YOLO 1.1" else "COCO 1.0"
     out = _export(other, fs.source(fs.frames(1), shapes=[fs.box(0)]), tmp_path)
@@ -378,11 +552,13 @@ def test_wrong_format_is_refused(name: str, tmp_path: Path) -> None:
     assert "bad" in str(error.value)  # names the upload
 
 
-@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS + sorted(TRACK_ONLY))
+@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS + sorted(TRACK_ONLY) + ICDAR_FORMATS)
 def test_frame_not_in_task(name: str, tmp_path: Path) -> None:
-    out = _export(name, fs.source(fs.frames(4), **_one_shape(name, 3)), tmp_path)
-    with pytest.raises(FormatError, match=r"item '(img00[23]|[34])' does not match any frame"):
-        FORMATS[name].importer(out, fs.source(fs.frames(2)))  # type: ignore[misc]
+    spec = _one_shape(name, 3)
+    out = _export(name, fs.source(fs.frames(4), **spec), tmp_path)
+    target = fs.source(fs.frames(2), labels=spec.get("labels", fs.LABELS))
+    with pytest.raises(FormatError, match=r"item '\S*(img00[23]|[34])' does not match any frame"):
+        FORMATS[name].importer(out, target)  # type: ignore[misc]
 
 
 def test_coco_broken_json(tmp_path: Path) -> None:
