@@ -16,29 +16,34 @@ segment without url gets CVAT's /api/jobs/{id} path (the host is not known here)
 from __future__ import annotations
 
 import shutil
-from pathlib import Path, PurePosixPath
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from backend.formats.cvat_xml_export import write_images_xml, write_video_xml
+from backend.formats.cvat_xml_export import image_name, write_images_xml, write_video_xml
 from backend.formats.cvat_xml_import import import_cvat_xml
-from backend.formats.model import ExportSource, FormatError
+from backend.formats.cvat_xml_project import (
+    ProjectInfo,
+    save_project_images,
+    write_project_images_xml,
+    write_project_video_xml,
+)
+from backend.formats.model import ExportSource
 from backend.formats.registry import FormatInfo, register
 
-__all__ = ["export_images", "export_video", "import_cvat_xml"]
+__all__ = [
+    "PROJECT_EXPORTERS",
+    "ProjectExporter",
+    "ProjectInfo",
+    "export_images",
+    "export_project_images",
+    "export_project_video",
+    "export_video",
+    "import_cvat_xml",
+]
 
 ANNOTATIONS_FILE = "annotations.xml"
 IMAGES_DIR = "images"
 _BUFFER = 1 << 20
-
-
-def _image_name(name: str, original: Path) -> PurePosixPath:
-    """Where a frame goes under images/: its task path; a video frame name (no extension)
-    takes the extension of the file that holds it, as CVAT adds one."""
-    path = PurePosixPath(name.replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts or not path.parts:
-        raise FormatError(f"frame name {name!r} cannot be a path inside the archive")
-    if not path.suffix:
-        path = path.with_name(path.name + original.suffix)
-    return path
 
 
 def _save_images(source: ExportSource, out_dir: Path) -> None:
@@ -47,7 +52,7 @@ def _save_images(source: ExportSource, out_dir: Path) -> None:
     root = out_dir / IMAGES_DIR
     for frame in source.frames:
         original = source.image_path(frame.number)
-        target = root / _image_name(frame.name, original)
+        target = root / image_name(frame.name, original)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(original, target)
 
@@ -65,6 +70,32 @@ def export_video(source: ExportSource, out_dir: Path, save_images: bool) -> None
     if save_images:
         _save_images(source, out_dir)
 
+
+def export_project_images(
+    project: ProjectInfo, sources: Sequence[ExportSource], out_dir: Path, save_images: bool
+) -> None:
+    with (out_dir / ANNOTATIONS_FILE).open("w", encoding="utf-8", buffering=_BUFFER) as f:
+        write_project_images_xml(project, sources, f)
+    if save_images:
+        save_project_images(sources, out_dir)
+
+
+def export_project_video(
+    project: ProjectInfo, sources: Sequence[ExportSource], out_dir: Path, save_images: bool
+) -> None:
+    with (out_dir / ANNOTATIONS_FILE).open("w", encoding="utf-8", buffering=_BUFFER) as f:
+        write_project_video_xml(project, sources, f)
+    if save_images:
+        save_project_images(sources, out_dir)
+
+
+# A project in CVAT XML is one annotations.xml over all its tasks (CVAT's ProjectData), not
+# a file per task: the pipeline calls these for a project export in these formats.
+ProjectExporter = Callable[[ProjectInfo, Sequence[ExportSource], Path, bool], None]
+PROJECT_EXPORTERS: dict[str, ProjectExporter] = {
+    "CVAT for images 1.1": export_project_images,
+    "CVAT for video 1.1": export_project_video,
+}
 
 register(
     FormatInfo(

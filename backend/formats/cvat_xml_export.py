@@ -18,9 +18,10 @@ The two layouts, as CVAT writes them:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
 from typing import Any, TextIO, TypeAlias
 from xml.sax.saxutils import escape, quoteattr
 
@@ -28,15 +29,33 @@ from backend.domain.interpolation import InterpolatedShape, interpolate_keyframe
 from backend.domain.labels import LabelSpec
 from backend.domain.objects import (
     AttributeVal,
+    LabeledImage,
     LabeledShape,
     LabeledTrack,
     SkeletonElementShape,
     SkeletonElementTrack,
     TrackedShape,
 )
-from backend.formats.model import ExportSource
+from backend.formats.model import ExportSource, FormatError, FrameSpec
 
-__all__ = ["FrameNumbering", "flat_labels", "write_images_xml", "write_video_xml"]
+__all__ = [
+    "FrameNumbering",
+    "Names",
+    "XmlWriter",
+    "close_document",
+    "dumped",
+    "flat_labels",
+    "image_name",
+    "labels_meta",
+    "open_document",
+    "person_meta",
+    "quote",
+    "task_meta",
+    "write_images_body",
+    "write_images_xml",
+    "write_video_body",
+    "write_video_xml",
+]
 
 # A meta value: text, or a nested list of (tag, value) pairs (CVAT's OrderedDict meta).
 MetaValue: TypeAlias = "str | list[tuple[str, MetaValue]]"
@@ -64,6 +83,7 @@ class FrameNumbering:
 
     start: int = 0
     step: int = 1
+    offset: int = 0  # a project export numbers each subset's tasks one after the other
 
     @classmethod
     def of(cls, meta: dict[str, Any]) -> FrameNumbering:
@@ -74,11 +94,22 @@ class FrameNumbering:
         return cls(int(meta.get("start_frame") or 0), max(int(step), 1))
 
     def absolute(self, number: int) -> int:
-        return self.start + number * self.step
+        return self.start + number * self.step + self.offset
 
     def relative(self, absolute: int) -> int | None:
-        number, rest = divmod(absolute - self.start, self.step)
+        number, rest = divmod(absolute - self.start - self.offset, self.step)
         return None if rest else number
+
+
+def image_name(name: str, original: Path) -> PurePosixPath:
+    """Where a frame's file goes under images/: its task path; a video frame name (no
+    extension) takes the extension of the file that holds it, as CVAT adds one."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise FormatError(f"frame name {name!r} cannot be a path inside the archive")
+    if not path.suffix:
+        path = path.with_name(path.name + original.suffix)
+    return path
 
 
 def flat_labels(labels: Iterable[LabelSpec]) -> list[LabelSpec]:
@@ -95,7 +126,7 @@ def flat_labels(labels: Iterable[LabelSpec]) -> list[LabelSpec]:
     return sorted(out, key=lambda label: label.id)
 
 
-class _Writer:
+class XmlWriter:
     """CVAT's XmlAnnotationWriter layout: two-space indent, every element on its own line,
     closing tags on their own line (so an empty shape is '<box ...>' newline '</box>')."""
 
@@ -132,23 +163,24 @@ class _Writer:
 _NOT_XML = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)])
 
 
-def _q(value: str) -> str:
+def quote(value: str) -> str:
+    """An XML attribute value with its quotes (saxutils.quoteattr, as CVAT's writer)."""
     return quoteattr(value.translate(_NOT_XML))
 
 
-class _Names:
+class Names:
     """Label and attribute names, quoted once (an export repeats them 100,000 times)."""
 
     def __init__(self, labels: Sequence[LabelSpec]) -> None:
         self.label: dict[int, str] = {}
         self.attribute: dict[int, str] = {}
         for label in labels:
-            self.label[label.id] = _q(label.name)
+            self.label[label.id] = quote(label.name)
             for spec in label.attributes:
-                self.attribute[spec.id] = _q(spec.name)
+                self.attribute[spec.id] = quote(spec.name)
 
     def label_of(self, label_id: int) -> str:
-        return self.label.get(label_id) or _q(f"label {label_id}")
+        return self.label.get(label_id) or quote(f"label {label_id}")
 
 
 def _f(value: float) -> str:
@@ -190,7 +222,7 @@ def _geometry(shape_type: str, points: Sequence[float], rotation: float) -> str:
     return text
 
 
-def _attributes(w: _Writer, names: _Names, *lists: Iterable[AttributeVal]) -> None:
+def _attributes(w: XmlWriter, names: Names, *lists: Iterable[AttributeVal]) -> None:
     for values in lists:
         for attr in values:
             name = names.attribute.get(attr.spec_id)
@@ -198,7 +230,7 @@ def _attributes(w: _Writer, names: _Names, *lists: Iterable[AttributeVal]) -> No
                 w.leaf("attribute", attr.value, f" name={name}")
 
 
-def _person(value: Any) -> MetaValue:
+def person_meta(value: Any) -> MetaValue:
     if not value:
         return ""
     return [("username", str(value.get("username", ""))), ("email", str(value.get("email", "")))]
@@ -208,7 +240,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _labels_meta(labels: Sequence[LabelSpec]) -> MetaValue:
+def labels_meta(labels: Sequence[LabelSpec]) -> MetaValue:
     by_id = {label.id: label for label in labels}
     items: list[tuple[str, MetaValue]] = []
     for label in labels:
@@ -245,25 +277,19 @@ def _labels_meta(labels: Sequence[LabelSpec]) -> MetaValue:
     return items
 
 
-def _meta(source: ExportSource, labels: Sequence[LabelSpec]) -> list[tuple[str, MetaValue]]:
-    """CVAT's TaskData/JobData meta. `source.meta` supplies what the task knows (dates,
-    owner, segments...); frame numbers and sizes default from the frames."""
-    meta = source.meta
-    numbering = FrameNumbering.of(meta)
+def _original_size(source: ExportSource) -> MetaValue:
     frames = source.frames
-    first = min((f.number for f in frames), default=0)
-    last = max((f.number for f in frames), default=-1)
-    video = bool(meta.get("source"))
-    original_size: MetaValue = ""
-    if video:
-        size = meta.get("original_size") or (
-            (frames[0].width, frames[0].height) if frames else (0, 0)
-        )
-        width, height = (size["width"], size["height"]) if isinstance(size, dict) else size
-        original_size = [("width", str(width)), ("height", str(height))]
-    dumped = meta.get("dumped") or datetime.now(UTC)
-    common: list[tuple[str, MetaValue]] = [
-        ("size", str(meta.get("size", len(frames)))),
+    size = source.meta.get("original_size") or (
+        (frames[0].width, frames[0].height) if frames else (0, 0)
+    )
+    width, height = (size["width"], size["height"]) if isinstance(size, dict) else size
+    return [("width", str(width)), ("height", str(height))]
+
+
+def _common_meta(source: ExportSource) -> list[tuple[str, MetaValue]]:
+    meta = source.meta
+    return [
+        ("size", str(meta.get("size", len(source.frames)))),
         ("mode", source.mode),
         ("overlap", _text(meta.get("overlap", 0))),
         ("bugtracker", _text(meta.get("bugtracker"))),
@@ -272,7 +298,10 @@ def _meta(source: ExportSource, labels: Sequence[LabelSpec]) -> list[tuple[str, 
         ("updated", _text(meta.get("updated"))),
         ("subset", _text(meta.get("subset") or "default")),
     ]
-    segments: MetaValue = [
+
+
+def _segments(meta: dict[str, Any]) -> MetaValue:
+    return [
         (
             "segment",
             [
@@ -284,50 +313,74 @@ def _meta(source: ExportSource, labels: Sequence[LabelSpec]) -> list[tuple[str, 
         )
         for seg in meta.get("segments") or []
     ]
-    if source.job_id is not None:
-        job: list[tuple[str, MetaValue]] = [
-            ("id", str(source.job_id)),
-            *common,
-            ("start_frame", str(numbering.absolute(first))),
-            ("stop_frame", str(numbering.absolute(last))),
-            ("frame_filter", _text(meta.get("frame_filter"))),
-            ("segments", segments),
-            ("owner", _person(meta.get("owner"))),
-            ("assignee", _person(meta.get("assignee"))),
-            ("labels", _labels_meta(labels)),
-        ]
-        items: list[tuple[str, MetaValue]] = [("job", job), ("dumped", str(dumped))]
-        if video:  # CVAT puts a job's original_size beside <job>, not inside it
-            items.append(("original_size", original_size))
-        return items
-    stop = meta.get("stop_frame", numbering.absolute(last))
+
+
+def task_meta(
+    source: ExportSource, labels: Sequence[LabelSpec] | None
+) -> list[tuple[str, MetaValue]]:
+    """CVAT's TaskData.meta_for_task: what <task> holds (no labels in a project's list of
+    tasks: the project lists them once). `source.meta` supplies what the task knows
+    (dates, owner, segments...); frame numbers and sizes default from the frames."""
+    meta = source.meta
+    numbering = FrameNumbering.of(meta)
+    last = max((f.number for f in source.frames), default=-1)
     task: list[tuple[str, MetaValue]] = [
         ("id", str(source.task_id)),
         ("name", source.task_name),
-        *common,
+        *_common_meta(source),
         ("start_frame", str(numbering.start)),
-        ("stop_frame", str(stop)),
+        ("stop_frame", str(meta.get("stop_frame", numbering.absolute(last)))),
         ("frame_filter", _text(meta.get("frame_filter"))),
-        ("segments", segments),
-        ("owner", _person(meta.get("owner"))),
-        ("assignee", _person(meta.get("assignee"))),
-        ("labels", _labels_meta(labels)),
+        ("segments", _segments(meta)),
+        ("owner", person_meta(meta.get("owner"))),
+        ("assignee", person_meta(meta.get("assignee"))),
     ]
-    if video:
-        task += [("original_size", original_size), ("source", str(meta["source"]))]
-    return [("task", task), ("dumped", str(dumped))]
+    if labels is not None:
+        task.append(("labels", labels_meta(labels)))
+    if meta.get("source"):  # a video task
+        task += [("original_size", _original_size(source)), ("source", str(meta["source"]))]
+    return task
 
 
-def _open_document(w: _Writer, source: ExportSource, labels: Sequence[LabelSpec]) -> None:
+def dumped(meta: dict[str, Any]) -> str:
+    return str(meta.get("dumped") or datetime.now(UTC))
+
+
+def _meta(source: ExportSource, labels: Sequence[LabelSpec]) -> list[tuple[str, MetaValue]]:
+    """CVAT's TaskData/JobData meta."""
+    meta = source.meta
+    if source.job_id is None:
+        return [("task", task_meta(source, labels)), ("dumped", dumped(meta))]
+    numbering = FrameNumbering.of(meta)
+    first = min((f.number for f in source.frames), default=0)
+    last = max((f.number for f in source.frames), default=-1)
+    job: list[tuple[str, MetaValue]] = [
+        ("id", str(source.job_id)),
+        *_common_meta(source),
+        ("start_frame", str(numbering.absolute(first))),
+        ("stop_frame", str(numbering.absolute(last))),
+        ("frame_filter", _text(meta.get("frame_filter"))),
+        ("segments", _segments(meta)),
+        ("owner", person_meta(meta.get("owner"))),
+        ("assignee", person_meta(meta.get("assignee"))),
+        ("labels", labels_meta(labels)),
+    ]
+    items: list[tuple[str, MetaValue]] = [("job", job), ("dumped", dumped(meta))]
+    if meta.get("source"):  # CVAT puts a job's original_size beside <job>, not inside it
+        items.append(("original_size", _original_size(source)))
+    return items
+
+
+def open_document(w: XmlWriter, meta: Sequence[tuple[str, MetaValue]]) -> None:
     w.write('<?xml version="1.0" encoding="utf-8"?>\n<annotations>')
     w.level = 1
     w.leaf("version", "1.1")
     w.open("meta")
-    w.meta(_meta(source, labels))
+    w.meta(meta)
     w.close("meta")
 
 
-def _close_document(w: _Writer) -> None:
+def close_document(w: XmlWriter) -> None:
     w.close("annotations")
     w.write("\n")
 
@@ -402,12 +455,12 @@ def _track_frames(track: LabeledTrack, span: _Span) -> Iterator[_FrameShape]:
 
 
 def _write_labeled(
-    w: _Writer,
-    names: _Names,
+    w: XmlWriter,
+    names: Names,
     shape: LabeledShape | SkeletonElementShape,
     element: bool,
 ) -> None:
-    attrs = f" label={names.label_of(shape.label_id)} source={_q(shape.source)}"
+    attrs = f" label={names.label_of(shape.label_id)} source={quote(shape.source)}"
     if element:
         attrs += f' outside="{int(shape.outside)}"'
     if shape.type != "skeleton":
@@ -426,9 +479,9 @@ def _write_labeled(
     w.close(tag)
 
 
-def _write_frame_shape(w: _Writer, names: _Names, item: _FrameShape) -> None:
+def _write_frame_shape(w: XmlWriter, names: Names, item: _FrameShape) -> None:
     track, shape = item.track, item.shape
-    attrs = f" label={names.label_of(track.label_id)} source={_q(track.source)}"
+    attrs = f" label={names.label_of(track.label_id)} source={quote(track.source)}"
     if shape.type != "skeleton":
         attrs += f' occluded="{int(shape.occluded)}"'
     attrs += _geometry(shape.type, shape.points, shape.rotation)
@@ -439,7 +492,7 @@ def _write_frame_shape(w: _Writer, names: _Names, item: _FrameShape) -> None:
     w.open(tag, attrs)
     for element, point in item.elements:
         e_attrs = (
-            f" label={names.label_of(element.label_id)} source={_q(element.source)}"
+            f" label={names.label_of(element.label_id)} source={quote(element.source)}"
             f' outside="{int(point.outside)}" occluded="{int(point.occluded)}"'
             + _geometry(point.type, point.points, point.rotation)
         )
@@ -453,13 +506,17 @@ def _write_frame_shape(w: _Writer, names: _Names, item: _FrameShape) -> None:
     w.close(tag)
 
 
-def write_images_xml(source: ExportSource, out: TextIO) -> None:
-    """CVAT for images 1.1."""
-    labels = flat_labels(source.labels)
-    names = _Names(labels)
-    numbering = FrameNumbering.of(source.meta)
-    w = _Writer(out)
-    _open_document(w, source, labels)
+def write_images_body(
+    w: XmlWriter,
+    names: Names,
+    source: ExportSource,
+    numbering: FrameNumbering,
+    image_extra: str = "",
+    name_of: Callable[[FrameSpec], str] | None = None,
+) -> None:
+    """The <image> elements of one task or job. `image_extra` goes between name and
+    width (a project's subset and task_id); `name_of` renames frames (a project's
+    de-duplicated names)."""
     span = _Span.of(source)
     ann = source.annotations
     # CVAT sorts all shapes of the export by z_order (a stable sort: shapes before
@@ -474,14 +531,15 @@ def write_images_xml(source: ExportSource, out: TextIO) -> None:
         for item in _track_frames(track, span):
             per_frame.setdefault(item.shape.frame, []).append((item.shape.z_order, seq, item))
             seq += 1
-    tags: dict[int, list[Any]] = {}
+    tags: dict[int, list[LabeledImage]] = {}
     for tag in ann.tags:
         if span.has(tag.frame):
             tags.setdefault(tag.frame, []).append(tag)
     for frame in sorted(source.frames, key=lambda f: f.number):
+        name = frame.name if name_of is None else name_of(frame)
         w.open(
             "image",
-            f' id="{numbering.absolute(frame.number)}" name={_q(frame.name)}'
+            f' id="{numbering.absolute(frame.number)}" name={quote(name)}{image_extra}'
             f' width="{frame.width}" height="{frame.height}"',
         )
         for _, _, obj in sorted(per_frame.pop(frame.number, ()), key=lambda t: (t[0], t[1])):
@@ -490,22 +548,31 @@ def write_images_xml(source: ExportSource, out: TextIO) -> None:
             else:
                 _write_frame_shape(w, names, obj)
         for tag in tags.get(frame.number, ()):
-            attrs = f" label={names.label_of(tag.label_id)} source={_q(tag.source)}"
+            attrs = f" label={names.label_of(tag.label_id)} source={quote(tag.source)}"
             if tag.group:
                 attrs += f' group_id="{tag.group}"'
             w.open("tag", attrs)
             _attributes(w, names, tag.attributes)
             w.close("tag")
         w.close("image")
-    _close_document(w)
+
+
+def write_images_xml(source: ExportSource, out: TextIO) -> None:
+    """CVAT for images 1.1."""
+    labels = flat_labels(source.labels)
+    names = Names(labels)
+    w = XmlWriter(out)
+    open_document(w, _meta(source, labels))
+    write_images_body(w, names, source, FrameNumbering.of(source.meta))
+    close_document(w)
 
 
 # ----------------------------------------------------------------------------- video
 
 
 def _write_track_shape(
-    w: _Writer,
-    names: _Names,
+    w: XmlWriter,
+    names: Names,
     shape: InterpolatedShape,
     numbering: FrameNumbering,
     extra: Sequence[AttributeVal],
@@ -540,15 +607,17 @@ _ElementShapes: TypeAlias = dict[int, list[tuple[str, InterpolatedShape, Sequenc
 
 
 def _write_track(
-    w: _Writer,
-    names: _Names,
+    w: XmlWriter,
+    names: Names,
     index: int,
     track: LabeledTrack | LabeledShape,
     shapes: Iterable[InterpolatedShape],
     element_shapes: _ElementShapes,
     numbering: FrameNumbering,
+    track_extra: str,
 ) -> None:
-    attrs = f' id="{index}" label={names.label_of(track.label_id)} source={_q(track.source)}'
+    attrs = f' id="{index}" label={names.label_of(track.label_id)} source={quote(track.source)}'
+    attrs += track_extra
     if track.group:
         attrs += f' group_id="{track.group}"'
     w.open("track", attrs)
@@ -559,7 +628,7 @@ def _write_track(
 
 
 def _track_shapes(
-    names: _Names, track: LabeledTrack, span: _Span
+    names: Names, track: LabeledTrack, span: _Span
 ) -> tuple[list[InterpolatedShape], _ElementShapes]:
     """Every frame of the track from its first keyframe: keyframes, interpolated frames,
     outside keyframes (CVAT's get_interpolated_shapes); its points the same way."""
@@ -588,7 +657,7 @@ def _one_frame(
 
 
 def _shape_as_track(
-    names: _Names, shape: LabeledShape, last: int
+    names: Names, shape: LabeledShape, last: int
 ) -> tuple[list[InterpolatedShape], _ElementShapes]:
     """CVAT's video dump of a shape: a keyframe, and an outside keyframe on the next frame
     unless that is not before the last frame; written as is, nothing interpolated."""
@@ -607,23 +676,35 @@ def _shape_as_track(
     return keyframes(shape, False), element_shapes
 
 
-def write_video_xml(source: ExportSource, out: TextIO) -> None:
-    """CVAT for video 1.1."""
-    labels = flat_labels(source.labels)
-    names = _Names(labels)
-    numbering = FrameNumbering.of(source.meta)
-    w = _Writer(out)
-    _open_document(w, source, labels)
+def write_video_body(
+    w: XmlWriter,
+    names: Names,
+    source: ExportSource,
+    numbering: FrameNumbering,
+    track_extra: str = "",
+    index: int = 0,
+) -> int:
+    """The <track> elements of one task or job, numbered from `index`; the next index.
+    `track_extra` goes between source and group_id (a project's task_id and subset)."""
     span = _Span.of(source)
-    index = 0
     for track in source.annotations.tracks:
         shapes, element_shapes = _track_shapes(names, track, span)
-        _write_track(w, names, index, track, shapes, element_shapes, numbering)
+        _write_track(w, names, index, track, shapes, element_shapes, numbering, track_extra)
         index += 1
     for shape in source.annotations.shapes:
         if not span.has(shape.frame):
             continue
         shapes, element_shapes = _shape_as_track(names, shape, span.last)
-        _write_track(w, names, index, shape, shapes, element_shapes, numbering)
+        _write_track(w, names, index, shape, shapes, element_shapes, numbering, track_extra)
         index += 1
-    _close_document(w)
+    return index
+
+
+def write_video_xml(source: ExportSource, out: TextIO) -> None:
+    """CVAT for video 1.1."""
+    labels = flat_labels(source.labels)
+    names = Names(labels)
+    w = XmlWriter(out)
+    open_document(w, _meta(source, labels))
+    write_video_body(w, names, source, FrameNumbering.of(source.meta))
+    close_document(w)

@@ -11,6 +11,7 @@ import dataclasses
 import io
 import re
 import xml.etree.ElementTree as ET
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,19 @@ from backend.domain.objects import (
     TrackedShape,
 )
 from backend.formats import registry
-from backend.formats.cvat_xml import export_images, export_video, import_cvat_xml
+from backend.formats.cvat_xml import (
+    PROJECT_EXPORTERS,
+    ProjectInfo,
+    export_images,
+    export_video,
+    import_cvat_xml,
+)
 from backend.formats.cvat_xml_export import write_images_xml, write_video_xml
+from backend.formats.cvat_xml_project import (
+    defaulted_subset,
+    mangle_image_name,
+    write_project_video_xml,
+)
 from backend.formats.model import CvatAnnotations, ExportSource, FormatError, FrameSpec
 
 GOLDEN = Path(__file__).parent.parent / "formats"
@@ -827,3 +839,103 @@ def test_characters_xml_cannot_hold_are_dropped(tmp_path: Path) -> None:
     frame_list = [FrameSpec(0, "odd\x01 &name'\".jpg", 640, 480)]
     got = roundtrip(export_images, source(anns(shapes=[shape]), frame_list=frame_list), tmp_path)
     assert got.shapes[0].attributes == [AttributeVal(MODEL, "tab\tbell nl\n end")]
+
+
+# ----------------------------------------------------------------------------------------
+# a project: one file over its tasks (CVAT's ProjectData layout)
+
+
+def project_sources(tmp_path: Path, mode: str = "annotation") -> list[ExportSource]:
+    image = tmp_path / "frame.png"
+    image.write_bytes(b"png")
+    video = mode == "interpolation"
+
+    def task(task_id: int, subset: str, shapes: list[LabeledShape]) -> ExportSource:
+        return dataclasses.replace(
+            source(anns(shapes=shapes), count=3, mode=mode),
+            task_id=task_id,
+            task_name=f"task {task_id}",
+            frames=frames(3, video=video),
+            meta={"subset": subset, "size": 3, "segments": [{"id": task_id, "start": 0,
+                                                             "stop": 2}]},
+            image_path=lambda n: image,
+        )  # fmt: skip
+
+    box = ALL_SHAPES[0]
+    return [
+        task(12, "", [msgspec.structs.replace(box, frame=1)]),
+        task(11, "train", [msgspec.structs.replace(box, frame=2)]),
+        task(10, "", [box]),
+    ]
+
+
+PROJECT = ProjectInfo(
+    id=3,
+    name="city",
+    labels=LABELS,
+    meta={"created": "c", "updated": "u", "owner": {"username": "ann", "email": "a@x"}},
+)
+
+
+def test_project_images_export_is_one_file_in_cvat_project_layout(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    export = PROJECT_EXPORTERS["CVAT for images 1.1"]
+    export(PROJECT, project_sources(tmp_path), out, True)
+    root = ET.parse(out / "annotations.xml").getroot()
+    project = root.find("meta/project")
+    assert project is not None
+    assert [(e.tag, e.text) for e in project if not len(e)][:4] == [
+        ("id", "3"), ("name", "city"), ("bugtracker", None), ("created", "c"),
+    ]  # fmt: skip
+    # tasks by subset, then id; no labels in them, the project lists them once
+    assert [t.findtext("id") for t in project.findall("tasks/task")] == ["10", "12", "11"]
+    assert project.find("tasks/task/labels") is None
+    assert project.findtext("subsets") == "default\ntrain"
+    assert [n.text for n in project.findall("labels/label/name")][:2] == ["car", "person"]
+    images = [
+        (i.get("id"), i.get("name"), i.get("subset"), i.get("task_id"))
+        for i in root.findall("image")
+    ]
+    # by task id; frame numbers run on within a subset; a repeated name gets _1
+    assert images == [
+        ("0", "img_000.jpg", "default", "10"), ("1", "img_001.jpg", "default", "10"),
+        ("2", "img_002.jpg", "default", "10"),
+        ("0", "img_000.jpg", "train", "11"), ("1", "img_001.jpg", "train", "11"),
+        ("2", "img_002.jpg", "train", "11"),
+        ("3", "img_000_1.jpg", "default", "12"), ("4", "img_001_1.jpg", "default", "12"),
+        ("5", "img_002_1.jpg", "default", "12"),
+    ]  # fmt: skip
+    assert list(root.findall("image")[0].attrib) == [
+        "id", "name", "subset", "task_id", "width", "height",
+    ]  # fmt: skip
+    assert [i.get("id") for i in root.findall("image") if len(i)] == ["0", "2", "4"]
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg"))
+    assert files == sorted(
+        [f"images/default/img_00{i}.jpg" for i in range(3)]
+        + [f"images/default/img_00{i}_1.jpg" for i in range(3)]
+        + [f"images/train/img_00{i}.jpg" for i in range(3)]
+    )
+
+
+def test_project_video_export_numbers_tracks_across_tasks(tmp_path: Path) -> None:
+    buffer = io.StringIO()
+    write_project_video_xml(PROJECT, project_sources(tmp_path, "interpolation"), buffer)
+    tracks = ET.fromstring(buffer.getvalue()).findall("track")
+    assert [(t.get("id"), t.get("task_id"), t.get("subset")) for t in tracks] == [
+        ("0", "10", "default"), ("1", "12", "default"), ("2", "11", "train"),
+    ]  # fmt: skip
+    assert list(tracks[0].attrib) == ["id", "label", "source", "task_id", "subset", "group_id"]
+    # task 12 follows task 10 in its subset: its frame 1 is project frame 4
+    assert [b.get("frame") for b in tracks[1]] == ["4"]  # frame 2 is its last: no closing
+    assert [(b.get("frame"), b.get("outside")) for b in tracks[0]] == [("0", "0"), ("1", "1")]
+
+
+def test_cvat_mangles_names_as_cvat_does() -> None:
+    seen: defaultdict[tuple[str, str], int] = defaultdict(int)
+    names = ["a.jpg", "a.jpg", "a_1.jpg", "a.jpg", "b.png", "a.jpg"]
+    assert [mangle_image_name(n, "s", seen) for n in names] == [
+        "a.jpg", "a_1.jpg", "a_1.jpg", "a_2.jpg", "b.png", "a_3.jpg",
+    ]  # fmt: skip
+    assert defaulted_subset("", ["", "default"]) == "default_1"
+    assert defaulted_subset("", [""]) == "default"
