@@ -22,7 +22,7 @@ import structlog
 
 from backend.domain.errors import DomainError
 from backend.formats import pipeline, registry, sources
-from backend.formats.model import ExportSource, FormatError
+from backend.formats.model import ExportSource, FormatError, Importer
 from backend.media import file_uploads
 from backend.media.archive import ArchiveLimits
 from backend.services import requests
@@ -58,7 +58,7 @@ def _remove_expired_exports(data_dir: str | Path, now: float) -> None:
             continue
 
 
-class _Progress:
+class Progress:
     """Progress reported from the worker thread, written to the request now and then."""
 
     def __init__(self, container: Container, rq_id: str) -> None:
@@ -79,11 +79,11 @@ class _Progress:
                 await requests.set_progress(conn, self.rq_id, self.value)
 
 
-class _Cancelled(Exception):
+class Cancelled(Exception):
     pass
 
 
-async def _in_thread(progress: _Progress, work: Callable[[], T]) -> T:
+async def in_thread(progress: Progress, work: Callable[[], T]) -> T:
     """Run blocking work in a thread, reporting its progress while it runs. A request
     cancelled meanwhile stops here, after the work and before anything is recorded (an
     exporter or importer cannot be interrupted half way)."""
@@ -95,12 +95,12 @@ async def _in_thread(progress: _Progress, work: Callable[[], T]) -> T:
             result = running.result()
             async with progress.container.pool.connection() as conn:
                 if await requests.cancel_requested(conn, progress.rq_id):
-                    raise _Cancelled
+                    raise Cancelled
             return result
         await progress.flush()
 
 
-async def _run(
+async def run_request(
     container: Container, rq_id: str, what: str,
     body: Callable[[requests.RequestRow], Awaitable[tuple[str | None, int | None]]],
     cleanup: Callable[[requests.RequestRow], Awaitable[None]],
@@ -120,7 +120,7 @@ async def _run(
         async with container.pool.connection() as conn:
             await requests.finish(conn, rq_id, result_url=result_url, result_id=result_id)
         outcome = "finished"
-    except _Cancelled:
+    except Cancelled:
         async with container.pool.connection() as conn:
             await requests.fail(conn, rq_id, requests.CANCELLED_MESSAGE)
     except (FormatError, sources.SourceMissing, registry.FormatNotFound) as exc:
@@ -167,9 +167,9 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
         await asyncio.to_thread(_remove_expired_exports, data_dir, time.time())
         found = await _export_sources(container, row)
         target = pipeline.exports_dir(data_dir, rq_id) / str(row.params["filename"])
-        progress = _Progress(container, rq_id)
+        progress = Progress(container, rq_id)
         save_images = bool(row.params.get("save_images"))
-        await _in_thread(
+        await in_thread(
             progress,
             lambda: pipeline.export_archive(found, info, save_images, work, target, progress.set),
         )
@@ -184,10 +184,21 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
         if fresh is None or fresh.status != "finished":
             await asyncio.to_thread(shutil.rmtree, pipeline.exports_dir(data_dir, rq_id), True)
 
-    return await _run(container, rq_id, "export the dataset", body, cleanup)
+    return await run_request(container, rq_id, "export the dataset", body, cleanup)
 
 
 # --- import ------------------------------------------------------------------------------
+
+
+def read_upload(importer: Importer, path: Path, target: ExportSource, filename: str) -> Any:
+    """Run the importer; its FormatError names the uploaded file, whatever it read."""
+    try:
+        return importer(path, target)
+    except FormatError as exc:
+        message = str(exc)
+        raise FormatError(
+            message if message.startswith(filename) else f"{filename}: {message}"
+        ) from None
 
 
 async def import_annotations(ctx: dict[str, Any], rq_id: str) -> str:
@@ -207,22 +218,16 @@ async def import_annotations(ctx: dict[str, Any], rq_id: str) -> str:
         limits = ArchiveLimits(max_unpacked_bytes=container.settings.max_upload_mb * 4 * 2**20)
         importer = info.importer
         assert importer is not None
-        progress = _Progress(container, rq_id)
+        progress = Progress(container, rq_id)
 
         def read() -> Any:
             path = pipeline.unpack_upload(upload, filename, work, limits)
             progress.set(0.3)
-            try:
-                imported = importer(path, target)
-            except FormatError as exc:  # name the uploaded file, whatever the importer saw
-                message = str(exc)
-                raise FormatError(
-                    message if message.startswith(filename) else f"{filename}: {message}"
-                ) from None
+            imported = read_upload(importer, path, target, filename)
             progress.set(0.6)
             return imported
 
-        data = await _in_thread(progress, read)
+        data = await in_thread(progress, read)
         metadata = EventMetadata(actor=row.owner_id, source="import", request_id=rq_id)
         outcomes = await replace_annotations(container, op.task_id, job_id, data, metadata)
         position = max((o.position for o in outcomes), default=0)
@@ -239,4 +244,4 @@ async def import_annotations(ctx: dict[str, Any], rq_id: str) -> str:
                 await file_uploads.end(conn, str(session))
             await asyncio.to_thread(file_uploads.remove_files, data_dir, str(session))
 
-    return await _run(container, rq_id, "import the annotations", body, cleanup)
+    return await run_request(container, rq_id, "import the annotations", body, cleanup)

@@ -10,6 +10,7 @@ from arq.connections import RedisSettings
 from arq.worker import Function, Worker, func
 
 from workers.backups import export_backup, restore_backup
+from workers.dataset_import import import_project_dataset
 from workers.formats_jobs import export_dataset, import_annotations
 from workers.tasks_data import create_task_data
 
@@ -26,6 +27,7 @@ FUNCTIONS: list[Function] = [
     func(create_task_data, timeout=6 * 3600, max_tries=1),
     func(export_dataset, timeout=6 * 3600, max_tries=1),
     func(import_annotations, timeout=6 * 3600, max_tries=1),
+    func(import_project_dataset, timeout=6 * 3600, max_tries=1),
 ]
 FUNCTIONS += [
     func(export_backup, timeout=6 * 3600, max_tries=1),

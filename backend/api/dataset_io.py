@@ -180,41 +180,63 @@ async def download_result(req: ApiRequest) -> Response:
 
 # --- import ------------------------------------------------------------------------------
 
+# What each import target takes: the upload's collection (under /api/{target}s/{id}/), the
+# multipart field of the one-request form, the request's operation and its arq function.
+_IMPORTS: dict[Target, tuple[str, str, str, str]] = {
+    "job": ("annotations", "annotation_file", "import:annotations", "import_annotations"),
+    "task": ("annotations", "annotation_file", "import:annotations", "import_annotations"),
+    "project": ("dataset", "dataset_file", "import:dataset", "import_project_dataset"),
+}
+
 
 def _scope(target: Target, ident: int, user_id: int) -> str:
-    return f"{target}:{ident}:annotations:user:{user_id}"
+    return f"{target}:{ident}:{_IMPORTS[target][0]}:user:{user_id}"
 
 
-async def _import_target(req: ApiRequest, target: Literal["job", "task"], ident: int) -> int:
-    """Permission check; returns the task id."""
+async def _import_target(
+    req: ApiRequest, target: Target, ident: int
+) -> tuple[int | None, int | None]:
+    """Permission check (404 unseen, 403 refused); returns (task id, project id)."""
+    user = req.principal
     async with req.container.pool.connection() as conn:
         if target == "job":
-            await access.check_job(conn, req.principal, "import:annotations", ident)
-            cur = await conn.execute("SELECT task_id FROM jobs WHERE id = %s", [ident])
+            await access.check_job(conn, user, "import:annotations", ident)
+            query = (
+                "SELECT j.task_id, t.project_id FROM jobs j JOIN tasks t ON t.id = j.task_id"
+                " WHERE j.id = %s"
+            )
+        elif target == "task":
+            await access.check_task(conn, user, "import:annotations", ident)
+            query = "SELECT id, project_id FROM tasks WHERE id = %s"
         else:
-            await access.check_task(conn, req.principal, "import:annotations", ident)
-            cur = await conn.execute("SELECT id FROM tasks WHERE id = %s", [ident])
+            await access.check_project(conn, user, "import", ident)
+            query = "SELECT NULL::bigint, id FROM projects WHERE id = %s"
+        cur = await conn.execute(query, [ident])
         row = await cur.fetchone()
     if row is None:
         raise not_found()
-    return int(row[0])
+    return row[0], row[1]
 
 
-async def _import(req: ApiRequest, target: Literal["job", "task"]) -> Response:
+async def _import(req: ApiRequest, target: Target) -> Response:
     ident = int(req.path["id"])
-    task_id = await _import_target(req, target, ident)
+    task_id, project_id = await _import_target(req, target, ident)
+    what, field, operation, function = _IMPORTS[target]
     query: ImportQuery = req.query
     headers = req.request.headers
-    format_given = "upload-start" in headers or "upload-finish" in headers
     info = None
-    if format_given or headers.get("content-type", "").startswith("multipart/form-data"):
+    if (
+        "upload-start" in headers
+        or "upload-finish" in headers
+        or headers.get("content-type", "").startswith("multipart/form-data")
+    ):
         try:
             info = registry.importer_for(_format_name(query.format))
         except registry.FormatNotFound as exc:
             raise bad_request("format", str(exc)) from None
-    collection = f"/api/{target}s/{ident}/annotations/"
+    collection = f"/api/{target}s/{ident}/{what}/"
     received = await file_upload.receive(
-        req, _scope(target, ident, req.principal.id), collection, ("annotation_file",)
+        req, _scope(target, ident, req.principal.id), collection, (field,)
     )
     if isinstance(received, Response):
         return received
@@ -223,7 +245,7 @@ async def _import(req: ApiRequest, target: Literal["job", "task"]) -> Response:
         rq_id = await requests.create(
             conn, owner_id=req.principal.id,
             operation=requests.Operation(
-                type="import:annotations", target=target, task_id=task_id,
+                type=operation, target=target, task_id=task_id, project_id=project_id,
                 job_id=ident if target == "job" else None, format=info.display_name,
             ),
             params={
@@ -231,7 +253,7 @@ async def _import(req: ApiRequest, target: Literal["job", "task"]) -> Response:
                 "filename": received.filename,
             },
         )  # fmt: skip
-    return await _enqueue(req, "import_annotations", rq_id)
+    return await _enqueue(req, function, rq_id)
 
 
 _IMPORT_DOC = dict(
@@ -256,7 +278,16 @@ async def import_task_annotations(req: ApiRequest) -> Response:
     return await _import(req, "task")
 
 
-async def _tus(req: ApiRequest, target: Literal["job", "task"], method: str) -> Response:
+@router.post(
+    "/api/projects/{id:int}/dataset/",
+    summary="Import a dataset (images and annotations) into a project as a new task",
+    **_IMPORT_DOC,
+)  # fmt: skip
+async def import_project_dataset(req: ApiRequest) -> Response:
+    return await _import(req, "project")
+
+
+async def _tus(req: ApiRequest, target: Target, method: str) -> Response:
     ident = int(req.path["id"])
     await _import_target(req, target, ident)
     scope = _scope(target, ident, req.principal.id)
@@ -265,27 +296,20 @@ async def _tus(req: ApiRequest, target: Literal["job", "task"], method: str) -> 
     return await file_upload.tus_patch(req, scope)
 
 
-@router.route("HEAD", "/api/jobs/{id:int}/annotations/{file_id}", summary="TUS upload offset")
-async def job_import_offset(req: ApiRequest) -> Response:
-    return await _tus(req, "job", "HEAD")
+def _tus_routes(target: Target) -> None:
+    path = f"/api/{target}s/{{id:int}}/{_IMPORTS[target][0]}/{{file_id}}"
+
+    async def offset(req: ApiRequest) -> Response:
+        return await _tus(req, target, "HEAD")
+
+    async def chunk(req: ApiRequest) -> Response:
+        return await _tus(req, target, "PATCH")
+
+    offset.__name__ = f"{target}_import_offset"
+    chunk.__name__ = f"{target}_import_chunk"
+    router.route("HEAD", path, summary="TUS upload offset")(offset)
+    router.patch(path, raw_body=True, status=204, summary="TUS upload chunk")(chunk)
 
 
-@router.patch(
-    "/api/jobs/{id:int}/annotations/{file_id}", raw_body=True, status=204,
-    summary="TUS upload chunk",
-)  # fmt: skip
-async def job_import_chunk(req: ApiRequest) -> Response:
-    return await _tus(req, "job", "PATCH")
-
-
-@router.route("HEAD", "/api/tasks/{id:int}/annotations/{file_id}", summary="TUS upload offset")
-async def task_import_offset(req: ApiRequest) -> Response:
-    return await _tus(req, "task", "HEAD")
-
-
-@router.patch(
-    "/api/tasks/{id:int}/annotations/{file_id}", raw_body=True, status=204,
-    summary="TUS upload chunk",
-)  # fmt: skip
-async def task_import_chunk(req: ApiRequest) -> Response:
-    return await _tus(req, "task", "PATCH")
+for _target in _IMPORTS:
+    _tus_routes(_target)

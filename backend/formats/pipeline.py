@@ -97,3 +97,35 @@ def unpack_upload(upload: Path, filename: str, dest: Path, limits: archive.Archi
     single.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(upload, single)
     return single
+
+
+# Directories whose images are annotations (masks, instance maps), not frames: VOC,
+# Segmentation mask, Cityscapes, CamVid (<subset>annot), MOTS, KITTI and friends.
+_MASK_DIRS = {
+    "segmentationclass", "segmentationobject", "segmentationclassaug", "masks", "mask",
+    "instances", "gtfine", "label_2", "semantic", "instance", "semantic_rgb",
+}  # fmt: skip
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+
+
+def _is_mask_dir(part: str) -> bool:
+    lower = part.lower()
+    return lower in _MASK_DIRS or lower.endswith("annot")
+
+
+def dataset_frames(root: Path) -> list[tuple[str, Path]]:
+    """The frame images of an unpacked dataset, as (frame name, file) in name order: every
+    image outside mask directories, named by its file name when those are unique, else by
+    its path inside the dataset (importers match items by path suffix or base name)."""
+    found = [
+        path
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+        and path.suffix.lower() in _IMAGE_SUFFIXES
+        and not any(_is_mask_dir(p) for p in path.relative_to(root).parts[:-1])
+    ]
+    if not found:
+        raise FormatError("the dataset holds no images (a dataset import needs them)")
+    bases = [p.name for p in found]
+    unique = len(set(bases)) == len(bases)
+    return sorted((p.name if unique else p.relative_to(root).as_posix(), p) for p in found)

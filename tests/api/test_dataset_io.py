@@ -491,3 +491,64 @@ def test_a_video_task_exports_its_frames_and_tracks_and_imports_them_back(
 
     assert len(after) == len(before) == 1
     assert keyframes(after) == keyframes(before)
+
+
+# --- dataset import into a project -------------------------------------------------------
+
+
+def test_a_dataset_imports_into_a_project_as_a_new_task(server: Any, tmp_path: Path) -> None:
+    from cvat_sdk import make_client
+
+    source = new_task(server)
+    annotate(source)
+    done = export(source, f"/api/tasks/{source.task_id}/dataset/export", save_images="True")
+    dataset = tmp_path / "cars.zip"
+    dataset.write_bytes(source.http.get(done["result_url"]).content)
+
+    with make_client(server.url, credentials=server.admin) as client:
+        client.config.status_check_period = 0.1
+        project = client.projects.create({"name": "imported", "labels": LABELS})
+        project.import_dataset(COCO, dataset)
+        (task,) = project.get_tasks()
+        assert task.name == "cars" and task.size == 4
+        imported = Api.__new__(Api)
+        imported.http, imported.task_id = source.http, task.id
+        assert boxes(imported) == boxes(source)
+        history = source.http.get(f"/api/tasks/{task.id}/history").json()["results"]
+        assert any(e["source"] == "import" for e in history)
+
+    # cvat-cli: a second import makes a second task
+    user, password = server.admin
+    done_cli = subprocess.run(
+        [CLI, "--server-host", server.url, "--auth", f"{user}:{password}", "project",
+         "import-dataset", str(project.id), str(dataset), "--format", COCO],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done_cli.returncode == 0, done_cli.stderr
+    tasks = source.http.get("/api/tasks", params={"project_id": project.id}).json()["results"]
+    assert len(tasks) == 2
+
+
+def test_a_dataset_with_an_unknown_label_creates_no_task(server: Any) -> None:
+    source = new_task(server)
+    annotate(source)
+    done = export(source, f"/api/tasks/{source.task_id}/dataset/export", save_images="True")
+    archive = source.http.get(done["result_url"]).content
+    project = source.http.post(
+        "/api/projects", json={"name": "no cars", "labels": [{"name": "person"}]}
+    ).json()
+    r = source.http.post(
+        f"/api/projects/{project['id']}/dataset/", params={"format": COCO},
+        files={"dataset_file": ("cars.zip", archive)},
+    )  # fmt: skip
+    assert r.status_code == 202, r.text
+    failed = wait(source.http, r.json()["rq_id"])
+    assert failed["status"] == "failed" and "car" in failed["message"], failed
+    tasks = source.http.get("/api/tasks", params={"project_id": project["id"]}).json()
+    assert tasks["count"] == 0
+    r = source.http.post(
+        f"/api/projects/{project['id']}/dataset/", params={"format": COCO},
+        files={"dataset_file": ("only.json", coco_file([]))},
+    )  # fmt: skip
+    failed = wait(source.http, r.json()["rq_id"])
+    assert failed["status"] == "failed" and "zip archive" in failed["message"], failed
