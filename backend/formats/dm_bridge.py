@@ -603,8 +603,14 @@ class ImportOptions:
 @dataclass
 class _Match:
     by_path: dict[str, int] = field(default_factory=dict)
-    by_base: dict[str, list[int]] = field(default_factory=dict)
+    # every trailing part of a frame's path without extension ("c", "b/c", "a/b/c")
+    by_suffix: dict[str, set[int]] = field(default_factory=dict)
     numbers: set[int] = field(default_factory=set)
+
+
+def _suffixes(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[i:]) for i in range(len(parts))]  # longest first
 
 
 def _frame_matcher(frames: Sequence[FrameSpec]) -> _Match:
@@ -613,27 +619,31 @@ def _frame_matcher(frames: Sequence[FrameSpec]) -> _Match:
         stem = os.path.splitext(frame.name)[0].replace("\\", "/")
         match.by_path[stem] = frame.number
         match.by_path[frame.name] = frame.number
-        match.by_base.setdefault(os.path.basename(stem), []).append(frame.number)
+        for suffix in _suffixes(stem):
+            match.by_suffix.setdefault(suffix, set()).add(frame.number)
         match.numbers.add(frame.number)
     return match
 
 
 def _match_item(item: DatasetItem, match: _Match, mode: str) -> int | None:
+    """The task frame of a dataset item: by its path (exact, then the longest trailing
+    part that names one frame only, so a dataset root above or below the task's does not
+    matter), then by its `frame` attribute or a number in its name."""
     item_id = item.id.replace("\\", "/")
     for key in (item_id, os.path.splitext(item_id)[0]):
         if key in match.by_path:
             return match.by_path[key]
-    # the dataset's root may differ from the task's (a prefix on either side)
-    for path, number in match.by_path.items():
-        if path.endswith("/" + item_id) or item_id.endswith("/" + path):
-            return number
+    names = [item_id]
     base = os.path.basename(item_id)
-    if len(match.by_base.get(base, ())) == 1:
-        return match.by_base[base][0]
     if ":" in base:  # ImageNet names an image "<label>:<name>"
-        named = base.rsplit(":", 1)[1]
-        if len(match.by_base.get(named, ())) == 1:
-            return match.by_base[named][0]
+        names.append(base.rsplit(":", 1)[1])
+    for name in names:
+        for suffix in _suffixes(name):
+            found = match.by_suffix.get(suffix)
+            if found is not None and len(found) == 1:
+                return next(iter(found))
+            if found:
+                break  # two frames end so: refusing beats guessing
     frame = item.attributes.get("frame")
     for candidate in (frame, item_id, base[len("frame_") :] if base.startswith("frame_") else None):
         try:
