@@ -939,3 +939,31 @@ def test_cvat_mangles_names_as_cvat_does() -> None:
     ]  # fmt: skip
     assert defaulted_subset("", ["", "default"]) == "default_1"
     assert defaulted_subset("", [""]) == "default"
+
+
+ALL_KINDS_META = {
+    "created": "2026-01-02 03:04:05.000006+00:00",
+    "updated": "2026-01-02 03:04:05.000006+00:00",
+    "dumped": "2026-01-02 03:04:05.000006+00:00",
+    "owner": {"username": "ann", "email": "ann@example.com"},
+    "segments": [{"id": 1, "start": 0, "stop": 5}],
+    "subset": "train",
+}
+
+
+@pytest.mark.parametrize(
+    ("writer", "golden"),
+    [
+        (write_images_xml, "cvat_images_all_kinds.xml"),
+        (write_video_xml, "cvat_video_all_kinds.xml"),
+    ],
+)
+def test_byte_exact_layout_of_every_kind(writer: Any, golden: str) -> None:
+    """Our full layout, byte for byte: every shape type, tags, a box track and a skeleton
+    track. The files were checked by eye against CVAT's dumper (attribute order, number
+    formats, indentation); a change of layout must show up here as a diff. To accept an
+    intended change, write the new output over the file and review the diff."""
+    everything = anns(shapes=ALL_SHAPES, tags=TAGS, tracks=[box_track(), skeleton_track()])
+    buffer = io.StringIO()
+    writer(source(everything, count=6, meta=ALL_KINDS_META), buffer)
+    assert buffer.getvalue() == (GOLDEN / golden).read_text(encoding="utf-8")
