@@ -760,6 +760,8 @@ def test_broken_xml(tmp_path: Path) -> None:
     assert "annotations.xml: line 5, column" in message and "not well-formed XML" in message
     message = bad(tmp_path, IMG + "</track>", end="")
     assert "line 5" in message and "mismatched tag" in message
+    message = bad(tmp_path, "", header="", end="")
+    assert message == "annotations.xml: line 1, column 1: not well-formed XML (no element found)"
 
 
 def test_wrong_root(tmp_path: Path) -> None:
