@@ -335,6 +335,7 @@ async def _finish(
     return Response(msgspec.json.encode(RqId(rq_id)), 202, media_type="application/json")
 
 
+_MAX_PATH_CHARS = 1024
 # Advisory lock class (two-key form, apart from the one-key locks) for creating task data.
 _CREATE_LOCK = 0x7664
 
@@ -366,6 +367,15 @@ async def _check_sources(req: ApiRequest, params: DataParams) -> None:
     remote URLs are well-formed http(s) URLs not aimed at a forbidden address literal,
     and no two of them give the same file name. The worker checks everything again."""
     settings = req.container.settings
+    for field, entries in (
+        ("server_files", params.server_files),
+        ("remote_files", params.remote_files),
+    ):
+        for entry in entries:
+            if len(entry) > _MAX_PATH_CHARS:  # CVAT's ServerFile/RemoteFile max_length
+                raise bad_request(
+                    field, f"{entry[:80]}...: longer than {_MAX_PATH_CHARS} characters"
+                )
     await task_files.check_request(req.container, req.principal, params)  # cloud storage
     if params.server_files and params.cloud_storage_id is None:
         share = Share.configured(settings.share_root)

@@ -183,3 +183,13 @@ def test_a_chunk_made_on_request_does_not_depend_on_when_it_was_made(api: Api) -
     members = zipfile.ZipFile(io.BytesIO(r.content)).infolist()
     assert [m.filename for m in members] == ["000000.jpeg", "000001.jpeg", "000002.jpeg"]
     assert {m.date_time for m in members} == {(1980, 1, 1, 0, 0, 0)}
+
+
+@pytest.mark.parametrize("field", ["remote_files", "server_files"])
+def test_a_path_or_url_past_1024_characters_is_a_short_400(api: Api, field: str) -> None:
+    # A 100,000-character URL came back whole in the 400 (CVAT keeps at most 1024).
+    entry = "http://example.com/" + "a" * 100_000 + ".jpg"
+    r = api.http.post(api.data_url, json={field: [entry]})
+    assert r.status_code == 400, r.text
+    assert len(r.content) < 400
+    assert r.json()[field][0].endswith("...: longer than 1024 characters")
