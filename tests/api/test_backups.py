@@ -145,11 +145,13 @@ def _canonical(http: httpx.Client, task_id: int) -> dict[str, Any]:
 def _labels_shape(http: httpx.Client, task_id: int) -> list[Any]:
     r = http.get("/api/labels", params={"task_id": task_id, "page_size": 100})
 
+    keys = ("name", "mutable", "input_type", "values", "default_value")
+
     def strip(label: dict[str, Any]) -> dict[str, Any]:
         return {
             "name": label["name"], "color": label["color"], "type": label["type"],
-            "svg": label["svg"], "attributes": [{k: a[k] for k in ("name", "mutable", "input_type", "values",
-                                              "default_value")} for a in label["attributes"]],
+            "svg": label["svg"],
+            "attributes": [{k: a[k] for k in keys} for a in label["attributes"]],
             "sublabels": [strip(s) for s in label["sublabels"]],
         }  # fmt: skip
 
@@ -359,6 +361,12 @@ def test_with_history_keeps_the_audit_trail(server: Any, source_task: int) -> No
             after = history[history.index(kept[-1]) + 1 :] if kept else history
             assert any(e["source"] == "import" for e in after)
         assert _canonical(http, restored_id) == _canonical(http, source_task)
+        # The restorer's undo takes back the import; the restored record is nobody's change.
+        first = new_jobs[0]["id"]
+        assert http.post(f"/api/jobs/{first}/undo").status_code == 200
+        empty = http.get(f"/api/jobs/{first}/annotations").json()
+        assert (empty["shapes"], empty["tracks"], empty["tags"]) == ([], [], [])
+        assert http.post(f"/api/jobs/{first}/undo").status_code == 409
 
 
 def test_project_backup_and_restore_with_sdk(server: Any, tmp_path: Path) -> None:
@@ -672,3 +680,60 @@ def test_context_images_round_trip(server: Any) -> None:
         )  # fmt: skip
         assert sorted(after) == sorted(before) == ["left.png.jpg", "right.jpg.jpg"]
         assert {k: v.size for k, v in after.items()} == {k: v.size for k, v in before.items()}
+
+
+def test_a_cvat_backup_is_cut_with_its_data_settings(server: Any, tmp_path: Path) -> None:
+    """A backup as CVAT writes it (no `vellum` section): data/ holds every uploaded file,
+    the restore applies start/stop/step and the sorting, as CVAT's restore does."""
+    images = {f"data/img_{i}.png": noise_png(20, 10 + i, 70 + i) for i in range(7)}
+    task = {
+        "name": "from cvat", "bug_tracker": "", "status": "annotation", "subset": "",
+        "labels": [{"name": "cat", "color": "#112233", "attributes": [
+            {"name": "age", "mutable": False, "input_type": "number",
+             "default_value": "1", "values": ["1", "9", "1"]}]}],
+        "version": "1.0",
+        "data": {"chunk_size": 3, "image_quality": 60, "start_frame": 1, "stop_frame": 5,
+                 "frame_filter": "step=2", "chunk_type": "imageset",
+                 "storage_method": "file_system", "storage": "local",
+                 "sorting_method": "natural", "deleted_frames": []},
+        "jobs": [{"start_frame": 0, "stop_frame": 1, "status": "annotation",
+                  "type": "annotation"},
+                 {"start_frame": 2, "stop_frame": 2, "status": "annotation",
+                  "type": "annotation"}],
+    }  # fmt: skip
+    annotations = [
+        {"version": 0, "tags": [], "tracks": [], "shapes": [
+            {"type": "rectangle", "label": "cat", "frame": 1, "points": [1, 1, 5, 5],
+             "occluded": False, "outside": False, "z_order": 0, "rotation": 0.0,
+             "group": 0, "source": "manual", "attributes": [{"name": "age", "value": "3"}],
+             "elements": []}]},
+        {"version": 0, "tags": [{"label": "cat", "frame": 2, "group": 0,
+                                 "source": "manual", "attributes": []}],
+         "shapes": [], "tracks": []},
+    ]  # fmt: skip
+    target = tmp_path / "cvat.zip"
+    target.write_bytes(
+        _zip(
+            {
+                **images,
+                "task.json": json.dumps(task).encode(),
+                "annotations.json": json.dumps(annotations).encode(),
+            }
+        )
+    )
+    with _client(server) as client:
+        restored = int(client.tasks.create_from_backup(str(target)).id)
+    with _http(server) as http:
+        facts = _task_facts(http, restored)
+        assert [name for name, _, _ in facts["frames"]] == ["img_1.png", "img_3.png", "img_5.png"]
+        assert (facts["start_frame"], facts["stop_frame"], facts["frame_filter"]) == (
+            1,
+            5,
+            "step=2",
+        )
+        assert (facts["chunk_size"], facts["image_quality"]) == (3, 60)
+        assert facts["jobs"] == [(0, 1, "annotation", "new"), (2, 2, "annotation", "new")]
+        canonical = _canonical(http, restored)
+        assert canonical["shapes"][0]["label"] == "cat"
+        assert canonical["shapes"][0]["attributes"] == [{"name": "age", "value": "3"}]
+        assert [t["frame"] for t in canonical["tags"]] == [2]
