@@ -19,12 +19,11 @@ Datumaro plugins are passed explicitly (`environment(...)`): nothing is discover
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,7 @@ from datumaro.components.annotation import (
     RotatedBbox,
 )
 from datumaro.components.dataset import Dataset
-from datumaro.components.dataset_base import DatasetItem
+from datumaro.components.dataset_base import DEFAULT_SUBSET_NAME, DatasetBase, DatasetItem
 from datumaro.components.environment import Environment
 from datumaro.components.errors import DatumaroError
 from datumaro.components.media import Image
@@ -465,56 +464,62 @@ def _to_annotation(
 
 def to_dataset(
     source: ExportSource, save_images: bool, options: ExportOptions | None = None
-) -> Dataset:
-    """The source as a datumaro Dataset (images by path; real files when save_images)."""
-    options = options or ExportOptions()
-    # Every object built here lives as long as the dataset: the cyclic collector's passes
-    # over the growing heap would only cost time (about half of the build, 100k shapes).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _build(source, save_images, options)
-    finally:
-        if collecting:
-            gc.enable()
+) -> FrameItems:
+    """The source as a datumaro dataset (images by path; real files when save_images).
+
+    The items are made while an exporter reads them, one frame at a time, so an export
+    never holds the whole task twice (our annotations and datumaro's); reading it again
+    makes them again."""
+    return FrameItems(source, save_images, options or ExportOptions())
 
 
-def _build(source: ExportSource, save_images: bool, options: ExportOptions) -> Dataset:
-    labels = _Labels(source.labels)
-    shapes = _frame_shapes(source, options)
-    tags: dict[int, list[LabeledImage]] = defaultdict(list)
-    for tag in source.annotations.tags:
-        tags[tag.frame].append(tag)
-    items = []
-    for index, frame in enumerate(source.frames):
-        annotations: list[Annotation] = [
-            Label(
-                labels.index[tag.label_id],
-                attributes=_dm_attributes(labels.specs[tag.label_id], tag.attributes),
-                group=tag.group or 0,
-            )
-            for tag in (tags.get(frame.number, ()) if options.tags else ())
-        ]
-        for shape in shapes.get(frame.number, ()):
-            annotation = _to_annotation(shape, frame, labels, options)
-            if annotation is not None:
-                annotations.append(annotation)
-        path = frame.name
-        if save_images and source.image_path is not None:
-            path = str(source.image_path(frame.number))
-        items.append(
-            DatasetItem(
+class FrameItems(DatasetBase):  # type: ignore[misc]
+    """One DatasetItem per frame of the source, made on iteration."""
+
+    def __init__(self, source: ExportSource, save_images: bool, options: ExportOptions) -> None:
+        super().__init__(length=len(source.frames), subsets=[DEFAULT_SUBSET_NAME], media_type=Image)
+        self._source = source
+        self._save_images = save_images
+        self._options = options
+        self._labels = _Labels(source.labels)
+        self._shapes = _frame_shapes(source, options)
+        self._tags: dict[int, list[LabeledImage]] = defaultdict(list)
+        if options.tags:
+            for tag in source.annotations.tags:
+                self._tags[tag.frame].append(tag)
+
+    def categories(self) -> dict[AnnotationType, Any]:
+        return self._labels.as_dict()
+
+    def __iter__(self) -> Iterator[DatasetItem]:
+        source, options, labels = self._source, self._options, self._labels
+        for index, frame in enumerate(source.frames):
+            annotations: list[Annotation] = [
+                Label(
+                    labels.index[tag.label_id],
+                    attributes=_dm_attributes(labels.specs[tag.label_id], tag.attributes),
+                    group=tag.group or 0,
+                )
+                for tag in self._tags.get(frame.number, ())
+            ]
+            for shape in self._shapes.get(frame.number, ()):
+                annotation = _to_annotation(shape, frame, labels, options)
+                if annotation is not None:
+                    annotations.append(annotation)
+            path = frame.name
+            if self._save_images and source.image_path is not None:
+                path = str(source.image_path(frame.number))
+            yield DatasetItem(
                 id=options.item_id(index, frame) if options.item_id else _frame_item_id(frame),
+                subset=DEFAULT_SUBSET_NAME,
                 media=Image.from_file(path=path, size=(frame.height, frame.width)),
                 annotations=annotations,
                 attributes={"frame": frame.number},
             )
-        )
-    return Dataset.from_iterable(items, categories=labels.as_dict(), media_type=Image)
 
 
 def export_with(
-    exporter: Any, dataset: Dataset, out_dir: Path, save_images: bool, **options: Any
+    exporter: Any, dataset: Any, out_dir: Path, save_images: bool, **options: Any
 ) -> None:
     """Run a datumaro exporter class; its failures become FormatError."""
     try:
