@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
+from backend.cloud import export_target
 from backend.domain.errors import DomainError
 from backend.formats import pipeline, registry, sources
 from backend.formats.model import ExportSource, FormatError, Importer
@@ -123,7 +124,10 @@ async def run_request(
     except Cancelled:
         async with container.pool.connection() as conn:
             await requests.fail(conn, rq_id, requests.CANCELLED_MESSAGE)
-    except (FormatError, sources.SourceMissing, registry.FormatNotFound) as exc:
+    except (
+        FormatError, sources.SourceMissing, registry.FormatNotFound,
+        export_target.ExportTargetError,
+    ) as exc:  # fmt: skip
         async with container.pool.connection() as conn:
             await requests.fail(conn, rq_id, str(exc))
     except DomainError as exc:  # an importer let through what the annotations refuse
@@ -174,6 +178,13 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
             lambda: pipeline.export_archive(found, info, save_images, work, target, progress.set),
         )
         log.info("dataset exported", rq_id=rq_id, format=info.display_name, file=target.name)
+        storage_id = row.params.get("cloud_storage_id")
+        if storage_id is not None:  # the bucket keeps it; nothing stays here
+            try:
+                await export_target.upload(container, int(storage_id), target.name, target)
+            finally:
+                await asyncio.to_thread(shutil.rmtree, target.parent, True)
+            return None, None
         base = str(row.params["base_url"]).rstrip("/")
         return f"{base}/api/requests/{rq_id}/download", None
 

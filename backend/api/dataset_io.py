@@ -3,7 +3,8 @@
 Export: POST /api/{jobs,tasks,projects}/{id}/dataset/export?format=&save_images=
 &location=local&filename= -> 202 {rq_id}; the arq job (workers/formats_jobs.py) writes the
 archive; the finished request's `result_url` (absolute) is GET /api/requests/{rq_id}/download,
-which streams it to the request's owner (404 once gone).
+which streams it to the request's owner (404 once gone). With location=cloud_storage
+&cloud_storage_id= the archive goes to that bucket under `filename` instead (no result_url).
 
 Import: /api/{jobs,tasks}/{id}/annotations/?format=&filename= over the single-file upload
 protocol (backend/api/file_upload.py) -> 202 {rq_id}; the arq job replaces the annotations
@@ -21,6 +22,7 @@ from starlette.responses import FileResponse, Response
 from backend.api import access, file_upload
 from backend.api.errors import bad_request, not_found
 from backend.api.routing import ApiRequest, ApiRouter
+from backend.cloud import export_target
 from backend.formats import pipeline, registry
 from backend.services import requests
 
@@ -107,10 +109,9 @@ async def _export(req: ApiRequest, target: Target) -> Response:
         info = registry.exporter_for(name)
     except registry.FormatNotFound as exc:
         raise bad_request("format", str(exc)) from None
+    storage_id = None
     if query.location == "cloud_storage":
-        raise bad_request(
-            "location", "Exporting to cloud storage is not supported yet; use location=local."
-        )
+        storage_id = await export_target.check(req.container, req.principal, query.cloud_storage_id)
     filename = query.filename or pipeline.archive_name(
         target, found["name"], info.display_name, query.save_images,
         datetime.datetime.now(datetime.UTC),
@@ -128,6 +129,7 @@ async def _export(req: ApiRequest, target: Target) -> Response:
             ),
             params={
                 "save_images": query.save_images, "filename": filename,
+                "cloud_storage_id": storage_id,
                 "base_url": req.absolute_url("/"),
             },
         )  # fmt: skip

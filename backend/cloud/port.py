@@ -77,6 +77,10 @@ class CloudStorage(Protocol):
         objects larger than `max_bytes`. Returns the bytes written."""
         ...
 
+    def upload(self, key: str, source: Path) -> None:
+        """Write the file `source` to the object `key` (export and backup targets)."""
+        ...
+
     def actions(self) -> list[str]:
         """What the credentials allow on the bucket ("read", "write"), as CVAT reports it."""
         ...

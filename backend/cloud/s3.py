@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -177,6 +178,17 @@ class S3Storage:
         finally:
             body.close()
         return written
+
+    def upload(self, key: str, source: Path) -> None:
+        try:
+            self._client.upload_file(str(source), self.name, key)
+        except ClientError as exc:
+            raise self._object_error(exc, key) from None
+        except (BotoCoreError, S3UploadFailedError, OSError) as exc:
+            cause = exc.__cause__ if isinstance(exc, S3UploadFailedError) else None
+            if isinstance(cause, ClientError):
+                raise self._object_error(cause, key) from None
+            raise CloudError("unreachable", f"{key}: the upload failed: {exc}") from None
 
     def _open(self, key: str, max_bytes: int) -> Any:
         try:

@@ -200,7 +200,7 @@ def test_export_refusals_name_the_parameter(server: Any) -> None:
     r = api.http.post(path, params={"format": disabled})
     assert r.status_code == 400 and "not available" in r.json()["format"][0]
     r = api.http.post(path, params={"format": COCO, "location": "cloud_storage"})
-    assert r.status_code == 400 and "location" in r.json()
+    assert r.status_code == 400 and "cloud_storage_id" in r.json()
     r = api.http.post(path)
     assert r.status_code == 400 and "format" in r.json()
     r = api.http.post(path, params={"format": COCO, "filename": "../x.zip"})
@@ -552,3 +552,51 @@ def test_a_dataset_with_an_unknown_label_creates_no_task(server: Any) -> None:
     )  # fmt: skip
     failed = wait(source.http, r.json()["rq_id"])
     assert failed["status"] == "failed" and "zip archive" in failed["message"], failed
+
+
+# --- export to a bucket ------------------------------------------------------------------
+
+
+def test_export_to_cloud_storage_writes_the_archive_to_the_bucket(
+    services: Any, template_db: str, s3_endpoint: str
+) -> None:
+    from tests.api.test_cloudstorages import make_bucket, s3, storage_body
+    from tests.conftest import api_server
+
+    with api_server(
+        services, template_db, redis_db=14, url_allowlist="127.0.0.1",
+        secret_key="a test secret, not a real one",
+    ) as running:  # fmt: skip
+        api = new_task(running)
+        annotate(api)
+        bucket = make_bucket(s3_endpoint, {})
+        r = api.http.post("/api/cloudstorages", json=storage_body(s3_endpoint, bucket))
+        assert r.status_code == 201, r.text
+        storage_id = r.json()["id"]
+        r = api.http.post(
+            f"/api/tasks/{api.task_id}/dataset/export",
+            params={"format": COCO, "location": "cloud_storage", "cloud_storage_id": storage_id,
+                    "filename": "cars.zip"},
+        )  # fmt: skip
+        assert r.status_code == 202, r.text
+        done = wait(api.http, r.json()["rq_id"])
+        assert done["status"] == "finished", done
+        assert done["result_url"] is None
+        body = s3(s3_endpoint).get_object(Bucket=bucket, Key="cars.zip")["Body"].read()
+        assert len(coco(body)[1]["annotations"]) == 4
+        assert not Path(running.data_dir, "data", "exports", done["id"]).exists()
+
+        for bad in (None, 999_999, 2**70):
+            params = {"format": COCO, "location": "cloud_storage"}
+            if bad is not None:
+                params["cloud_storage_id"] = str(bad)
+            r = api.http.post(f"/api/tasks/{api.task_id}/dataset/export", params=params)
+            assert r.status_code == 400 and "cloud_storage_id" in r.json(), r.text
+        other = register(running.url)
+        stranger = httpx.Client(base_url=running.url, auth=(other["username"], other["password"]))
+        r = stranger.post("/api/tasks", json={"name": "theirs", "labels": [{"name": "car"}]})
+        r = stranger.post(
+            f"/api/tasks/{r.json()['id']}/dataset/export",
+            params={"format": COCO, "location": "cloud_storage", "cloud_storage_id": storage_id},
+        )  # fmt: skip
+        assert r.status_code == 400 and "does not exist" in r.json()["cloud_storage_id"][0]

@@ -1,0 +1,68 @@
+"""A cloud storage as the target of an export (location=cloud_storage): check that the
+user may use it before queueing, and write the finished archive into its bucket."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from backend.api.errors import ApiError
+from backend.cloud import credentials, providers
+from backend.cloud.credentials import CredentialsError
+from backend.cloud.port import CloudError
+from backend.iam import policy
+
+if TYPE_CHECKING:
+    from backend.bootstrap import Container
+    from backend.iam.principal import User
+
+_ROW = (
+    "SELECT provider_type, resource, owner_id, credentials, specific_attributes"
+    " FROM cloud_storages WHERE id = %s"
+)
+
+
+class ExportTargetError(Exception):
+    """The archive could not be written to the bucket (the message names storage and key)."""
+
+
+async def _row(container: Container, storage_id: int) -> tuple[Any, ...] | None:
+    async with container.pool.connection() as conn:
+        cur = await conn.execute(_ROW, [storage_id])
+        row: tuple[Any, ...] | None = await cur.fetchone()
+        return row
+
+
+async def check(container: Container, user: User, storage_id: int | None) -> int:
+    """The storage id, or a 400 naming `cloud_storage_id` (missing, or one the user may
+    not use: reported as missing, as for task data)."""
+    if storage_id is None:
+        raise ApiError(400, {"cloud_storage_id": ["Required with location=cloud_storage."]})
+    row = None if not 0 < storage_id < 2**63 else await _row(container, storage_id)
+    if row is None or not policy.can_cloud_storage(user, "view", row[2]):
+        raise ApiError(400, {"cloud_storage_id": [f"Cloud storage {storage_id} does not exist."]})
+    return storage_id
+
+
+async def upload(container: Container, storage_id: int, key: str, source: Path) -> None:
+    row = await _row(container, storage_id)
+    if row is None:
+        raise ExportTargetError(f"Cloud storage {storage_id} does not exist any more.")
+    provider_type, resource, _, sealed, attributes = row
+    settings = container.settings
+
+    def put() -> None:
+        box = credentials.fernet(settings.secret_key, settings.data_dir)
+        storage = providers.open_storage(
+            provider_type, resource, attributes, credentials.unseal(box, sealed),
+            url_allowlist=settings.url_allowlist,
+        )  # fmt: skip
+        storage.upload(key, source)
+
+    try:
+        await asyncio.to_thread(put)
+    except CloudError as exc:
+        raise ExportTargetError(f"Cloud storage {storage_id}: {exc.message}") from None
+    except CredentialsError as exc:
+        raise ExportTargetError(f"Cloud storage {storage_id}: {exc}") from None
