@@ -82,13 +82,27 @@ def _status(jobs: list[dict[str, Any]]) -> str:
 Media = list[tuple[str, Path]]
 
 
-def _context_images(storage: TaskStorage, number: int, frame: str, work: Path) -> Media:
-    """Frame `number`'s context images in CVAT's 2D layout beside it
-    (`dir/related_images/x_png/...`), from the stored zip (JPEGs, named `name.ext.jpg`:
-    the name it had is given back, the content stays JPEG)."""
-    folder = posixpath.join(
-        posixpath.dirname(frame), RELATED_DIR, context_dir_name(posixpath.basename(frame))
-    )
+def _context_folder(frame: str, dimension: str) -> str:
+    """Where CVAT's layouts (backend/media/related.py) look for a frame's context images:
+    2D `d/x.png` -> `d/related_images/x_png/`; 3D `d/x.pcd` -> `d/../related_images/x_pcd/`."""
+    own = context_dir_name(posixpath.basename(frame))
+    folder = posixpath.dirname(frame)
+    if dimension == "3d":
+        if not folder:
+            raise BackupError(
+                f"{frame}: context images of a point cloud outside a directory cannot be "
+                "backed up yet."
+            )
+        return posixpath.join(posixpath.dirname(folder), RELATED_DIR, own)
+    return posixpath.join(folder, RELATED_DIR, own)
+
+
+def _context_images(
+    storage: TaskStorage, number: int, frame: str, dimension: str, work: Path
+) -> Media:
+    """Frame `number`'s context images in CVAT's layout, from the stored zip (JPEGs,
+    named `name.ext.jpg`: the name it had is given back, the content stays JPEG)."""
+    folder = _context_folder(frame, dimension)
     out: Media = []
     used: set[str] = set()
     with zipfile.ZipFile(storage.context_images(number)) as zf:
@@ -130,14 +144,12 @@ def _data_section(storage: TaskStorage, work: Path) -> tuple[dict[str, Any], dic
             )
         media.append((spec.video.name, source))  # the whole file: start/stop/step re-apply
     else:
-        if spec.dimension == "3d" and any(f.related_files for f in spec.frames):
-            raise BackupError("Backups of 3D tasks with context images are not supported yet.")
         for number, (frame, original) in enumerate(
             zip(spec.frames, stored.original_files, strict=True)
         ):
             media.append((frame.name, storage.original_frame(original)))
             if frame.related_files:
-                media += _context_images(storage, number, frame.name, work)
+                media += _context_images(storage, number, frame.name, spec.dimension, work)
         # data/ holds exactly the frames shown, in order (the package docstring says why).
         vellum["frames"] = [f.name for f in spec.frames]
     if storage.manifest().is_file():

@@ -737,3 +737,30 @@ def test_a_cvat_backup_is_cut_with_its_data_settings(server: Any, tmp_path: Path
         assert canonical["shapes"][0]["label"] == "cat"
         assert canonical["shapes"][0]["attributes"] == [{"name": "age", "value": "3"}]
         assert [t["frame"] for t in canonical["tags"]] == [2]
+
+
+def test_point_cloud_task_with_context_images_round_trips(server: Any) -> None:
+    from tests.api.test_task_3d import ascii_pcd, binary_pcd
+    from tests.api.test_task_data import Api, image_bytes, zip_bytes
+
+    api = Api(server, segment_size=2)
+    clouds = [binary_pcd(4, 2, seed=0), ascii_pcd([(1, 2, 3)] * 5), binary_pcd(3, 1, seed=2)]
+    archive = zip_bytes(
+        {
+            **{f"pointcloud/0000{i}.pcd": c for i, c in enumerate(clouds)},
+            "related_images/00000_pcd/front.png": image_bytes(20, 10, (250, 0, 0)),
+            "related_images/00002_pcd/cam.png": image_bytes(6, 6, (0, 0, 250)),
+        }
+    )
+    assert api.create([("cloud.zip", archive)], chunk_size=2)["status"] == "finished"
+    with _http(server) as http:
+        content = _export(http, f"/api/tasks/{api.task_id}/backup/export")
+        r = http.post("/api/tasks/backup/", files={"task_file": ("p.zip", content)})
+        request = _wait(http, r.json()["rq_id"])
+        assert request["status"] == "finished", request
+        restored = int(request["result_id"])
+        assert _task_facts(http, restored) == _task_facts(http, api.task_id)
+        assert http.get(f"/api/tasks/{restored}").json()["dimension"] == "3d"
+        assert _frames_bytes(http, restored, 3) == clouds
+        meta = http.get(f"/api/tasks/{restored}/data/meta").json()
+        assert [f["related_files"] for f in meta["frames"]] == [1, 0, 1]
