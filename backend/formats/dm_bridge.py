@@ -19,6 +19,7 @@ Datumaro plugins are passed explicitly (`environment(...)`): nothing is discover
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -85,6 +86,7 @@ __all__ = [
 ]
 
 DmDataset = Dataset
+log = logging.getLogger(__name__)
 NO_LABEL = -1  # an annotation of the format's implied label (ImportOptions.default_label)
 
 # Attributes the bridge itself writes or reads; never mapped onto label attributes.
@@ -521,11 +523,16 @@ class FrameItems(DatasetBase):  # type: ignore[misc]
 def export_with(
     exporter: Any, dataset: Any, out_dir: Path, save_images: bool, **options: Any
 ) -> None:
-    """Run a datumaro exporter class; its failures become FormatError."""
+    """Run a datumaro exporter class; its failures become FormatError (what the format
+    cannot hold, e.g. two boxes on a VGGFace2 image), never a traceback for the user."""
+    name = getattr(exporter, "NAME", "datumaro")
     try:
         exporter.convert(dataset, save_dir=str(out_dir), save_media=save_images, **options)
     except DatumaroError as error:
-        raise FormatError(f"export failed: {error}") from error
+        raise FormatError(f"{name} export failed: {error}") from error
+    except Exception as error:  # a datumaro bug on unusual data: logged in full
+        log.exception("%s export failed", name)
+        raise FormatError(f"{name} export failed: {error or type(error).__name__}") from error
 
 
 # --- import --------------------------------------------------------------------------------

@@ -97,7 +97,28 @@ def _has_instances(item: DatasetItem) -> bool:
     return any(a.type == AnnotationType.mask and (a.id or a.group) for a in item.annotations)
 
 
+def _complete_layout(path: Path) -> None:
+    """Accept what CVAT accepts: annotation XMLs without `ImageSets/Main` lists, or lying
+    flat in the archive (the unpacked upload is ours to rearrange)."""
+    if not path.is_dir() or any(path.rglob("ImageSets/Main/*.txt")):
+        return
+    annotations = path / "Annotations"
+    if not annotations.is_dir():
+        flat = [p for p in path.rglob("*.xml") if p.is_file()]
+        if not flat:
+            return
+        annotations.mkdir()
+        for xml in flat:
+            xml.rename(annotations / xml.name)
+    names = sorted(p.stem for p in annotations.glob("*.xml"))
+    if names:
+        lists = path / "ImageSets" / "Main"
+        lists.mkdir(parents=True, exist_ok=True)
+        (lists / "default.txt").write_text("\n".join(names) + "\n")
+
+
 def import_voc(path: Path, target: ExportSource) -> CvatAnnotations:
+    _complete_layout(path)
     _check_layout(path, ("Annotations", "SegmentationClass", "SegmentationObject", "ImageSets"))
     dataset = dm_bridge.import_with(path, VocImporter, VocBase)
     return dm_bridge.from_dataset(

@@ -230,6 +230,17 @@ def test_voc_keeps_boxes_tags_tracks_and_paints_segments(tmp_path: Path) -> None
     assert tags_of(back) == [(3, 2)]
 
 
+def test_voc_takes_annotation_files_without_lists_or_directories(tmp_path: Path) -> None:
+    source = fs.source(fs.frames(2), shapes=[fs.box(1, attributes=fs.car_attributes())])
+    out = _export("PASCAL VOC 1.1", source, tmp_path)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for xml in (out / "Annotations").glob("*.xml"):
+        (flat / xml.name).write_bytes(xml.read_bytes())
+    back = FORMATS["PASCAL VOC 1.1"].importer(flat, source)  # type: ignore[misc]
+    assert shapes_of(back, z_order=False) == expected(source.annotations.shapes, z_order=False)
+
+
 def test_segmentation_mask_paints_every_region_shape(tmp_path: Path) -> None:
     shapes = [fs.box(0), fs.polygon(1), fs.mask(2), fs.points(2)]
     source = fs.source(fs.frames(3), shapes=shapes)
