@@ -127,10 +127,13 @@ class JobAnnotationsIn(msgspec.Struct, frozen=True):
     tags: list[LabeledImage]
 
 
-def from_backup(raw: Any, labels: LabelSet, index: int) -> JobAnnotationsIn:
-    """Job `index` of annotations.json with the restored task's ids; BackupError naming the
-    place (annotations.json[index].shapes[3].label) when it does not fit."""
-    where = f"{ANNOTATIONS_FILE}[{index}]"
+def from_backup(
+    raw: Any, labels: LabelSet, index: int, file: str = ANNOTATIONS_FILE
+) -> JobAnnotationsIn:
+    """Job `index` of annotations.json (`file`: its path in the archive) with the restored
+    task's ids; BackupError naming the place (annotations.json[0].shapes[3].label) when it
+    does not fit."""
+    where = f"{file}[{index}]"
     if not isinstance(raw, dict):
         raise BackupError(f"{where}: an object is expected")
     names = _Names(labels.top_level)

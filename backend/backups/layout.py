@@ -148,14 +148,14 @@ def segment_params(task: TaskIn) -> tuple[int, int | None]:
     return size, overlap
 
 
-def check_jobs(task: TaskIn, frames: int, mode: str) -> None:
+def check_jobs(task: TaskIn, frames: int, mode: str, task_file: str = TASK_FILE) -> None:
     """The jobs the restored task will get must be the backup's (same frame ranges)."""
     size, overlap = segment_params(task)
     expected = [(s, e) for s, e in segments(frames, size, overlap, mode)[2]]
     got = [(j.start_frame, j.stop_frame) for j in task.jobs if j.type == "annotation"]
     if got != expected:
         raise BackupError(
-            f"{TASK_FILE}: jobs: the frame ranges {got} do not match the task's "
+            f"{task_file}: jobs: the frame ranges {got} do not match the task's "
             f"{frames} frames cut by segment size {size} (expected {expected})"
         )
 

@@ -155,20 +155,21 @@ def _history(archive: BackupArchive, prefix: str, jobs: int) -> list[list[bytes]
     return out
 
 
-def _check_annotations(task: TaskIn, raw: Any, labels: LabelSet, where: str) -> list[Any]:
+def _check_annotations(task: TaskIn, raw: Any, labels: LabelSet, prefix: str) -> list[Any]:
     jobs = [j for j in task.jobs if j.type == "annotation"]
+    where, task_file = f"{prefix}{ANNOTATIONS_FILE}", f"{prefix}{TASK_FILE}"
     if not isinstance(raw, list):
         raise BackupError(f"{where}: a list of job annotations is expected")
     if len(raw) != len(jobs):
         raise BackupError(
-            f"{where}: holds {len(raw)} jobs' annotations, {TASK_FILE} has {len(jobs)} jobs"
+            f"{where}: holds {len(raw)} jobs' annotations, {task_file} has {len(jobs)} jobs"
         )
     for index, (job, data) in enumerate(zip(jobs, raw, strict=True)):
         if job.stage is not None and job.stage not in _STAGES:
-            raise BackupError(f"{TASK_FILE}: jobs[{index}].stage: {job.stage!r} is not a stage")
+            raise BackupError(f"{task_file}: jobs[{index}].stage: {job.stage!r} is not a stage")
         if job.state is not None and job.state not in _STATES:
-            raise BackupError(f"{TASK_FILE}: jobs[{index}].state: {job.state!r} is not a state")
-        content = from_backup(data, labels, index)
+            raise BackupError(f"{task_file}: jobs[{index}].state: {job.state!r} is not a state")
+        content = from_backup(data, labels, index, where)
         state = JobAnnotations()
         state.apply(JobCreated(job_id=index, task_id=0, start_frame=job.start_frame,
                                stop_frame=job.stop_frame))  # fmt: skip
@@ -229,8 +230,8 @@ def prepare_task(
             raise BackupError(f"{prefix}{DATA_DIR}/: {exc}") from None
         stored = _as_recorded(task, stored)
         write_meta(storage.meta_path(out), stored)
-        check_jobs(task, stored.spec.size, stored.spec.mode)
-        checked = _check_annotations(task, annotations_raw, labels, f"{prefix}{ANNOTATIONS_FILE}")
+        check_jobs(task, stored.spec.size, stored.spec.mode, task_file)
+        checked = _check_annotations(task, annotations_raw, labels, prefix)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise

@@ -764,3 +764,54 @@ def test_point_cloud_task_with_context_images_round_trips(server: Any) -> None:
         assert _frames_bytes(http, restored, 3) == clouds
         meta = http.get(f"/api/tasks/{restored}/data/meta").json()
         assert [f["related_files"] for f in meta["frames"]] == [1, 0, 1]
+
+
+def test_a_project_backup_with_one_broken_task_creates_nothing(server: Any, tmp_path: Path) -> None:
+    from cvat_sdk.core.exceptions import BackgroundRequestException
+
+    from tests.api.test_task_data import Api
+
+    with _http(server) as http:
+        project = http.post("/api/projects", json={"name": "p", "labels": [{"name": "car"}]})
+        project_id = project.json()["id"]
+        for seed in (1, 2):
+            api = Api(server, project_id=project_id, labels=[])
+            assert api.create([("a.png", noise_png(8, 8, seed))])["status"] == "finished"
+            ids = _label_ids(http, api.task_id)
+            r = http.put(f"/api/tasks/{api.task_id}/annotations", json={"tags": [
+                {"label_id": ids["car"][0], "frame": 0}]})  # fmt: skip
+            assert r.status_code == 200, r.text
+        content = _export(http, f"/api/projects/{project_id}/backup/export")
+        members = {}
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            members = {name: zf.read(name) for name in zf.namelist()}
+        annotations = json.loads(members["task_1/annotations.json"])
+        annotations[0]["tags"][0]["label"] = "plane"
+        members["task_1/annotations.json"] = json.dumps(annotations).encode()
+        target = tmp_path / "project.zip"
+        target.write_bytes(_zip(members))
+        tasks_before, projects_before = _task_count(http), _project_count(http)
+        with _client(server) as client, pytest.raises(BackgroundRequestException) as failure:
+            client.projects.create_from_backup(str(target))
+        assert "task_1/annotations.json[0].tags[0].label: 'plane' is not a label" in str(
+            failure.value
+        )
+        assert (_task_count(http), _project_count(http)) == (tasks_before, projects_before)
+
+
+def test_use_cache_image_task_round_trips(server: Any) -> None:
+    from tests.api.test_task_data import Api
+
+    api = Api(server, segment_size=3)
+    files = [(f"f{i}.png", noise_png(12, 9, 90 + i)) for i in range(5)]
+    assert api.create(files, use_cache=True, chunk_size=2)["status"] == "finished"
+    with _http(server) as http:
+        content = _export(http, f"/api/tasks/{api.task_id}/backup/export")
+        r = http.post("/api/tasks/backup/", files={"task_file": ("u.zip", content)})
+        request = _wait(http, r.json()["rq_id"])
+        assert request["status"] == "finished", request
+        restored = int(request["result_id"])
+        facts = _task_facts(http, restored)
+        assert facts == _task_facts(http, api.task_id)
+        assert facts["storage_method"] == "cache"
+        assert _frames_bytes(http, restored, 5) == [data for _, data in files]
