@@ -71,33 +71,30 @@ async def _enqueue(req: ApiRequest, function: str, rq_id: str) -> Response:
 
 
 async def _export_target(req: ApiRequest, target: Target, ident: int) -> dict[str, Any]:
-    """Permission check (404 unseen, 403 refused) and what names the archive."""
+    """Permission check (404 unseen, 403 refused), what names the archive, and the default
+    target storage (the task's, a job's task's, or the project's)."""
     user = req.principal
     async with req.container.pool.connection() as conn:
         if target == "job":
             await access.check_job(conn, user, "view:annotations", ident)
-            cur = await conn.execute(
-                "SELECT j.task_id, t.project_id, t.name FROM jobs j JOIN tasks t"
-                " ON t.id = j.task_id WHERE j.id = %s",
-                [ident],
+            query = (
+                "SELECT j.task_id, t.project_id, j.id::text, t.target_storage FROM jobs j"
+                " JOIN tasks t ON t.id = j.task_id WHERE j.id = %s"
             )
-            row = await cur.fetchone()
-            if row is None:
-                raise not_found()
-            return {"task_id": row[0], "project_id": row[1], "job_id": ident, "name": ident}
-        if target == "task":
+        elif target == "task":
             await access.check_task(conn, user, "export", ident)
-            cur = await conn.execute("SELECT project_id, name FROM tasks WHERE id = %s", [ident])
-            row = await cur.fetchone()
-            if row is None:
-                raise not_found()
-            return {"task_id": ident, "project_id": row[0], "job_id": None, "name": row[1]}
-        await access.check_project(conn, user, "export", ident)
-        cur = await conn.execute("SELECT name FROM projects WHERE id = %s", [ident])
+            query = "SELECT id, project_id, name, target_storage FROM tasks WHERE id = %s"
+        else:
+            await access.check_project(conn, user, "export", ident)
+            query = "SELECT NULL::bigint, id, name, target_storage FROM projects WHERE id = %s"
+        cur = await conn.execute(query, [ident])
         row = await cur.fetchone()
-        if row is None:
-            raise not_found()
-        return {"task_id": None, "project_id": ident, "job_id": None, "name": row[0]}
+    if row is None:
+        raise not_found()
+    return {
+        "task_id": row[0], "project_id": row[1], "job_id": ident if target == "job" else None,
+        "name": row[2], "target_storage": row[3] if isinstance(row[3], dict) else None,
+    }  # fmt: skip
 
 
 async def _export(req: ApiRequest, target: Target) -> Response:
@@ -109,9 +106,16 @@ async def _export(req: ApiRequest, target: Target) -> Response:
         info = registry.exporter_for(name)
     except registry.FormatNotFound as exc:
         raise bad_request("format", str(exc)) from None
+    # Without location, the resource's target storage decides (cvat-sdk reads it too, to
+    # know whether to download).
+    default = found["target_storage"] or {}
+    location = query.location or default.get("location") or "local"
     storage_id = None
-    if query.location == "cloud_storage":
-        storage_id = await export_target.check(req.container, req.principal, query.cloud_storage_id)
+    if location == "cloud_storage":
+        given = query.cloud_storage_id
+        if query.location is None and given is None:
+            given = default.get("cloud_storage_id")
+        storage_id = await export_target.check(req.container, req.principal, given)
     filename = query.filename or pipeline.archive_name(
         target, found["name"], info.display_name, query.save_images,
         datetime.datetime.now(datetime.UTC),

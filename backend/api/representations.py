@@ -23,7 +23,9 @@ class UserSummary(msgspec.Struct, frozen=True):
 class StorageRead(msgspec.Struct, frozen=True):
     location: str = "local"
     cloud_storage_id: int | None = None
-    id: int | None = None
+    # CVAT's id of the storage row; we keep none, and cvat-sdk refuses a null id (an absent
+    # one is fine), so it is left out.
+    id: int | msgspec.UnsetType = msgspec.UNSET
 
 
 class Summary(msgspec.Struct, frozen=True):

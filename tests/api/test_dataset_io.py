@@ -586,6 +586,18 @@ def test_export_to_cloud_storage_writes_the_archive_to_the_bucket(
         assert len(coco(body)[1]["annotations"]) == 4
         assert not Path(running.data_dir, "data", "exports", done["id"]).exists()
 
+        # A task whose target storage is the bucket: cvat-sdk sends no location and
+        # expects no download; the archive lands in the bucket under the given name.
+        from cvat_sdk import make_client
+
+        target = {"location": "cloud_storage", "cloud_storage_id": storage_id}
+        routed = new_task(running, frames=1, target_storage=target)
+        with make_client(running.url, credentials=running.admin) as client:
+            client.config.status_check_period = 0.1
+            client.tasks.retrieve(routed.task_id).export_dataset(COCO, "routed.zip")
+        body = s3(s3_endpoint).get_object(Bucket=bucket, Key="routed.zip")["Body"].read()
+        assert len(coco(body)[1]["images"]) == 1
+
         for bad in (None, 999_999, 2**70):
             params = {"format": COCO, "location": "cloud_storage"}
             if bad is not None:
