@@ -10,11 +10,16 @@ import posixpath
 import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 from backend.backups.layout import MAX_JSON_BYTES, BackupError, decode_json
 from backend.media.archive import ArchiveLimits
+
+# A member that cannot be read back: bad CRC, broken deflate stream, truncated file,
+# an unsupported compression method.
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 
 
 def _safe_name(raw: str) -> str:
@@ -86,7 +91,7 @@ class BackupArchive:
         try:
             with self.zf.open(info) as f:
                 return f.read(limit + 1)[:limit]
-        except (zipfile.BadZipFile, OSError, RuntimeError) as exc:  # bad CRC, bad compression
+        except _UNREADABLE as exc:
             raise BackupError(f"{name}: cannot be read from the archive ({exc})") from None
 
     def json(self, name: str, kind: type[Any]) -> Any:
@@ -107,7 +112,7 @@ class BackupArchive:
             try:
                 with self.zf.open(self.members[name]) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst, 1024 * 1024)
-            except (zipfile.BadZipFile, RuntimeError) as exc:
+            except _UNREADABLE as exc:
                 raise BackupError(f"{name}: cannot be read from the archive ({exc})") from None
             out.append((name[len(prefix) :], target))
         return out

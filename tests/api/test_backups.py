@@ -641,6 +641,14 @@ def test_archive_reader_refuses_links_and_sizes_past_the_limits(tmp_path: Path) 
         assert extracted[0][1].parent == tmp_path / "out"  # generated names, never the archive's
         with pytest.raises(BackupError, match=r"annotations\.json is missing"):
             archive.read("annotations.json")
+    # A member whose bytes were changed after it was written (a CRC mismatch).
+    raw = bytearray(_raw_zip(tmp_path / "crc.zip", [("task.json", b"A" * 64)]).read_bytes())
+    start = raw.index(b"A" * 64)
+    raw[start : start + 4] = b"BBBB"
+    (tmp_path / "crc.zip").write_bytes(bytes(raw))
+    with BackupArchive(tmp_path / "crc.zip", ArchiveLimits()) as archive:
+        with pytest.raises(BackupError, match=r"task\.json: cannot be read from the archive"):
+            archive.read("task.json")
 
 
 def test_context_images_round_trip(server: Any) -> None:
