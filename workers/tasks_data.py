@@ -22,6 +22,7 @@ from backend.media.images import MediaError
 from backend.media.spec import DataParams
 from backend.media.storage import TaskStorage
 from backend.services import requests
+from backend.services import tasks as task_service
 
 if TYPE_CHECKING:
     from backend.bootstrap import Container
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 OPERATION = "create:task"
+DELETED_MESSAGE = "The task was deleted while its data was being created."
 T = TypeVar("T")
 PROGRESS_EVERY_S = 0.3
 
@@ -118,13 +120,21 @@ async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
             await requests.fail(conn, rq_id, requests.CANCELLED_MESSAGE)
         outcome = "cancelled"
     except MediaError as exc:
+        message = str(exc)
+        if await _deleted(container, task_id):
+            message, outcome = DELETED_MESSAGE, "deleted"
         async with container.pool.connection() as conn:
-            await requests.fail(conn, rq_id, str(exc))
+            await requests.fail(conn, rq_id, message)
     except Exception as exc:
-        log.exception("task data creation failed", task_id=task_id, rq_id=rq_id)
-        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        if await _deleted(container, task_id):  # its directory went: not a server fault
+            log.info("task deleted while its data was created", task_id=task_id, rq_id=rq_id)
+            message, outcome = DELETED_MESSAGE, "deleted"
+        else:
+            log.exception("task data creation failed", task_id=task_id, rq_id=rq_id)
+            reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            message = f"Could not create the task data: {reason}"
         async with container.pool.connection() as conn:
-            await requests.fail(conn, rq_id, f"Could not create the task data: {message}")
+            await requests.fail(conn, rq_id, message)
     finally:
         reporter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -134,7 +144,15 @@ async def create_task_data(ctx: dict[str, Any], rq_id: str) -> str:
         # The uploaded files are spent either way (CVAT removes them too); a client that
         # retries starts again with Upload-Start.
         await _drop_session(container, storage, session)
+        if outcome == "deleted":  # the task's delete ran before our files were made
+            await asyncio.to_thread(storage.remove_all)
     return outcome
+
+
+async def _deleted(container: Container, task_id: int) -> bool:
+    """The task is gone (deleted while its data was made: its files went with it)."""
+    async with container.pool.connection() as conn:
+        return await task_service.get_task(conn, task_id) is None
 
 
 async def _drop_stale_builds(container: Container, builds: Path) -> None:

@@ -54,6 +54,34 @@ def test_cancelled_while_queued_keeps_no_uploaded_file(services: Any, queued_ser
     assert api.send([("b.png", image_bytes(8, 6, (4, 5, 6)))]).status_code == 200
 
 
+def test_a_task_deleted_before_its_creation_ran_fails_it_saying_so(
+    services: Any, queued_server: Any
+) -> None:
+    # The worker found the task's files gone and failed with "Could not create the task
+    # data: [Errno 2] No such file or directory: ..." (and an error in the server log).
+    from tests.integration.helpers import start, stop, vellum_env
+
+    api = Api(queued_server)
+    api.start()
+    assert api.send([("a.png", image_bytes(8, 6, (1, 2, 3)))]).status_code == 200
+    rq_id = api.finish()
+    assert api.http.delete(f"/api/tasks/{api.task_id}").status_code == 204
+    env = vellum_env(
+        database_url=queued_server.database_url,
+        redis_url=f"{services.redis_url}?db=11",
+        data_dir=queued_server.data_dir,
+    )
+    worker = start(["worker"], env, Path(queued_server.data_dir) / "worker.log")
+    try:
+        done = api.wait(rq_id)
+    finally:
+        assert stop(worker) == 0
+    assert done["status"] == "failed"
+    assert done["message"] == "The task was deleted while its data was being created."
+    task_dir = Path(queued_server.data_dir) / "data" / "tasks" / str(api.task_id)
+    assert not task_dir.exists()
+
+
 async def test_a_cancelled_creation_stops_its_build_thread_before_cleaning_up() -> None:
     # `vellum serve` stopped mid-build: arq cancels the job, whose cleanup deleted the
     # build directory while the build thread went on writing frames into it.
