@@ -78,19 +78,26 @@ async def _export_target(req: ApiRequest, target: Target, ident: int) -> dict[st
         if target == "job":
             await access.check_job(conn, user, "view:annotations", ident)
             query = (
-                "SELECT j.task_id, t.project_id, j.id::text, t.target_storage FROM jobs j"
+                "SELECT j.task_id, t.project_id, j.id::text, t.target_storage, t.size FROM jobs j"
                 " JOIN tasks t ON t.id = j.task_id WHERE j.id = %s"
             )
         elif target == "task":
             await access.check_task(conn, user, "export", ident)
-            query = "SELECT id, project_id, name, target_storage FROM tasks WHERE id = %s"
+            query = "SELECT id, project_id, name, target_storage, size FROM tasks WHERE id = %s"
         else:
             await access.check_project(conn, user, "export", ident)
-            query = "SELECT NULL::bigint, id, name, target_storage FROM projects WHERE id = %s"
+            query = (
+                "SELECT NULL::bigint, p.id, p.name, p.target_storage,"
+                " (SELECT count(*) FROM tasks t WHERE t.project_id = p.id AND t.size > 0)"
+                " FROM projects p WHERE p.id = %s"
+            )
         cur = await conn.execute(query, [ident])
         row = await cur.fetchone()
     if row is None:
         raise not_found()
+    if not row[4]:
+        what = "project has no task with data" if target == "project" else "task has no data"
+        raise bad_request("non_field_errors", f"The {what} to export.")
     return {
         "task_id": row[0], "project_id": row[1], "job_id": ident if target == "job" else None,
         "name": row[2], "target_storage": row[3] if isinstance(row[3], dict) else None,

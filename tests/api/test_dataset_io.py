@@ -205,6 +205,12 @@ def test_export_refusals_name_the_parameter(server: Any) -> None:
     assert r.status_code == 400 and "format" in r.json()
     r = api.http.post(path, params={"format": COCO, "filename": "../x.zip"})
     assert r.status_code == 400 and "filename" in r.json()
+    empty = api.new_task()
+    r = api.http.post(f"/api/tasks/{empty}/dataset/export", params={"format": COCO})
+    assert r.status_code == 400 and "no data" in r.json()["non_field_errors"][0]
+    project = api.http.post("/api/projects", json={"name": "empty", "labels": LABELS}).json()
+    r = api.http.post(f"/api/projects/{project['id']}/dataset/export", params={"format": COCO})
+    assert r.status_code == 400 and "no task with data" in r.json()["non_field_errors"][0]
 
 
 def test_export_through_cvat_sdk_and_cvat_cli(server: Any, tmp_path: Path) -> None:
