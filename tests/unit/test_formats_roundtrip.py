@@ -42,6 +42,7 @@ def shapes_of(
                 s.label_id,
                 s.type,
                 _points(s.points),
+                round(s.rotation, 1),
                 s.occluded if occluded else None,
                 s.z_order if z_order else None,
                 tuple(sorted((a.spec_id, a.value) for a in s.attributes)) if attributes else (),
@@ -129,6 +130,7 @@ def mask_pixels(shape: LabeledShape) -> int:
 def test_datumaro_keeps_every_kind(tmp_path: Path) -> None:
     shapes = [
         fs.box(0, attributes=fs.car_attributes(), z_order=2, occluded=True, group=1),
+        fs.box(1, label=2, rotation=30.0),
         fs.polygon(0, group=1),
         fs.polyline(1),
         fs.points(1),
@@ -163,7 +165,7 @@ def test_datumaro_saves_images(tmp_path: Path) -> None:
 
 def test_coco_keeps_boxes_polygons_masks_attributes_and_tracks(tmp_path: Path) -> None:
     shapes = [
-        fs.box(0, attributes=fs.car_attributes(), occluded=True),
+        fs.box(0, attributes=fs.car_attributes(), occluded=True, rotation=45.0),
         fs.polygon(1),
         fs.mask(2),
     ]
