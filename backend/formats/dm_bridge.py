@@ -1,6 +1,7 @@
 """Our annotations <-> a datumaro Dataset, the one door to datumaro for every format module.
 
-Export (`to_dataset`) follows CVAT's GetCVATDataExtractor: one DatasetItem per frame, its id
+Export (`to_dataset`) follows CVAT's GetCVATDataExtractor: one DatasetItem per frame (made
+while the exporter reads it, so the task is never held twice), its id
 the frame name without extension and `frame` in its attributes; labels with their attribute
 names (skeleton points are labels whose parent is the skeleton); tracks become per-frame
 shapes (interpolated, outside ones dropped) with `track_id` and `keyframe` attributes;
@@ -73,7 +74,6 @@ from backend.formats.model import (
 
 __all__ = [
     "NO_LABEL",
-    "DmDataset",
     "ExportOptions",
     "ImportOptions",
     "cvat_rle_to_mask",
@@ -85,7 +85,6 @@ __all__ = [
     "to_dataset",
 ]
 
-DmDataset = Dataset
 log = logging.getLogger(__name__)
 NO_LABEL = -1  # an annotation of the format's implied label (ImportOptions.default_label)
 
@@ -93,7 +92,6 @@ NO_LABEL = -1  # an annotation of the format's implied label (ImportOptions.defa
 _SERVICE_ATTRIBUTES = frozenset(
     {"occluded", "outside", "keyframe", "track_id", "rotation", "source", "frame"}
 )
-_SOURCES = frozenset({"manual", "semi-auto", "auto", "file"})
 
 
 def environment(*plugins: type) -> Environment:
@@ -110,17 +108,22 @@ def environment(*plugins: type) -> Environment:
 def cvat_rle_to_mask(points: Sequence[float], width: int, height: int) -> np.ndarray:
     """CVAT's mask encoding (run lengths from 0s over the box, then left, top, right,
     bottom inclusive) as a full-frame boolean array."""
+    full = np.zeros((height, width), dtype=bool)
+    if len(points) < 5:
+        return full
     *counts, left, top, right, bottom = (int(v) for v in points)
     box_w, box_h = right - left + 1, bottom - top + 1
-    values = np.zeros(sum(counts), dtype=bool)
+    # a box far larger than the frame, or negative runs, is not a mask we could have made
+    if box_w <= 0 or box_h <= 0 or box_w * box_h > 4 * (width + 1) * (height + 1):
+        return full
+    box = np.zeros(box_w * box_h, dtype=bool)
     position = 0
     for index, count in enumerate(counts):
+        if count < 0 or position >= len(box):
+            break
         if index % 2:
-            values[position : position + count] = True
+            box[position : position + count] = True
         position += count
-    box = np.zeros(box_w * box_h, dtype=bool)
-    box[: min(len(values), len(box))] = values[: len(box)]
-    full = np.zeros((height, width), dtype=bool)
     box2d = box.reshape(box_h, box_w)
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(bottom + 1, height), min(right + 1, width)

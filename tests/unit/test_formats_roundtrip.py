@@ -636,3 +636,6 @@ def test_masks_survive_the_rle_both_ways() -> None:
     assert rle[-4:] == [xs.min(), ys.min(), xs.max(), ys.max()]
     assert (dm_bridge.cvat_rle_to_mask(rle, fs.W, fs.H) == image).all()
     assert dm_bridge.mask_to_cvat_rle(np.zeros((3, 3), dtype=bool)) is None
+    # nonsense from old data paints nothing instead of allocating a huge box
+    for points in ([1, 2], [5, 5, 0, 0, -3, -3], [1, 1, 0, 0, 10**9, 10**9]):
+        assert not dm_bridge.cvat_rle_to_mask(points, fs.W, fs.H).any()
