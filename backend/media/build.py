@@ -155,6 +155,22 @@ def default_chunk_size(width: int, height: int) -> int:
     return max(2, min(72, 36 * 1920 * 1080 // area))
 
 
+def _in_upload_order(
+    received: Sequence[Received], params: DataParams
+) -> tuple[Sequence[Received], DataParams]:
+    """CVAT applies `upload_file_order` to the uploaded files, an archive standing for its
+    images in archive order (cvat-sdk sends the names of the files it uploads, so
+    'predefined' with one zip names the zip). An order naming the uploads exactly puts them
+    in that order; any other is checked against the frame names (select_frames)."""
+    order = params.upload_file_order
+    if params.sorting_method != "predefined" or not order:
+        return received, params
+    by_name = {item.name: item for item in received}
+    if len(by_name) != len(received) or len(order) != len(by_name) or set(order) != set(by_name):
+        return received, params
+    return [by_name[name] for name in order], msgspec.structs.replace(params, upload_file_order=[])
+
+
 def build(
     storage: TaskStorage,
     out: Path,
@@ -169,6 +185,7 @@ def build(
     with a message naming the file, or Cancelled from `check`."""
     out.mkdir(parents=True)
     work = out / "work"
+    received, params = _in_upload_order(received, params)
     media = classify(collect_sources(received, work, limits))
     if media.videos:
         others = [name for name, _ in media.images + media.pointclouds]

@@ -193,3 +193,24 @@ def test_a_path_or_url_past_1024_characters_is_a_short_400(api: Api, field: str)
     assert r.status_code == 400, r.text
     assert len(r.content) < 400
     assert r.json()[field][0].endswith("...: longer than 1024 characters")
+
+
+def test_predefined_order_names_the_uploaded_archives_as_cvat_sdk_sends_it(api: Api) -> None:
+    # `cvat-cli task create --sorting-method predefined ... local imgs.zip` failed with
+    # "upload_file_order must list exactly the uploaded files (not listed: <members>...)":
+    # the SDK names the files it uploads, and CVAT keeps each archive's own order.
+    from tests.api.test_task_data import zip_bytes
+
+    def png(i: int) -> bytes:
+        return image_bytes(8, 6, (i, 1, 1))
+
+    a = zip_bytes({"z.png": png(1), "a.png": png(2)})
+    b = zip_bytes({"m.png": png(3), "b.png": png(4)})
+    done = api.create(
+        [("a.zip", a), ("b.zip", b), ("c.png", png(5))],
+        sorting_method="predefined",
+        upload_file_order=["b.zip", "c.png", "a.zip"],
+    )
+    assert done["status"] == "finished", done
+    frames = api.get(f"/api/tasks/{api.task_id}/data/meta").json()["frames"]
+    assert [f["name"] for f in frames] == ["m.png", "b.png", "c.png", "z.png", "a.png"]
