@@ -12,6 +12,7 @@ written then. The upload is removed either way."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -146,19 +147,21 @@ async def run_request(
 # --- export ------------------------------------------------------------------------------
 
 
-async def _export_sources(container: Container, row: requests.RequestRow) -> list[ExportSource]:
+async def _export_parts(
+    container: Container, row: requests.RequestRow
+) -> list[tuple[int, int | None, str]]:
+    """(task id, job id, directory in the archive) for each part of the export: the job,
+    the task, or each task of the project (in task_<id>/)."""
     op = row.operation
-    data_dir = container.settings.data_dir
-    async with container.pool.connection() as conn:
-        if op.target == "project":
-            assert op.project_id is not None
+    if op.target == "project":
+        assert op.project_id is not None
+        async with container.pool.connection() as conn:
             ids = await sources.project_task_ids(conn, op.project_id)
-            if not ids:
-                raise sources.SourceMissing(f"project {op.project_id} has no tasks to export")
-            return [await sources.task_source(conn, data_dir, task_id) for task_id in ids]
-        assert op.task_id is not None
-        job_id = op.job_id if op.target == "job" else None
-        return [await sources.task_source(conn, data_dir, op.task_id, job_id)]
+        if not ids:
+            raise sources.SourceMissing(f"project {op.project_id} has no tasks to export")
+        return [(task_id, None, f"task_{task_id}" if len(ids) > 1 else "") for task_id in ids]
+    assert op.task_id is not None
+    return [(op.task_id, op.job_id if op.target == "job" else None, "")]
 
 
 async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
@@ -169,14 +172,22 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
     async def body(row: requests.RequestRow) -> tuple[str | None, int | None]:
         info = registry.exporter_for(str(row.operation.format))
         await asyncio.to_thread(_remove_expired_exports, data_dir, time.time())
-        found = await _export_sources(container, row)
+        exporter = info.exporter
+        assert exporter is not None
+        parts = await _export_parts(container, row)
         target = pipeline.exports_dir(data_dir, rq_id) / str(row.params["filename"])
         progress = Progress(container, rq_id)
         save_images = bool(row.params.get("save_images"))
-        await in_thread(
-            progress,
-            lambda: pipeline.export_archive(found, info, save_images, work, target, progress.set),
-        )
+        out = work / "dataset"
+        # One task's source in memory at a time: a project is exported task by task.
+        for index, (task_id, job_id, where) in enumerate(parts):
+            async with container.pool.connection() as conn:
+                source = await sources.task_source(conn, data_dir, task_id, job_id)
+            place = out / where if where else out
+            run = functools.partial(pipeline.run_exporter, exporter, source, place, save_images)
+            await in_thread(progress, run)
+            progress.set(0.8 * (index + 1) / len(parts))
+        await in_thread(progress, lambda: pipeline.zip_directory(out, target))
         log.info("dataset exported", rq_id=rq_id, format=info.display_name, file=target.name)
         storage_id = row.params.get("cloud_storage_id")
         if storage_id is not None:  # the bucket keeps it; nothing stays here

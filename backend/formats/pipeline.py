@@ -8,11 +8,9 @@ import datetime
 import re
 import shutil
 import zipfile
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from backend.formats.model import ExportSource, FormatError
-from backend.formats.registry import FormatInfo
+from backend.formats.model import Exporter, ExportSource, FormatError
 from backend.media import archive
 from backend.media.images import MediaError
 
@@ -44,24 +42,10 @@ def safe_file_name(name: str) -> str:
     return clean if "." in clean.strip(".") else clean + ".zip"
 
 
-def export_archive(
-    sources: Sequence[ExportSource], info: FormatInfo, save_images: bool, work_dir: Path,
-    target: Path, progress: Callable[[float], None] = lambda p: None,
-) -> None:  # fmt: skip
-    """Export `sources` with the format's exporter and zip the result into `target`.
-    One source (a job or a task) fills the archive; several (a project's tasks) each get a
-    directory task_<id>/ of their own."""
-    exporter = info.exporter
-    assert exporter is not None
-    out = work_dir / "dataset"
+def run_exporter(exporter: Exporter, source: ExportSource, out: Path, save_images: bool) -> None:
+    """Export one source (a job or a task) into `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    for index, source in enumerate(sources):
-        where = out if len(sources) == 1 else out / f"task_{source.task_id}"
-        where.mkdir(parents=True, exist_ok=True)
-        exporter(source, where, save_images)
-        progress(0.8 * (index + 1) / len(sources))
-    zip_directory(out, target)
-    progress(1.0)
+    exporter(source, out, save_images)
 
 
 def zip_directory(directory: Path, target: Path) -> None:

@@ -611,10 +611,10 @@ def test_export_to_cloud_storage_writes_the_archive_to_the_bucket(
             r = api.http.post(f"/api/tasks/{api.task_id}/dataset/export", params=params)
             assert r.status_code == 400 and "cloud_storage_id" in r.json(), r.text
         other = register(running.url)
-        stranger = httpx.Client(base_url=running.url, auth=(other["username"], other["password"]))
-        r = stranger.post("/api/tasks", json={"name": "theirs", "labels": [{"name": "car"}]})
-        r = stranger.post(
-            f"/api/tasks/{r.json()['id']}/dataset/export",
+        theirs = Api(running, auth=(other["username"], other["password"]))
+        assert theirs.create([("a.png", image_bytes(8, 8, (1, 2, 3)))])["status"] == "finished"
+        r = theirs.http.post(
+            f"/api/tasks/{theirs.task_id}/dataset/export",
             params={"format": COCO, "location": "cloud_storage", "cloud_storage_id": storage_id},
         )  # fmt: skip
         assert r.status_code == 400 and "does not exist" in r.json()["cloud_storage_id"][0]
