@@ -28,6 +28,7 @@ from backend.api import access, file_upload
 from backend.api.errors import ApiError, bad_request, not_found, permission_denied
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.backups import service as backups
+from backend.backups.export import safe_file_name
 from backend.iam import policy
 from backend.services import requests
 
@@ -93,8 +94,9 @@ async def _export(req: ApiRequest, kind: Kind) -> Response:
             raise bad_request("location", "Backups to a cloud storage are not supported.")
         filename = query.filename
         if filename is not None:
-            filename = Path(filename.replace("\\", "/")).name
-            if not filename or filename.startswith(".") or "\x00" in filename:
+            # Only what clients accept back from Content-Disposition; never a path.
+            filename = safe_file_name(Path(filename.replace("\\", "/")).name)
+            if not filename:
                 raise bad_request("filename", "Not a valid file name.")
         operation = requests.Operation(
             type=EXPORT_OPERATION, target=kind, task_id=ident if kind == "task" else None,
@@ -150,7 +152,12 @@ async def _download(req: ApiRequest, kind: Kind) -> Response:
     path = backups.result_dir(req.container.settings.data_dir, row.id) / str(row.params["file"])
     if not path.is_file():
         raise not_found("The backup file is no longer available; export it again.")
-    return FileResponse(path, media_type="application/zip", filename=path.name)
+    # The name is plain (safe_file_name): sent as filename="..." which cvat-sdk parses
+    # (Starlette would send a name with spaces as filename*=, which it does not).
+    disposition = f'attachment; filename="{path.name}"'
+    return FileResponse(
+        path, media_type="application/zip", headers={"Content-Disposition": disposition}
+    )
 
 
 @router.get("/api/tasks/{id:int}/backup/download", query=DownloadQuery,

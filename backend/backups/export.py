@@ -54,6 +54,12 @@ class TaskParts:
     history: list[tuple[str, Path]] = field(default_factory=list)  # (name, spooled file)
 
 
+def safe_file_name(name: str) -> str:
+    """`name` with only the characters clients accept from Content-Disposition
+    ([A-Za-z0-9_-. ]), not starting with a dot; "" when nothing is left."""
+    return _SAFE_NAME.sub("_", name).strip(" .")[:200]
+
+
 def download_name(kind: str, name: str, stamp: str) -> str:
     """CVAT's `{kind}_{name}_backup_{time}.zip`, reduced to what clients accept in
     Content-Disposition ([A-Za-z0-9_-. ], not starting with a dot)."""

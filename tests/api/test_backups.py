@@ -307,10 +307,11 @@ def test_cli_backup_and_restore(server: Any, source_task: int, tmp_path: Path) -
     cli = [str(Path(sys.executable).with_name("cvat-cli")), "--server-host", server.url,
            "--auth", f"{server.admin[0]}:{server.admin[1]}"]  # fmt: skip
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    target = tmp_path / "cli.zip"
-    done = subprocess.run([*cli, "task", "backup", str(source_task), str(target)],
+    # Into a directory: the name comes from Content-Disposition (the task name has a space).
+    done = subprocess.run([*cli, "task", "backup", str(source_task), f"{tmp_path}/"],
                           capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    (target,) = tmp_path.glob("task_backup source_backup_*.zip")
     assert zipfile.is_zipfile(target)
     done = subprocess.run([*cli, "task", "create-from-backup", str(target)],
                           capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
@@ -532,6 +533,11 @@ def test_export_refusals_and_download_access(server: Any, source_task: int) -> N
         r = http.post(f"/api/tasks/{empty.json()['id']}/backup/export")
         assert r.status_code == 400 and "no data" in r.text
         assert http.post("/api/tasks/99999999/backup/export").status_code == 404
+        r = http.post(f"/api/tasks/{source_task}/backup/export",
+                      params={"filename": "../my backup (1).zip"})  # fmt: skip
+        request = _wait(http, r.json()["rq_id"])
+        got = http.get(request["result_url"])
+        assert got.headers["content-disposition"] == 'attachment; filename="my backup _1_.zip"'
         r = http.get(f"/api/tasks/{source_task}/backup/download",
                      params={"rq_id": "00000000-0000-0000-0000-000000000000"})  # fmt: skip
         assert r.status_code == 404
