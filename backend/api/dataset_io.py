@@ -6,9 +6,13 @@ archive; the finished request's `result_url` (absolute) is GET /api/requests/{rq
 which streams it to the request's owner (404 once gone). With location=cloud_storage
 &cloud_storage_id= the archive goes to that bucket under `filename` instead (no result_url).
 
+Without location, the resource's target storage decides.
+
 Import: /api/{jobs,tasks}/{id}/annotations/?format=&filename= over the single-file upload
 protocol (backend/api/file_upload.py) -> 202 {rq_id}; the arq job replaces the annotations
-with one event per job (source "import")."""
+with one event per job (source "import"). /api/projects/{id}/dataset/ takes a dataset with
+its images and makes a new task of it in the project (workers/dataset_import.py).
+Permissions: a resource the user may not see is a 404, a refused action a 403."""
 
 from __future__ import annotations
 
