@@ -232,6 +232,26 @@ def test_voc_keeps_boxes_tags_tracks_and_paints_segments(tmp_path: Path) -> None
     assert tags_of(back) == [(3, 2)]
 
 
+def test_voc_writes_what_datumaros_own_voc_writer_writes(tmp_path: Path) -> None:
+    """Our VOC exporter writes an image's XML once instead of once per box: same files."""
+    from datumaro.plugins.data_formats.voc.exporter import VocExporter
+
+    from backend.formats import voc
+
+    shapes = [fs.box(0, attributes=fs.car_attributes()), fs.box(0, label=2), fs.box(1)]
+    source = fs.source(fs.frames(2), shapes=shapes, tags=[fs.tag(1)])
+    ours = _export("PASCAL VOC 1.1", source, tmp_path)
+    theirs = tmp_path / "theirs"
+    dataset = dm_bridge.to_dataset(source, False, dm_bridge.ExportOptions(ellipse_as="mask"))
+    VocExporter.convert(dataset, save_dir=str(theirs), save_media=False,
+                        label_map=voc.label_colors(source.labels))  # fmt: skip
+    files = sorted(p.relative_to(ours) for p in ours.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(theirs) for p in theirs.rglob("*") if p.is_file())
+    for name in files:
+        assert (ours / name).read_bytes() == (theirs / name).read_bytes(), name
+    assert len((ours / "Annotations/img000.xml").read_text().split("<object>")) == 3
+
+
 def test_voc_takes_annotation_files_without_lists_or_directories(tmp_path: Path) -> None:
     source = fs.source(fs.frames(2), shapes=[fs.box(1, attributes=fs.car_attributes())])
     out = _export("PASCAL VOC 1.1", source, tmp_path)
