@@ -589,7 +589,7 @@ def test_a_prebuilt_video_task_cannot_be_backed_up(server: Any, tmp_path: Path) 
 
 
 def test_others_can_neither_back_up_nor_download(server: Any, source_task: int) -> None:
-    from tests.api.iam_helpers import login, register
+    from tests.api.iam_helpers import login, register, set_role
 
     other = register(server.url)
     stranger = login(server.url, str(other["username"]))
@@ -602,6 +602,19 @@ def test_others_can_neither_back_up_nor_download(server: Any, source_task: int) 
             download = f"/api/tasks/{source_task}/backup/download"
             assert stranger.get(download, params={"rq_id": rq_id}).status_code == 404
             assert http.get(download, params={"rq_id": rq_id}).status_code == 200
+            # A plain user restores a backup given to them: the task is theirs.
+            content = http.get(download, params={"rq_id": rq_id}).content
+            r = stranger.post("/api/tasks/backup/", files={"task_file": ("b.zip", content)})
+            request = _wait(stranger, r.json()["rq_id"])
+            assert request["status"] == "finished", request
+            mine = stranger.get(f"/api/tasks/{request['result_id']}").json()
+            assert mine["owner"]["username"] == other["username"]
+            # A worker may create nothing: no restore either.
+            set_role(server.url, server.admin, int(other["id"]), "worker")
+            start = stranger.post("/api/tasks/backup/", headers={"Upload-Start": ""})
+            assert start.status_code == 403, start.text
+            start = stranger.post("/api/projects/backup/", headers={"Upload-Start": ""})
+            assert start.status_code == 403, start.text
     finally:
         stranger.close()
 
