@@ -180,7 +180,8 @@ async def upload_data(req: ApiRequest) -> Any:
         return await _tus_create(req, task_id)
     # No marker: CVAT's one-request form (multipart files + parameters), or JSON.
     content_type = headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
+    # A form without files (curl -d, as DRF's FormParser takes it) reads like a multipart one.
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         await _check_no_data(req, task, storage)
         async with req.container.pool.connection() as conn:
             session = await uploads.start(conn, task_id, req.principal.id)

@@ -214,3 +214,21 @@ def test_predefined_order_names_the_uploaded_archives_as_cvat_sdk_sends_it(api: 
     assert done["status"] == "finished", done
     frames = api.get(f"/api/tasks/{api.task_id}/data/meta").json()["frames"]
     assert [f["name"] for f in frames] == ["m.png", "b.png", "c.png", "z.png", "a.png"]
+
+
+def test_a_url_encoded_form_is_read_like_a_multipart_one(api: Api) -> None:
+    # `curl -d 'server_files[0]=...'` (DRF's FormParser) was answered "JSON is malformed".
+    r = api.http.post(
+        api.data_url,
+        content=b"image_quality=70&sorting_method=weird&remote_files%5B0%5D=file%3A%2F%2F%2Fx",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json() == {"sorting_method": ["Invalid enum value 'weird'"]}
+    r = api.http.post(
+        api.data_url,
+        content=b"image_quality=70&remote_files%5B0%5D=file%3A%2F%2F%2Fx",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["remote_files"][0].startswith("file:///x: only http and https URLs")
