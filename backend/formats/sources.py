@@ -54,7 +54,7 @@ async def _all(conn: Any, query: str, params: Sequence[Any]) -> list[dict[str, A
         return list(await cur.fetchall())
 
 
-async def _person(conn: Any, user_id: int | None) -> dict[str, str] | None:
+async def person(conn: Any, user_id: int | None) -> dict[str, str] | None:
     if user_id is None:
         return None
     row = await _one(conn, "SELECT username, email FROM users WHERE id = %s", [user_id])
@@ -131,8 +131,8 @@ async def task_source(
         "segments": [
             {"id": j["id"], "start": j["start_frame"], "stop": j["stop_frame"]} for j in jobs
         ],
-        "owner": await _person(conn, task.get("owner_id")),
-        "assignee": await _person(conn, task.get("assignee_id")),
+        "owner": await person(conn, task.get("owner_id")),
+        "assignee": await person(conn, task.get("assignee_id")),
         "dumped": datetime.datetime.now(datetime.UTC).isoformat(),
         "project_id": task.get("project_id"),
     }  # fmt: skip

@@ -189,6 +189,17 @@ def test_export_of_a_task_a_job_and_a_project_through_http(server: Any) -> None:
             for task_id in sorted((api.task_id, sibling.task_id))
         ]
 
+    # CVAT XML makes one document of the whole project, as CVAT does.
+    done = export(
+        api, f"/api/projects/{project['id']}/dataset/export", format="CVAT for images 1.1"
+    )
+    assert done["status"] == "finished", done
+    with zipfile.ZipFile(io.BytesIO(api.http.get(done["result_url"]).content)) as zf:
+        assert zf.namelist() == ["annotations.xml"]
+        xml = zf.read("annotations.xml").decode()
+    assert "<project>" in xml and xml.count("<image ") == 5 and xml.count("<box ") == 4
+    assert f'task_id="{api.task_id}"' in xml and f'task_id="{sibling.task_id}"' in xml
+
 
 def test_export_refusals_name_the_parameter(server: Any) -> None:
     api = new_task(server)
