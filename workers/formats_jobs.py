@@ -25,7 +25,7 @@ from backend.cloud import export_target
 from backend.domain.errors import DomainError
 from backend.formats import pipeline, project_export, registry, sources
 from backend.formats.model import ExportSource, FormatError, Importer
-from backend.media import file_uploads
+from backend.media import chunk_cache, file_uploads
 from backend.media.archive import ArchiveLimits
 from backend.services import requests
 from backend.services.annotation_import import replace_annotations
@@ -179,20 +179,29 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
         progress = Progress(container, rq_id)
         save_images = bool(row.params.get("save_images"))
         out = work / "dataset"
+        frames = None
+        if save_images:  # a video task's frames are decoded for the archive
+            cache = await asyncio.to_thread(
+                chunk_cache.for_data_dir, data_dir, container.settings.media_cache_mb
+            )
+            frames = sources.VideoFrames(work / "frames", cache)
         whole = project_export.project_exporter_for(info.display_name)
         if row.operation.target == "project" and whole is not None:
             # One document over all tasks (CVAT XML's project layout).
             assert row.operation.project_id is not None
             async with container.pool.connection() as conn:
                 project = await project_export.project_info(conn, row.operation.project_id)
-                found = [await sources.task_source(conn, data_dir, t) for t, _, _ in parts]
+                found = [
+                    await sources.task_source(conn, data_dir, t, video_frames=frames)
+                    for t, _, _ in parts
+                ]
             out.mkdir(parents=True, exist_ok=True)
             await in_thread(progress, functools.partial(whole, project, found, out, save_images))
         else:
             # One task's source in memory at a time: a project is exported task by task.
             for index, (task_id, job_id, where) in enumerate(parts):
                 async with container.pool.connection() as conn:
-                    source = await sources.task_source(conn, data_dir, task_id, job_id)
+                    source = await sources.task_source(conn, data_dir, task_id, job_id, frames)
                 place = out / where if where else out
                 run = functools.partial(pipeline.run_exporter, exporter, source, place, save_images)
                 await in_thread(progress, run)

@@ -24,7 +24,8 @@ from psycopg.rows import dict_row
 from backend.domain.annotations import CvatAnnotations
 from backend.domain.objects import LabeledImage, LabeledShape, LabeledTrack
 from backend.formats.model import ExportSource, FrameSpec
-from backend.media import serving
+from backend.media import serving, video_serving
+from backend.media.chunk_cache import ChunkCache
 from backend.media.storage import StoredData, TaskStorage
 from backend.services.labels import label_rows_for_task, label_set
 from backend.services.task_annotations import JobContent, JobRange, merge
@@ -99,18 +100,46 @@ def _frames(stored: StoredData, mode: str) -> list[FrameSpec]:
     return [FrameSpec(n, f.name, f.width, f.height) for n, f in enumerate(frames)]
 
 
-def _image_path(storage: TaskStorage, stored: StoredData) -> Callable[[int], Path] | None:
+class VideoFrames:
+    """Where a video task's frames are decoded for an export with images: each frame once,
+    as the PNG that `type=frame&quality=original` serves, into a scratch directory."""
+
+    def __init__(self, directory: Path, cache: ChunkCache) -> None:
+        self.directory = directory
+        self.cache = cache
+
+
+def _image_path(
+    storage: TaskStorage, stored: StoredData, video_frames: VideoFrames | None
+) -> Callable[[int], Path] | None:
     files = stored.original_files
-    if stored.spec.mode == "interpolation" or len(files) != len(stored.spec.frames):
-        return None  # a video keeps no file per frame
+    if stored.spec.video is not None:
+        if video_frames is None:
+            return None
+        where = video_frames.directory / str(storage.task_id)
+
+        def decoded(frame: int) -> Path:
+            target = where / f"frame_{frame:06d}.png"
+            if not target.is_file():
+                where.mkdir(parents=True, exist_ok=True)
+                video_serving.write_frame(
+                    storage, stored, frame, "original", target, video_frames.cache
+                )
+            return target
+
+        return decoded
+    if len(files) != len(stored.spec.frames):
+        return None
     return lambda frame: storage.original_frame(files[frame])
 
 
 async def task_source(
-    conn: Any, data_dir: str | Path, task_id: int, job_id: int | None = None
-) -> ExportSource:
+    conn: Any, data_dir: str | Path, task_id: int, job_id: int | None = None,
+    video_frames: VideoFrames | None = None,
+) -> ExportSource:  # fmt: skip
     """The task (or one of its jobs) as an exporter reads it. Annotations of a task are its
-    jobs merged as GET /api/tasks/{id}/annotations serves them."""
+    jobs merged as GET /api/tasks/{id}/annotations serves them. A video task's frames have
+    files (image_path) only when `video_frames` says where to decode them."""
     task = await _one(conn, "SELECT * FROM tasks WHERE id = %s", [task_id])
     if task is None:
         raise SourceMissing(f"task {task_id} does not exist")
@@ -165,7 +194,7 @@ async def task_source(
     return ExportSource(
         task_id=task_id, task_name=str(task["name"]), job_id=job_id, mode=mode,
         dimension=stored.spec.dimension, frames=frames, labels=labels, annotations=annotations,
-        meta=meta, image_path=_image_path(storage, stored),
+        meta=meta, image_path=_image_path(storage, stored, video_frames),
     )  # fmt: skip
 
 

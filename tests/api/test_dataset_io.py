@@ -495,9 +495,16 @@ def test_a_video_task_exports_its_frames_and_tracks_and_imports_them_back(
         xml = zf.read("annotations.xml").decode()
     assert 'name="frame_000000"' in xml and 'name="frame_000005"' in xml
 
-    done = export(api, f"/api/tasks/{api.task_id}/dataset/export", format="CVAT for video 1.1")
+    done = export(api, f"/api/tasks/{api.task_id}/dataset/export",
+                  format="CVAT for video 1.1", save_images="True")  # fmt: skip
     assert done["status"] == "finished", done
     archive = api.http.get(done["result_url"]).content
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        images = sorted(n for n in zf.namelist() if n.startswith("images/"))
+        assert images == [f"images/frame_{i:06d}.png" for i in range(6)], images
+        query = {"type": "frame", "number": 3, "quality": "original"}
+        served = api.http.get(f"/api/tasks/{api.task_id}/data/", params=query)
+        assert zf.read("images/frame_000003.png") == served.content
     assert api.http.delete(f"/api/tasks/{api.task_id}/annotations").status_code == 204
     done = upload_annotations(api, "CVAT 1.1", "video.zip", archive)
     assert done["status"] == "finished", done
