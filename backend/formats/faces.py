@@ -4,6 +4,7 @@ landmarks, `bb_landmark/loose_*.csv`), LFW 1.0 (landmark points and the pairs li
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from datumaro.components.annotation import Annotation, AnnotationType
@@ -21,7 +22,7 @@ from datumaro.plugins.data_formats.widerface import (
 )
 
 from backend.formats import dm_bridge
-from backend.formats.model import CvatAnnotations, ExportSource, FormatError
+from backend.formats.model import CvatAnnotations, ExportSource, FormatError, FrameSpec
 from backend.formats.registry import FormatInfo, register
 
 _NO_TRACKS = dm_bridge.ExportOptions(tracks=False)
@@ -50,9 +51,16 @@ def _landmarks_of_the_person(item: DatasetItem) -> list[Annotation]:
     ]
 
 
+def _image_name(index: int, frame: FrameSpec) -> str:
+    """LFW names an image `<person>/<name>`: datumaro 1.13 cannot read deeper names back,
+    so images go by their file name (export_lfw checks they are unique)."""
+    return os.path.splitext(os.path.basename(frame.name))[0]
+
+
 _export_lfw, _import_lfw = dm_bridge.plain_format(
     "LFW", "1.0", LfwExporter, LfwImporter, [LfwBase],
-    required="annotations/pairs.txt", export_options=_NO_TRACKS,
+    required="annotations/pairs.txt",
+    export_options=dm_bridge.ExportOptions(tracks=False, item_id=_image_name),
     import_options=dm_bridge.ImportOptions(tracks=False, rewrite=_landmarks_of_the_person),
 )  # fmt: skip
 
@@ -64,6 +72,10 @@ def export_lfw(source: ExportSource, out_dir: Path, save_images: bool) -> None:
         if shape.type == "points" and shape.frame not in tagged:
             name = next((f.name for f in source.frames if f.number == shape.frame), shape.frame)
             raise FormatError(f"LFW: frame {name} has landmarks but no tag naming its person")
+    names = [_image_name(0, frame) for frame in source.frames]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})[0]
+        raise FormatError(f"LFW: two frames are named {twice!r} (LFW names images by file name)")
     _export_lfw(source, out_dir, save_images)
 
 

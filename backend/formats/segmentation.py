@@ -104,9 +104,12 @@ def export_kitti(source: ExportSource, out_dir: Path, save_images: bool) -> None
 def import_kitti(path: Path, target: ExportSource) -> CvatAnnotations:
     """Boxes from label_2/ and masks from instance/ (datumaro reads only one of the two
     at a time, so each is read on its own)."""
-    boxes, masks = any(path.rglob("label_2")), any(path.rglob("instance"))
+    boxes = any(path.rglob("label_2/**/*.txt"))
+    masks = any(path.rglob("instance/**/*.png"))
     if not path.is_dir() or not (boxes or masks):
-        raise FormatError(f"{path.name}: not a KITTI dataset (expected label_2/ or instance/)")
+        raise FormatError(
+            f"{path.name}: not a KITTI dataset (expected label_2/*.txt or instance/*.png)"
+        )
     options = dm_bridge.ImportOptions(file=path.name, tracks=False)
     parts = []
     if boxes:

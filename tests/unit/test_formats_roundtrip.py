@@ -356,6 +356,13 @@ def test_semantic_formats_paint_each_class(name: str, tmp_path: Path) -> None:
     assert 170 < got[3][3] < 260  # the ellipse, 10 x 6 half-axes (188 inside the curve)
 
 
+def test_kitti_with_boxes_only_and_frames_in_directories(tmp_path: Path) -> None:
+    frames = [fs.FrameSpec(number=i, name=f"cam/{i:03d}.png", width=fs.W, height=fs.H)
+              for i in range(2)]  # fmt: skip
+    back = roundtrip("KITTI 1.0", fs.source(frames, shapes=[fs.box(1, label=2)]), tmp_path)
+    assert [(s.frame, s.label_id, s.type) for s in back.shapes] == [(1, 2, "rectangle")]
+
+
 def test_kitti_keeps_boxes_and_paints_segments(tmp_path: Path) -> None:
     shapes = [fs.box(0, occluded=True), fs.polygon(1), fs.mask(2)]
     back = roundtrip("KITTI 1.0", fs.source(fs.frames(3), shapes=shapes), tmp_path)
@@ -574,6 +581,17 @@ def test_unknown_label_names_the_label(name: str, tmp_path: Path) -> None:
     )
     with pytest.raises(FormatError, match=r"'(car|person|pose|icdar)'.*(is not a label|not have)"):
         FORMATS[name].importer(out, other)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", ROUND_TRIP_FORMATS + sorted(TRACK_ONLY) + ICDAR_FORMATS)
+def test_frames_in_directories_come_back_to_their_frames(name: str, tmp_path: Path) -> None:
+    frames = [fs.FrameSpec(number=i, name=f"set/cam{i % 2}/img{i:03d}.jpg", width=fs.W,
+                           height=fs.H) for i in range(3)]  # fmt: skip
+    spec = _one_shape(name, 1)
+    back = roundtrip(name, fs.source(frames, **spec), tmp_path)
+    found = {s.frame for s in back.shapes} | {t.frame for t in back.tags}
+    found |= {k.frame for t in back.tracks for k in t.shapes if not k.outside}
+    assert found == {1}
 
 
 @pytest.mark.parametrize("name", ROUND_TRIP_FORMATS + sorted(TRACK_ONLY) + ICDAR_FORMATS)
