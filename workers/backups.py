@@ -44,11 +44,15 @@ async def export_backup(ctx: dict[str, Any], rq_id: str) -> str:
     name = params.get("filename") or download_name(params["kind"], params["name"], stamp)
     folder = backups.result_dir(container.settings.data_dir, rq_id)
     await asyncio.to_thread(backups.sweep_expired, container.settings.data_dir)
+    watch = _Watch()
+    reporter = asyncio.create_task(_report(container, rq_id, watch))
     try:
         await backups.export_backup(
             container, params["kind"], int(params["id"]), folder / name,
             with_history=bool(params.get("with_history")),
+            progress=watch.set_progress, check=watch.check,
         )  # fmt: skip
+        await _stop(reporter)
         async with container.pool.connection() as conn:
             await conn.execute(
                 "UPDATE requests SET params = params || jsonb_build_object('file', %s::text),"
@@ -58,13 +62,23 @@ async def export_backup(ctx: dict[str, Any], rq_id: str) -> str:
             await requests.finish(conn, rq_id, result_url=f"{params['download_url']}?rq_id={rq_id}")
         log.info("backup written", rq_id=rq_id, kind=params["kind"], id=params["id"])
         return "finished"
+    except Cancelled:
+        await _fail(container, rq_id, requests.CANCELLED_MESSAGE)
     except BackupError as exc:
         await _fail(container, rq_id, str(exc))
     except Exception as exc:
         log.exception("backup failed", rq_id=rq_id)
         await _fail(container, rq_id, f"Could not write the backup: {exc or type(exc).__name__}")
+    finally:
+        await _stop(reporter)
     shutil.rmtree(folder, ignore_errors=True)
     return "failed"
+
+
+async def _stop(reporter: asyncio.Task[None]) -> None:
+    reporter.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reporter
 
 
 async def restore_backup(ctx: dict[str, Any], rq_id: str) -> str:
@@ -85,7 +99,7 @@ async def restore_backup(ctx: dict[str, Any], rq_id: str) -> str:
             container, str(row.params["kind"]), Path(upload), row.owner_id, rq_id,
             progress=lambda p: watch.set_progress(0.9 * p), check=watch.check,
         )  # fmt: skip
-        reporter.cancel()
+        await _stop(reporter)
         async with container.pool.connection() as conn:
             await requests.finish(conn, rq_id, result_id=new_id)
         outcome = "finished"
@@ -100,8 +114,6 @@ async def restore_backup(ctx: dict[str, Any], rq_id: str) -> str:
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         await _fail(container, rq_id, f"Could not restore the backup: {message}")
     finally:
-        reporter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reporter
+        await _stop(reporter)
         upload.unlink(missing_ok=True)
     return outcome

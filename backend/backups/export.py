@@ -12,6 +12,7 @@ import posixpath
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,17 @@ if TYPE_CHECKING:
 
 _encoder = msgspec.json.Encoder()
 _HISTORY_BATCH = 1000
+Progress = Callable[[float], None]
+
+
+def _nothing(value: float) -> None:
+    pass
+
+
+def _nothing_to_check() -> None:
+    pass
+
+
 WORK_DIR = ".work"  # beside the archive being written: spooled history, context images
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_\-. ]+")
 
@@ -235,10 +247,17 @@ async def collect_task(
     return parts
 
 
-def write_task(zf: zipfile.ZipFile, parts: TaskParts, prefix: str = "") -> None:
-    """The task's files into `zf` under `prefix` ("" or "task_N/")."""
-    for name, path in parts.media:
+def write_task(
+    zf: zipfile.ZipFile, parts: TaskParts, prefix: str = "", *,
+    progress: Progress = _nothing, check: Callable[[], None] = _nothing_to_check,
+) -> None:  # fmt: skip
+    """The task's files into `zf` under `prefix` ("" or "task_N/"); `check` (between
+    files) raises to cancel."""
+    for index, (name, path) in enumerate(parts.media):
         zf.write(path, f"{prefix}{DATA_DIR}/{name}", compress_type=zipfile.ZIP_STORED)
+        if index % 16 == 15:
+            progress(index / len(parts.media))
+            check()
     for name, path in parts.history:
         zf.write(path, f"{prefix}{HISTORY_DIR}/{name}", compress_type=zipfile.ZIP_DEFLATED)
     zf.writestr(f"{prefix}{TASK_FILE}", _encoder.encode(parts.manifest), zipfile.ZIP_DEFLATED)
@@ -248,22 +267,25 @@ def write_task(zf: zipfile.ZipFile, parts: TaskParts, prefix: str = "") -> None:
 
 
 async def task_backup(
-    container: Container, task_id: int, target: Path, *, with_history: bool
-) -> None:
+    container: Container, task_id: int, target: Path, *, with_history: bool,
+    progress: Progress = _nothing, check: Callable[[], None] = _nothing_to_check,
+) -> None:  # fmt: skip
     work = target.parent / WORK_DIR
     work.mkdir(exist_ok=True)
     parts = await collect_task(container, task_id, with_history=with_history, work=work)
+    progress(0.1)
 
     def write() -> None:
         with zipfile.ZipFile(target, "w") as zf:
-            write_task(zf, parts)
+            write_task(zf, parts, progress=lambda p: progress(0.1 + 0.9 * p), check=check)
 
     await asyncio.to_thread(write)
 
 
 async def project_backup(
-    container: Container, project_id: int, target: Path, *, with_history: bool
-) -> None:
+    container: Container, project_id: int, target: Path, *, with_history: bool,
+    progress: Progress = _nothing, check: Callable[[], None] = _nothing_to_check,
+) -> None:  # fmt: skip
     async with container.pool.connection() as conn:
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute("SELECT * FROM projects WHERE id = %s", [project_id])
@@ -295,7 +317,10 @@ async def project_backup(
             parts = await collect_task(
                 container, task_id, with_history=with_history, work=work, labels=labels
             )
-            await asyncio.to_thread(write_task, zf, parts, f"task_{index}/")
+            await asyncio.to_thread(
+                lambda: write_task(zf, parts, f"task_{index}/", check=check)  # noqa: B023
+            )
+            progress((index + 1) / (len(task_ids) + 1))
         await asyncio.to_thread(
             zf.writestr, PROJECT_FILE, _encoder.encode(manifest), zipfile.ZIP_DEFLATED
         )

@@ -68,17 +68,18 @@ def sweep_expired(data_dir: str | Path, ttl_s: float = EXPORT_TTL_S) -> int:
 
 
 async def export_backup(
-    container: Container, kind: str, ident: int, target: Path, *, with_history: bool
-) -> None:
+    container: Container, kind: str, ident: int, target: Path, *, with_history: bool,
+    progress: Callable[[float], None], check: Callable[[], None],
+) -> None:  # fmt: skip
     """Write the backup to `target` (through a temporary name: `target` appears complete
     or not at all)."""
     partial = target.with_name(target.name + ".part")
     partial.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if kind == "task":
-            await export.task_backup(container, ident, partial, with_history=with_history)
-        else:
-            await export.project_backup(container, ident, partial, with_history=with_history)
+        backup = export.task_backup if kind == "task" else export.project_backup
+        await backup(
+            container, ident, partial, with_history=with_history, progress=progress, check=check
+        )
         partial.replace(target)
     finally:
         shutil.rmtree(partial.parent / export.WORK_DIR, ignore_errors=True)
