@@ -5,7 +5,9 @@ A task backup is a zip:
     task.json          the task's fields, labels (by name), data settings and jobs
     annotations.json   one CVAT LabeledData per job (labels and attributes by name)
     data/              the task's media: each frame's original file under its frame name,
-                       and manifest.jsonl (a use_cache video: the video file)
+                       its context images in CVAT's related_images/ layout, manifest.jsonl;
+                       a video task: the whole video (kept only with use_cache: a video
+                       task built without it cannot be backed up, and says so)
     history/job_N.jsonl  (Vellum, only with `?with_history=true`) job N's event log
 
 A project backup holds project.json (fields and labels) and one task backup per task under
