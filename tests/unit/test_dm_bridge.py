@@ -267,3 +267,21 @@ def test_datumaro_failures_become_format_errors_naming_the_upload(tmp_path) -> N
         dm_bridge.import_with(upload, CocoInstancesImporter, CocoInstancesBase)
     assert str(error.value).startswith("upload")
     assert str(tmp_path) not in str(error.value)  # no server paths in messages
+
+
+def test_unpaint_mask_is_datumaros_result() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    colours = np.array([[0, 0, 0], [255, 0, 0], [0, 128, 255], [7, 7, 7]], dtype=np.uint8)
+    painted = colours[rng.integers(0, 4, (40, 30))]
+    inverse = {(0, 0, 0): 0, (0, 0, 255): 1, (255, 128, 0): 2, (7, 7, 7): 3}  # RGB keys
+    ours = dm_bridge.unpaint_mask(painted, inverse)
+    theirs = dm_bridge._datumaro_unpaint_mask(painted, inverse)
+    assert ours.dtype == theirs.dtype and (ours == theirs).all()
+    with pytest.raises(KeyError, match="Undeclared color"):
+        dm_bridge.unpaint_mask(painted, {(0, 0, 0): 0})
+    assert (
+        dm_bridge.unpaint_mask(painted, {(0, 0, 0): 0}, default_id=9)
+        == dm_bridge._datumaro_unpaint_mask(painted, {(0, 0, 0): 0}, default_id=9)
+    ).all()
