@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backend.domain.annotations import CvatAnnotations
 from backend.domain.objects import LabeledShape
@@ -677,3 +679,62 @@ def test_masks_survive_the_rle_both_ways() -> None:
     # nonsense from old data paints nothing instead of allocating a huge box
     for points in ([1, 2], [5, 5, 0, 0, -3, -3], [1, 1, 0, 0, 10**9, 10**9]):
         assert not dm_bridge.cvat_rle_to_mask(points, fs.W, fs.H).any()
+
+
+# --- properties ----------------------------------------------------------------------------
+
+# Quarter pixels: exact in binary, so that datumaro's rounding to 2 decimals and COCO's
+# x, y, w, h (x + w) give back the same numbers instead of neighbours a rounding apart.
+_coordinate = st.integers(0, 160).map(lambda v: v / 4)
+
+
+@st.composite
+def _shapes(draw: st.DrawFn) -> list[LabeledShape]:
+    shapes = []
+    for frame in range(draw(st.integers(1, 3))):
+        for _ in range(draw(st.integers(0, 4))):
+            kind = draw(st.sampled_from(["rectangle", "polygon", "polyline", "points"]))
+            count = {"rectangle": 2, "polygon": 3, "polyline": 2, "points": 1}[kind]
+            count += draw(st.integers(0, 2)) if kind != "rectangle" else 0
+            points = [draw(_coordinate) for _ in range(2 * count)]
+            if kind == "rectangle":
+                x1, y1, x2, y2 = points
+                points = [min(x1, x2), min(y1, y2), max(x1, x2) + 1, max(y1, y2) + 1]
+            label = draw(st.sampled_from([1, 2]))
+            attributes = fs.car_attributes(
+                color=draw(st.sampled_from(["red", "blue"])),
+                parked=draw(st.sampled_from(["true", "false"])),
+                doors=str(draw(st.integers(0, 10))),
+                note=draw(st.text(alphabet="abc xyz-", max_size=8)),
+            ) if label == 1 else []  # fmt: skip
+            shapes.append(
+                LabeledShape(
+                    type=kind, frame=frame, label_id=label, points=points,  # type: ignore[arg-type]
+                    occluded=draw(st.booleans()), z_order=draw(st.integers(-2, 2)),
+                    attributes=attributes,
+                )
+            )  # fmt: skip
+    return shapes
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shapes=_shapes())
+def test_datumaro_round_trip_keeps_any_shapes(shapes: list[LabeledShape]) -> None:
+    import tempfile
+
+    source = fs.source(fs.frames(3), shapes=shapes)
+    with tempfile.TemporaryDirectory() as temp:
+        back = roundtrip("Datumaro 1.0", source, Path(temp))
+    assert shapes_of(back) == expected(shapes)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shapes=_shapes())
+def test_coco_round_trip_keeps_any_boxes_and_polygons(shapes: list[LabeledShape]) -> None:
+    import tempfile
+
+    kept = [s for s in shapes if s.type in ("rectangle", "polygon")]
+    source = fs.source(fs.frames(3), shapes=kept)
+    with tempfile.TemporaryDirectory() as temp:
+        back = roundtrip("COCO 1.0", source, Path(temp))
+    assert shapes_of(back, z_order=False) == expected(kept, z_order=False)
