@@ -57,9 +57,10 @@ async def receive(
     data_dir = req.container.settings.data_dir
     if "upload-start" in headers:
         async with req.container.pool.connection() as conn:
+            dropped = await file_uploads.drop_abandoned(conn)
             _, old = await file_uploads.start(conn, scope, req.principal.id)
-        if old is not None:
-            await asyncio.to_thread(file_uploads.remove_files, data_dir, old)
+        for spent in [*dropped, *([old] if old else [])]:
+            await asyncio.to_thread(file_uploads.remove_files, data_dir, spent)
         return Response(status_code=202)
     if "upload-finish" in headers:
         filename = req.request.query_params.get("filename", "")

@@ -125,3 +125,18 @@ async def mark_complete(conn: AsyncConnection[Any], file_id: str, size: int) -> 
     await conn.execute(
         'UPDATE file_uploads SET length = %s, "offset" = %s WHERE id = %s', [size, size, file_id]
     )
+
+
+# An upload nobody finished within a day is abandoned (CVAT drops them too).
+ABANDONED_AFTER_S = 24 * 3600
+
+
+async def drop_abandoned(conn: AsyncConnection[Any]) -> list[str]:
+    """Forget sessions started more than ABANDONED_AFTER_S ago (a session whose work is
+    queued is ended by its worker long before); the caller removes their files."""
+    cur = await conn.execute(
+        "DELETE FROM file_upload_sessions WHERE started_at < now() - make_interval(secs => %s)"
+        " RETURNING session::text",
+        [ABANDONED_AFTER_S],
+    )
+    return [str(row[0]) for row in await cur.fetchall()]

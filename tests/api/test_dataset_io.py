@@ -636,3 +636,35 @@ def test_export_to_cloud_storage_writes_the_archive_to_the_bucket(
             params={"format": COCO, "location": "cloud_storage", "cloud_storage_id": storage_id},
         )  # fmt: skip
         assert r.status_code == 400 and "does not exist" in r.json()["cloud_storage_id"][0]
+
+
+def test_an_abandoned_upload_is_dropped_a_day_later(server: Any) -> None:
+    import psycopg
+
+    api = new_task(server)
+    url = f"/api/tasks/{api.task_id}/annotations/"
+    assert (
+        api.http.post(url, params={"format": COCO}, headers={"Upload-Start": ""}).status_code == 202
+    )
+    created = api.http.post(url, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": "100", "Upload-Metadata": "filename YS5qc29u",
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    file_id = created.headers["location"].rsplit("/", 1)[1]
+    with psycopg.connect(server.database_url, autocommit=True) as conn:
+        session = conn.execute(
+            "SELECT session::text FROM file_uploads WHERE id = %s", [file_id]
+        ).fetchone()[0]
+        conn.execute(
+            "UPDATE file_upload_sessions SET started_at = now() - interval '2 days'"
+            " WHERE session = %s",
+            [session],
+        )
+    left = Path(server.data_dir, "data", "file_uploads", session)
+    assert left.is_dir()
+    other = new_task(server)
+    r = other.http.post(f"/api/tasks/{other.task_id}/annotations/", params={"format": COCO},
+                        headers={"Upload-Start": ""})  # fmt: skip
+    assert r.status_code == 202
+    assert not left.exists()
+    assert api.http.head(created.headers["location"]).status_code == 404
