@@ -1005,22 +1005,34 @@ def _keyframes(
     parts: list[tuple[int, TrackedShape, bool]], stop: int, gaps: bool = True
 ) -> list[TrackedShape]:
     """Keyframes of a track seen frame by frame (CVAT's _validate_track_shapes): marked
-    keyframes, changes of visibility, and an outside keyframe after each gap and at the end."""
+    keyframes, changes of visibility, and an outside keyframe after each gap and at the
+    end. Unlike CVAT, the last visible shape before the track hides (or the export ends)
+    is a keyframe too: the shapes before it were interpolated towards a keyframe the file
+    does not show, and only this one keeps them where they were."""
     from msgspec import structs
 
     result: list[TrackedShape] = []
+
+    def keep(shape: TrackedShape) -> None:
+        if not result or result[-1].frame != shape.frame:
+            result.append(shape)
+
     prev: TrackedShape | None = None
     for frame, shape, keyframe in parts:
         prev_visible = prev is not None and not prev.outside
         visible = not shape.outside
-        gap = prev_visible and prev is not None and prev.frame + 1 < frame
+        gap = prev is not None and prev_visible and prev.frame + 1 < frame
+        if prev is not None and prev_visible and (gap or not visible):
+            keep(prev)
         if gap and prev is not None:
             result.append(structs.replace(prev, outside=True, frame=prev.frame + 1))
-        if prev_visible != visible or (visible and (gap or keyframe)) or prev is None:
-            result.append(shape)
+        if prev is None or prev_visible != visible or (visible and (gap or keyframe)):
+            keep(shape)
         prev = shape
-    if gaps and prev is not None and not prev.outside and prev.frame + 1 <= stop:
-        result.append(structs.replace(prev, outside=True, frame=prev.frame + 1))
+    if prev is not None and not prev.outside:
+        keep(prev)
+        if gaps and prev.frame + 1 <= stop:
+            result.append(structs.replace(prev, outside=True, frame=prev.frame + 1))
     return result
 
 

@@ -197,13 +197,16 @@ def box_track(start: int, stop: int, label: int = 1) -> LabeledTrack:
 
 
 def skeleton_track(start: int, stop: int) -> LabeledTrack:
+    """Visible from `start`, points moving right until `stop - 1`, outside from `stop`."""
+
     def element(label_id: int, x: float) -> SkeletonElementTrack:
         return SkeletonElementTrack(
             frame=start,
             label_id=label_id,
             shapes=[
                 TrackedShape(type="points", frame=start, points=[x, 5.0]),
-                TrackedShape(type="points", frame=stop, points=[x, 5.0], outside=True),
+                TrackedShape(type="points", frame=stop - 1, points=[x + 4, 5.0]),
+                TrackedShape(type="points", frame=stop, points=[x + 4, 5.0], outside=True),
             ],
         )
 
@@ -212,6 +215,7 @@ def skeleton_track(start: int, stop: int) -> LabeledTrack:
         label_id=3,
         shapes=[
             TrackedShape(type="skeleton", frame=start, points=[]),
+            TrackedShape(type="skeleton", frame=stop - 1, points=[]),
             TrackedShape(type="skeleton", frame=stop, points=[], outside=True),
         ],
         elements=[element(31, 5.0), element(32, 15.0), element(33, 25.0)],

@@ -255,6 +255,24 @@ def test_track_shapes_are_rebuilt_into_keyframes() -> None:
     assert len(no_tracks.shapes) == 4 and no_tracks.tracks == []
 
 
+def test_the_last_box_before_a_track_hides_is_a_keyframe() -> None:
+    """The file shows frames 1-3 of a track that moved towards an outside keyframe at 4:
+    without a keyframe at 3 the boxes at 2 and 3 would be interpolated towards frame 1's
+    copy and stand still."""
+
+    def box(x: float, keyframe: bool) -> Bbox:
+        return Bbox(x, 1, 5, 5, label=0, attributes={"track_id": 1, "keyframe": keyframe})
+
+    items = [_item(f"img00{n}", box(n * 2.0, n == 1)) for n in (1, 2, 3)]
+    back = dm_bridge.from_dataset(_dataset(items, LABELS), fs.source(fs.frames(6)))
+    (track,) = back.tracks
+    assert [(k.frame, k.points[0], k.outside) for k in track.shapes] == [
+        (1, 2.0, False),
+        (3, 6.0, False),
+        (4, 6.0, True),
+    ]
+
+
 def test_datumaro_failures_become_format_errors_naming_the_upload(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from datumaro.plugins.data_formats.coco.base import CocoInstancesBase
     from datumaro.plugins.data_formats.coco.importer import CocoInstancesImporter

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.domain.annotations import CvatAnnotations
-from backend.domain.objects import LabeledShape
+from backend.domain.objects import LabeledShape, LabeledTrack, TrackedShape
 from backend.formats import dm_bridge
 from backend.formats.model import ExportSource, FormatError
 from backend.formats.registry import FORMATS
@@ -738,3 +738,67 @@ def test_coco_round_trip_keeps_any_boxes_and_polygons(shapes: list[LabeledShape]
     with tempfile.TemporaryDirectory() as temp:
         back = roundtrip("COCO 1.0", source, Path(temp))
     assert shapes_of(back, z_order=False) == expected(kept, z_order=False)
+
+
+@st.composite
+def _box_tracks(draw: st.DrawFn) -> list[LabeledTrack]:
+    tracks = []
+    for _ in range(draw(st.integers(1, 3))):
+        frames = sorted(draw(st.sets(st.integers(0, 9), min_size=1, max_size=5)))
+        keyframes = []
+        for index, frame in enumerate(frames):
+            x, y = draw(_coordinate), draw(_coordinate)
+            outside = index > 0 and draw(st.booleans())
+            keyframes.append(
+                TrackedShape(
+                    type="rectangle", frame=frame, points=[x, y, x + 5, y + 5], outside=outside,
+                    occluded=draw(st.booleans()),
+                    attributes=[fs.AttributeVal(105, str(draw(st.integers(0, 100))))],
+                )
+            )  # fmt: skip
+        tracks.append(
+            LabeledTrack(
+                frame=frames[0], label_id=1, shapes=keyframes,
+                attributes=[fs.AttributeVal(101, "blue"), fs.AttributeVal(102, "false"),
+                            fs.AttributeVal(103, "3"), fs.AttributeVal(104, "")],
+            )
+        )  # fmt: skip
+    return tracks
+
+
+def _visible(tracks: list[LabeledTrack]) -> list[tuple[Any, ...]]:
+    """Every box the tracks show, frame by frame (what a user sees, whichever keyframes
+    hold it)."""
+    from backend.domain.interpolation import interpolate
+
+    rows = []
+    for track in tracks:
+        for shape in interpolate(track, 0, 9):
+            if not shape.outside:
+                attributes = tuple(sorted((a.spec_id, a.value) for a in shape.attributes))
+                rows.append((shape.frame, shape.occluded, attributes, list(shape.points)))
+    return sorted(rows)
+
+
+def _same_boxes(got: list[tuple[Any, ...]], want: list[tuple[Any, ...]]) -> None:
+    # a keyframe rebuilt where a track was interpolated holds datumaro's 2-decimal
+    # rounding of the interpolated box, so later boxes may move by a hundredth
+    assert [row[:3] for row in got] == [row[:3] for row in want]
+    for (*_, points), (*_, expected_points) in zip(got, want, strict=True):
+        assert points == pytest.approx(expected_points, abs=0.02)
+
+
+@pytest.mark.parametrize("name", ["Datumaro 1.0", "COCO 1.0", "PASCAL VOC 1.1"])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(tracks=_box_tracks())
+def test_track_formats_show_the_same_boxes_on_every_frame(
+    name: str, tracks: list[LabeledTrack]
+) -> None:
+    import tempfile
+
+    source = fs.source(fs.frames(10), tracks=tracks)
+    with tempfile.TemporaryDirectory() as temp:
+        back = roundtrip(name, source, Path(temp))
+    assert back.shapes == []
+    _same_boxes(_visible(back.tracks), _visible(tracks))
