@@ -219,19 +219,23 @@ async def _import_target(
         if target == "job":
             await access.check_job(conn, user, "import:annotations", ident)
             query = (
-                "SELECT j.task_id, t.project_id FROM jobs j JOIN tasks t ON t.id = j.task_id"
-                " WHERE j.id = %s"
+                "SELECT j.task_id, t.project_id, t.size FROM jobs j"
+                " JOIN tasks t ON t.id = j.task_id WHERE j.id = %s"
             )
         elif target == "task":
             await access.check_task(conn, user, "import:annotations", ident)
-            query = "SELECT id, project_id FROM tasks WHERE id = %s"
+            query = "SELECT id, project_id, size FROM tasks WHERE id = %s"
         else:
             await access.check_project(conn, user, "import", ident)
-            query = "SELECT NULL::bigint, id FROM projects WHERE id = %s"
+            query = "SELECT NULL::bigint, id, 1 FROM projects WHERE id = %s"
         cur = await conn.execute(query, [ident])
         row = await cur.fetchone()
     if row is None:
         raise not_found()
+    if not row[2]:
+        raise bad_request(
+            "non_field_errors", "The task has no data: annotations are imported onto its frames."
+        )
     return row[0], row[1]
 
 

@@ -32,7 +32,7 @@ from backend.services.task_annotations import JobContent, JobRange, merge
 
 
 class SourceMissing(LookupError):
-    """The task, job or project is gone, or a task has no data to export."""
+    """The task, job or project is gone, or a task has no data (no frames)."""
 
 
 _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
@@ -146,7 +146,7 @@ async def task_source(
     storage = TaskStorage(data_dir, task_id)
     stored = await asyncio.to_thread(storage.load)
     if stored is None:
-        raise SourceMissing(f"task {task_id} has no data to export")
+        raise SourceMissing(f"task {task_id} has no data (no frames)")
     labels = label_set(await label_rows_for_task(conn, task_id)).top_level
     jobs = await task_jobs(conn, task_id)
     mode = stored.spec.mode

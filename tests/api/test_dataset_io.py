@@ -400,6 +400,11 @@ def test_import_refusals_and_permissions(server: Any) -> None:
                       headers={"Upload-Finish": ""})  # fmt: skip
     assert r.status_code == 400 and "never.json" in r.json()["filename"][0]
 
+    empty = api.new_task()
+    r = api.http.post(f"/api/tasks/{empty}/annotations/", params={"format": COCO},
+                      headers={"Upload-Start": ""})  # fmt: skip
+    assert r.status_code == 400 and "no data" in r.json()["non_field_errors"][0]
+
     other = register(server.url)
     stranger = httpx.Client(base_url=server.url, auth=(other["username"], other["password"]))
     r = stranger.post(url, params={"format": COCO}, headers={"Upload-Start": ""})
