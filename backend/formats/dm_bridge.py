@@ -289,7 +289,7 @@ def _dm_attributes(label: LabelSpec, values: Iterable[AttributeVal]) -> dict[str
 
 @dataclass
 class _FrameShape:
-    """A shape on one frame, from a shape or a track (then with track id and keyframe)."""
+    """A track's shape on one frame (plain shapes are used as they are)."""
 
     type: str
     label_id: int
@@ -302,7 +302,6 @@ class _FrameShape:
     elements: list[tuple[int, list[float], bool, bool]]  # label id, points, occluded, outside
     track_id: int | None = None
     keyframe: bool = False
-    source: str = "manual"
 
 
 def _frame_shapes(
@@ -360,7 +359,6 @@ def _frame_shapes(
                     elements=elements,
                     track_id=track_index if options.tracks else None,
                     keyframe=seen.keyframe,
-                    source=track.source,
                 )
             )
     return by_frame
