@@ -102,7 +102,9 @@ async def import_project_dataset(ctx: dict[str, Any], rq_id: str) -> str:
             await tasks_port.attach(container, task_id, stored.spec, actor)
             async with container.pool.connection() as conn:
                 target = await sources.task_source(conn, data_dir, task_id)
-            data = await in_thread(progress, lambda: read_upload(importer, root, target, filename))
+            data = await in_thread(
+                progress, lambda: read_upload(importer, root, target, filename, row.params)
+            )
             metadata = EventMetadata(actor=actor, source="import", request_id=rq_id)
             outcomes = await replace_annotations(container, task_id, None, data, metadata)
             position = max((o.position for o in outcomes), default=0)

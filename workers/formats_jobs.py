@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import structlog
 
 from backend.cloud import export_target
+from backend.domain.annotations import CvatAnnotations
 from backend.domain.errors import DomainError
 from backend.formats import pipeline, project_export, registry, sources
+from backend.formats.masks import masks_to_polygons
 from backend.formats.model import ExportSource, FormatError, Importer
 from backend.media import chunk_cache, file_uploads
 from backend.media.archive import ArchiveLimits
@@ -231,15 +233,21 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
 # --- import ------------------------------------------------------------------------------
 
 
-def read_upload(importer: Importer, path: Path, target: ExportSource, filename: str) -> Any:
-    """Run the importer; its FormatError names the uploaded file, whatever it read."""
+def read_upload(
+    importer: Importer, path: Path, target: ExportSource, filename: str, params: dict[str, Any]
+) -> CvatAnnotations:
+    """Run the importer; its FormatError names the uploaded file, whatever it read. Masks
+    become polygons unless the request said conv_mask_to_poly=false (CVAT's default)."""
     try:
-        return importer(path, target)
+        data = importer(path, target)
     except FormatError as exc:
         message = str(exc)
         raise FormatError(
             message if message.startswith(filename) else f"{filename}: {message}"
         ) from None
+    if params.get("conv_mask_to_poly", True):
+        data = masks_to_polygons(data, {frame.number: frame for frame in target.frames})
+    return data
 
 
 async def import_annotations(ctx: dict[str, Any], rq_id: str) -> str:
@@ -261,10 +269,10 @@ async def import_annotations(ctx: dict[str, Any], rq_id: str) -> str:
         assert importer is not None
         progress = Progress(container, rq_id)
 
-        def read() -> Any:
+        def read() -> CvatAnnotations:
             path = pipeline.unpack_upload(upload, filename, work, limits)
             progress.set(0.3)
-            imported = read_upload(importer, path, target, filename)
+            imported = read_upload(importer, path, target, filename, row.params)
             progress.set(0.6)
             return imported
 

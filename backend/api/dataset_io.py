@@ -271,7 +271,7 @@ async def _import(req: ApiRequest, target: Target) -> Response:
             ),
             params={
                 "session": received.session, "file": str(received.path),
-                "filename": received.filename,
+                "filename": received.filename, "conv_mask_to_poly": query.conv_mask_to_poly,
             },
         )  # fmt: skip
     return await _enqueue(req, function, rq_id)

@@ -673,3 +673,34 @@ def test_an_abandoned_upload_is_dropped_a_day_later(server: Any) -> None:
     assert r.status_code == 202
     assert not left.exists()
     assert api.http.head(created.headers["location"]).status_code == 404
+
+
+def test_imported_masks_become_polygons_unless_asked_not_to(server: Any) -> None:
+    source = new_task(server)
+    person = labels(source)["person"]
+    # a 4 x 5 block at (2, 3): CVAT's RLE over the box, then left, top, right, bottom
+    mask = {"type": "mask", "frame": 1, "label_id": person,
+            "points": [0.0, 20.0, 2.0, 3.0, 5.0, 7.0]}  # fmt: skip
+    r = source.http.put(f"/api/tasks/{source.task_id}/annotations",
+                        json={"shapes": [mask], "tags": [], "tracks": []})  # fmt: skip
+    assert r.status_code == 200, r.text
+    done = export(source, f"/api/tasks/{source.task_id}/dataset/export",
+                  format="CVAT for images 1.1")  # fmt: skip
+    archive = source.http.get(done["result_url"]).content
+
+    target = new_task(server)
+    done = upload_annotations(target, "CVAT 1.1", "masks.zip", archive)
+    assert done["status"] == "finished", done
+    (shape,) = target.http.get(f"/api/tasks/{target.task_id}/annotations").json()["shapes"]
+    assert shape["type"] == "polygon" and shape["frame"] == 1
+    xs, ys = shape["points"][0::2], shape["points"][1::2]
+    assert (min(xs), min(ys), max(xs), max(ys)) == (2.0, 3.0, 5.0, 7.0)
+
+    r = target.http.post(
+        f"/api/tasks/{target.task_id}/annotations/",
+        params={"format": "CVAT 1.1", "conv_mask_to_poly": "false"},
+        files={"annotation_file": ("masks.zip", archive)},
+    )  # fmt: skip
+    assert wait(target.http, r.json()["rq_id"])["status"] == "finished"
+    (shape,) = target.http.get(f"/api/tasks/{target.task_id}/annotations").json()["shapes"]
+    assert shape["type"] == "mask" and shape["points"] == mask["points"]
