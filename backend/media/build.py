@@ -21,7 +21,13 @@ from backend.media import manifest as manifests_
 from backend.media.images import MediaError
 from backend.media.related import store_context
 from backend.media.sorting import SortingError, sort_names
-from backend.media.spec import DataParams, FrameInfo, TaskDataSpec, frame_step
+from backend.media.spec import (
+    DataParams,
+    FrameInfo,
+    TaskDataSpec,
+    default_chunk_size,
+    frame_step,
+)
 from backend.media.storage import QUALITIES, StoredData, TaskStorage, write_meta
 
 Progress = Callable[[float], None]
@@ -147,12 +153,6 @@ def select_frames(
     chosen = order[start : stop + 1 : step]
     stop = start + (len(chosen) - 1) * step
     return [(name, by_name[name]) for name in chosen], start, stop
-
-
-def default_chunk_size(width: int, height: int) -> int:
-    """CVAT's rule: about 36 full-HD frames per chunk, between 2 and 72."""
-    area = max(1, width * height)
-    return max(2, min(72, 36 * 1920 * 1080 // area))
 
 
 def _in_upload_order(

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 from backend.media import manifest
 from backend.media.images import MediaError
 from backend.media.related import store_context
-from backend.media.spec import DataParams, FrameInfo, TaskDataSpec
+from backend.media.spec import DataParams, FrameInfo, TaskDataSpec, default_chunk_size
 from backend.media.storage import QUALITIES, StoredData, TaskStorage
 
 PointCloudKind = Literal["pcd", "bin"]
@@ -267,7 +267,7 @@ def build_pointclouds(
     frame (converted from .bin where needed) is both qualities of the frame; chunks are
     zips of PCDs; each frame's context images are stored beside."""
     # build.py imports this module to dispatch to this builder
-    from backend.media.build import default_chunk_size, write_chunk
+    from backend.media.build import write_chunk
 
     original_dir = storage.original_frame("", out)
     original_dir.mkdir(parents=True, exist_ok=True)

@@ -144,3 +144,9 @@ def frame_step(frame_filter: str) -> int:
     if key.strip() != "step" or not sep or not value.strip().isdigit() or int(value) < 1:
         raise ValueError("The only supported syntax is 'step=N' with N >= 1.")
     return int(value)
+
+
+def default_chunk_size(width: int, height: int) -> int:
+    """CVAT's rule: about 36 full-HD frames per chunk, between 2 and 72."""
+    area = max(1, width * height)
+    return max(2, min(72, 36 * 1920 * 1080 // area))

@@ -94,7 +94,8 @@ class TaskStorage:
         return self.chunk(quality, number)
 
     def source_video(self, base: Path | None = None) -> Path:
-        """The uploaded video, kept for a use_cache video task (video_build.py)."""
+        """The uploaded video, kept for every video task: use_cache chunks are cut from it
+        and backups carry it (video_build.py)."""
         return (base or self.data_dir) / "video" / "source"
 
     def video_probe(self, base: Path | None = None) -> Path:

@@ -30,12 +30,19 @@ from PIL import Image
 from backend.media import images, video
 from backend.media import manifest as manifests_
 from backend.media.images import MediaError
-from backend.media.spec import DataParams, FrameInfo, TaskDataSpec, VideoMeta, frame_step
+from backend.media.spec import (
+    DataParams,
+    FrameInfo,
+    TaskDataSpec,
+    VideoMeta,
+    default_chunk_size,
+    frame_step,
+)
 from backend.media.storage import QUALITIES, StoredData, TaskStorage
 from backend.media.video import Check, Progress
 
-# CVAT's chunk size for video tasks (and ours when keyframes give no better one).
 VIDEO_CHUNK_SIZE = 36
+
 # use_cache: the most frames decoded before a chunk's first frame, in chunk sizes (CVAT
 # prebuilds when a video has fewer than one keyframe per 3 x chunk_size frames).
 MAX_LEAD_IN = 3
@@ -97,13 +104,24 @@ def build_video(
     frames = select(probe, params)
     check()
     zipped = params.use_zip_chunks
-    chunk_size = params.chunk_size or video.default_chunk_size(probe, frames, VIDEO_CHUNK_SIZE)
+    # JPEG zip chunks: CVAT's size for the frame area (a keyframe interval of 250 1080p
+    # JPEGs would be ~300 MB). mp4 chunks follow the keyframe interval so they can be
+    # remuxed, else at most 36 frames (CVAT's size for full HD) or the area's size.
+    by_area = default_chunk_size(probe.width, probe.height)
+    if params.chunk_size:
+        chunk_size = params.chunk_size
+    elif zipped:
+        chunk_size = by_area
+    else:
+        chunk_size = video.default_chunk_size(probe, frames, min(VIDEO_CHUNK_SIZE, by_area))
     plans = video.plan_chunks(probe, frames, chunk_size)
     reason = lead_in_problem(probe, plans, chunk_size) if params.use_cache else ""
     on_the_fly = params.use_cache and not reason
+    # The uploaded video is always kept, as CVAT keeps its raw data: chunks made on request
+    # are cut from it, and backups carry it.
+    storage.source_video(out).parent.mkdir(parents=True, exist_ok=True)
+    video.link_or_copy(path, storage.source_video(out))
     if on_the_fly:  # chunks are cut on request (video_serving.py): keep what that needs
-        storage.source_video(out).parent.mkdir(parents=True, exist_ok=True)
-        video.link_or_copy(path, storage.source_video(out))
         video.save_probe(storage.video_probe(out), probe)
     else:
         for quality in QUALITIES:

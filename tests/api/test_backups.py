@@ -571,18 +571,27 @@ def test_use_cache_video_task_round_trips(server: Any, tmp_path: Path) -> None:
         assert _frames_bytes(http, restored, 17) == _frames_bytes(http, api.task_id, 17)
 
 
-def test_a_prebuilt_video_task_cannot_be_backed_up(server: Any, tmp_path: Path) -> None:
+def test_a_prebuilt_video_task_round_trips(server: Any, tmp_path: Path) -> None:
+    """The uploaded video is kept beside its prebuilt chunks (as CVAT keeps raw data), so
+    the backup carries it."""
     from tests.api.test_task_data import Api
     from tests.api.test_task_video import video_bytes
 
     api = Api(server)
-    assert api.create([("clip.mp4", video_bytes(tmp_path, frames=10))])["status"] == "finished"
+    data = video_bytes(tmp_path, frames=10)
+    assert api.create([("clip.mp4", data)])["status"] == "finished"
     with _http(server) as http:
-        r = http.post(f"/api/tasks/{api.task_id}/backup/export")
-        assert r.status_code == 202, r.text
+        content = _export(http, f"/api/tasks/{api.task_id}/backup/export")
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            assert zf.read("data/clip.mp4") == data
+        r = http.post(
+            "/api/tasks/backup/", files={"task_file": ("v.zip", content, "application/zip")}
+        )
         request = _wait(http, r.json()["rq_id"])
-    assert request["status"] == "failed"
-    assert "original video is not kept" in request["message"]
+        assert request["status"] == "finished", request
+        restored = int(request["result_id"])
+        assert _task_facts(http, restored) == _task_facts(http, api.task_id)
+        assert _frames_bytes(http, restored, 10) == _frames_bytes(http, api.task_id, 10)
 
 
 # --- permissions ----------------------------------------------------------------------------

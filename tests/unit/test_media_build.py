@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from backend.media.archive import ArchiveLimits
-from backend.media.build import Cancelled, Received, build, default_chunk_size
+from backend.media.build import Cancelled, Received, build
 from backend.media.images import MediaError
-from backend.media.spec import DataParams
+from backend.media.spec import DataParams, default_chunk_size
 from backend.media.storage import TaskStorage
 
 

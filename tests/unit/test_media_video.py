@@ -16,7 +16,7 @@ from PIL import Image
 from backend.media import archive, build, video
 from backend.media.build import Cancelled, Received
 from backend.media.images import MediaError
-from backend.media.spec import DataParams
+from backend.media.spec import DataParams, default_chunk_size
 from backend.media.storage import TaskStorage
 
 W, H = 128, 96
@@ -343,6 +343,17 @@ def test_build_selects_frames_and_records_the_video(tmp_path: Path) -> None:
     assert not (out / "work").exists()
 
 
+def test_default_chunk_size_follows_keyframes_for_mp4_and_the_frame_area_for_zips(
+    tmp_path: Path,
+) -> None:
+    path = make_video(tmp_path / "v.mp4", frames=120, gop=50, width=640, height=480)
+    _, (_, mp4) = _build(tmp_path / "a", [("clip.mp4", path)])
+    assert mp4.spec.chunk_size == 50 and mp4.spec.video.remuxed_chunks == 3  # no cap past 36
+    storage, (out, zipped) = _build(tmp_path / "b", [("clip.mp4", path)], use_zip_chunks=True)
+    assert zipped.spec.chunk_size == default_chunk_size(640, 480) == 72
+    assert storage.source_video(out).read_bytes() == path.read_bytes()  # kept for backups
+
+
 def test_build_refuses_a_video_with_other_files(tmp_path: Path) -> None:
     a = make_video(tmp_path / "a.mp4", frames=5, gop=5)
     b = make_video(tmp_path / "b.webm", "libvpx", frames=5, gop=5)
@@ -529,7 +540,7 @@ def test_sparse_keyframes_prebuild_and_say_why(tmp_path: Path) -> None:
         "first frame would be decoded; at most 30, 3 x chunk size)"
     )
     assert storage.video_chunk("original", 11).is_file()
-    assert not storage.source_video().exists()
+    assert not storage.video_probe().exists()  # nothing is cut on request
     # a chunk size that keeps the lead-in short enough: cut on request
     _, stored = _published(tmp_path, "u", [("v.mp4", path)], use_cache=True, chunk_size=40)
     assert stored.spec.video is not None and stored.spec.video.on_the_fly
