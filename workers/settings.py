@@ -12,7 +12,7 @@ from arq.worker import Function, Worker, func
 from workers.backups import export_backup, restore_backup
 from workers.dataset_import import import_project_dataset
 from workers.formats_jobs import export_dataset, import_annotations
-from workers.tasks_data import create_task_data
+from workers.tasks_data import create_task_data, sweep_stale_builds
 
 if TYPE_CHECKING:
     from backend.bootstrap import Container
@@ -28,8 +28,6 @@ FUNCTIONS: list[Function] = [
     func(export_dataset, timeout=6 * 3600, max_tries=1),
     func(import_annotations, timeout=6 * 3600, max_tries=1),
     func(import_project_dataset, timeout=6 * 3600, max_tries=1),
-]
-FUNCTIONS += [
     func(export_backup, timeout=6 * 3600, max_tries=1),
     func(restore_backup, timeout=6 * 3600, max_tries=1),
 ]
@@ -48,6 +46,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
 
     async with ctx["container"].pool.connection() as conn:
         failed = await fail_orphans(conn, ctx["redis"])
+    await sweep_stale_builds(ctx["container"])
     if failed:
         structlog.get_logger(__name__).warning("failed interrupted requests", count=failed)
 

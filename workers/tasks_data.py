@@ -20,7 +20,7 @@ from backend.media.archive import ArchiveLimits
 from backend.media.build import Cancelled, build
 from backend.media.images import MediaError
 from backend.media.spec import DataParams
-from backend.media.storage import TaskStorage
+from backend.media.storage import TaskStorage, tasks_root
 from backend.services import requests
 from backend.services import tasks as task_service
 
@@ -171,6 +171,23 @@ async def _drop_stale_builds(container: Container, builds: Path) -> None:
     for stale in dirs:
         if stale.name[:36] not in active:
             await asyncio.to_thread(shutil.rmtree, stale, True)
+
+
+async def sweep_stale_builds(container: Container) -> int:
+    """At worker start: the build directories every task's killed builds left behind
+    (a build removes its own on any failure it lives through). Returns how many tasks had
+    a build directory looked at."""
+    tasks = tasks_root(container.settings.data_dir)
+    builds = await asyncio.to_thread(
+        lambda: (
+            [d / "build" for d in tasks.iterdir() if (d / "build").is_dir()]
+            if tasks.is_dir()
+            else []
+        )
+    )
+    for directory in builds:
+        await _drop_stale_builds(container, directory)
+    return len(builds)
 
 
 async def _in_thread(watch: _Watch, work: Callable[[], T]) -> T:

@@ -38,11 +38,16 @@ class StoredData(msgspec.Struct, frozen=True, kw_only=True):
     chunks_updated_date: str  # ISO-8601, UTC
 
 
+def tasks_root(data_dir: str | Path) -> Path:
+    """The directory that holds one directory per task."""
+    return Path(data_dir) / "data" / "tasks"
+
+
 class TaskStorage:
     def __init__(self, data_dir: str | Path, task_id: int) -> None:
         self.task_id = task_id
         self.data_root = Path(data_dir)
-        self.root = self.data_root / "data" / "tasks" / str(task_id)
+        self.root = tasks_root(data_dir) / str(task_id)
 
     # -- uploads ------------------------------------------------------------------------
     def session_dir(self, session: str) -> Path:
