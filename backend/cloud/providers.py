@@ -52,6 +52,9 @@ def attribute_problems(text: str) -> str | None:
             usable = False
         if not usable:
             return f"endpoint_url must be an http(s) URL with a host, got '{endpoint}'."
+        if parts.username is not None or parts.password is not None:
+            # specific_attributes are returned by the API: secrets belong in key/secret_key.
+            return "endpoint_url must not hold a user name or password; use the credentials."
     return None
 
 

@@ -74,6 +74,7 @@ def test_a_damaged_key_file_is_reported(tmp_path: Path) -> None:
         ("endpoint_url=ftp://host", "http(s)"),
         ("endpoint_url=http://[", "http(s)"),
         ("endpoint_url=http://host:99999", "http(s)"),
+        ("endpoint_url=http://user:pw@minio:9000", "user name or password"),
     ],
 )
 def test_specific_attributes(text: str, problem: str | None) -> None:
