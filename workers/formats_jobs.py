@@ -213,7 +213,8 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
         storage_id = row.params.get("cloud_storage_id")
         if storage_id is not None:  # the bucket keeps it; nothing stays here
             try:
-                await export_target.upload(container, int(storage_id), target.name, target)
+                key = str(row.params.get("cloud_key") or target.name)
+                await export_target.upload(container, int(storage_id), key, target)
             finally:
                 await asyncio.to_thread(shutil.rmtree, target.parent, True)
             return None, None

@@ -131,7 +131,16 @@ async def _export(req: ApiRequest, target: Target) -> Response:
         target, found["name"], info.display_name, query.save_images,
         datetime.datetime.now(datetime.UTC),
     )  # fmt: skip
-    if "/" in filename or "\\" in filename or filename.startswith(".") or "\x00" in filename:
+    # In a bucket the name may have folders (cvat-sdk sends the path it was given); locally
+    # it is one plain file name.
+    cloud_key = None
+    if storage_id is not None:
+        try:
+            cloud_key = pipeline.safe_object_key(filename)
+        except ValueError as exc:
+            raise bad_request("filename", str(exc)) from None
+        filename = cloud_key.rsplit("/", 1)[-1]
+    elif "/" in filename or "\\" in filename or filename.startswith(".") or "\x00" in filename:
         raise bad_request("filename", f"{filename!r} is not a plain file name")
     filename = pipeline.safe_file_name(filename)
     kind = "export:dataset" if query.save_images else "export:annotations"
@@ -144,7 +153,7 @@ async def _export(req: ApiRequest, target: Target) -> Response:
             ),
             params={
                 "save_images": query.save_images, "filename": filename,
-                "cloud_storage_id": storage_id,
+                "cloud_storage_id": storage_id, "cloud_key": cloud_key,
                 "base_url": req.absolute_url("/"),
             },
         )  # fmt: skip

@@ -35,6 +35,17 @@ def archive_name(
     return safe_file_name(f"{kind}_{identifier}_{what}_{stamp}_{format_name}".lower() + ".zip")
 
 
+def safe_object_key(name: str) -> str:
+    """A bucket key from a client's path: folders kept, each part limited to safe
+    characters; ValueError for parts that would climb ('..') or are empty."""
+    parts = name.replace("\\", "/").lstrip("/").split("/")
+    if any(part in ("", ".", "..") or "\x00" in part for part in parts):
+        raise ValueError(f"{name!r} is not a usable object name")
+    clean = [_UNSAFE.sub("_", part) for part in parts]
+    clean[-1] = safe_file_name(clean[-1])
+    return "/".join(clean)
+
+
 def safe_file_name(name: str) -> str:
     """Only the characters cvat-sdk accepts from Content-Disposition ([A-Za-z0-9_-. ]),
     not starting with a dot, with an extension."""

@@ -605,13 +605,13 @@ def test_export_to_cloud_storage_writes_the_archive_to_the_bucket(
         r = api.http.post(
             f"/api/tasks/{api.task_id}/dataset/export",
             params={"format": COCO, "location": "cloud_storage", "cloud_storage_id": storage_id,
-                    "filename": "cars.zip"},
+                    "filename": "exports/cars.zip"},
         )  # fmt: skip
         assert r.status_code == 202, r.text
         done = wait(api.http, r.json()["rq_id"])
         assert done["status"] == "finished", done
         assert done["result_url"] is None
-        body = s3(s3_endpoint).get_object(Bucket=bucket, Key="cars.zip")["Body"].read()
+        body = s3(s3_endpoint).get_object(Bucket=bucket, Key="exports/cars.zip")["Body"].read()
         assert len(coco(body)[1]["annotations"]) == 4
         assert not Path(running.data_dir, "data", "exports", done["id"]).exists()
 
@@ -627,6 +627,12 @@ def test_export_to_cloud_storage_writes_the_archive_to_the_bucket(
         body = s3(s3_endpoint).get_object(Bucket=bucket, Key="routed.zip")["Body"].read()
         assert len(coco(body)[1]["images"]) == 1
 
+        r = api.http.post(
+            f"/api/tasks/{api.task_id}/dataset/export",
+            params={"format": COCO, "location": "cloud_storage", "cloud_storage_id": storage_id,
+                    "filename": "../up.zip"},
+        )  # fmt: skip
+        assert r.status_code == 400 and "filename" in r.json()
         for bad in (None, 999_999, 2**70):
             params = {"format": COCO, "location": "cloud_storage"}
             if bad is not None:

@@ -37,6 +37,10 @@ def test_archive_name_is_cvats_and_safe_for_content_disposition() -> None:
     assert pipeline.safe_file_name("..hidden") == "hidden.zip"
     assert pipeline.safe_file_name("x.zip") == "x.zip"
     assert pipeline.safe_file_name("") == "export.zip"
+    assert pipeline.safe_object_key("/out/a b/ä.zip") == "out/a b/_.zip"
+    for bad in ("a/../b.zip", "a//b.zip", ""):
+        with pytest.raises(ValueError, match="not a usable object name"):
+            pipeline.safe_object_key(bad)
 
 
 def test_extract_tree_keeps_the_layout_and_leaves_junk_out(tmp_path: Path) -> None:
