@@ -234,6 +234,14 @@ def test_export_through_cvat_sdk_and_cvat_cli(server: Any, tmp_path: Path) -> No
         task = client.tasks.retrieve(api.task_id)
         target = tmp_path / "sdk.zip"
         task.export_dataset(COCO, target, include_images=True)
+        job = client.jobs.retrieve(jobs(api)[1]["id"])
+        job.export_dataset(COCO, tmp_path / "job.zip", include_images=False)
+        assert len(coco((tmp_path / "job.zip").read_bytes())[1]["annotations"]) == 2
+        project = client.projects.create({"name": "sdk export", "labels": LABELS})
+        inside = new_task(server, labels=[], project_id=project.id)
+        annotate(inside)
+        client.projects.retrieve(project.id).export_dataset(COCO, tmp_path / "project.zip")
+        assert len(coco((tmp_path / "project.zip").read_bytes())[1]["annotations"]) == 4
     names, data = coco(target.read_bytes())
     assert len(data["annotations"]) == 4
     assert (
