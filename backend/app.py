@@ -39,6 +39,11 @@ def create_app(settings: Settings) -> Starlette:
                 batch=settings.projector_batch, poll_s=settings.projector_poll_s,
             )  # fmt: skip
             background.append(asyncio.create_task(projector.run(stop), name="projector"))
+            if settings.webhook_delivery:
+                from backend.webhooks.delivery import deliverer_for
+
+                webhooks = deliverer_for(container.pool, settings)
+                background.append(asyncio.create_task(webhooks.run(stop), name="webhooks"))
         if settings.inprocess_worker:
             from workers.settings import build_worker
 

@@ -175,10 +175,16 @@ async def _run_projector(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await Projector(
+        projector = Projector(
             container.pool, container.store, all_projections(),
             batch=settings.projector_batch, poll_s=settings.projector_poll_s,
-        ).run(stop)  # fmt: skip
+        )  # fmt: skip
+        loops = [projector.run(stop)]
+        if settings.webhook_delivery:
+            from backend.webhooks.delivery import deliverer_for
+
+            loops.append(deliverer_for(container.pool, settings).run(stop))
+        await asyncio.gather(*loops)
     finally:
         await container.close()
 

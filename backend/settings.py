@@ -46,6 +46,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Run the projector and arq worker inside `vellum serve` (embedded default) or not.
     inprocess_projector: bool = True
     inprocess_worker: bool = True
+    # Deliver webhooks from the projector process (`vellum serve` / `vellum projector`).
+    webhook_delivery: bool = True
     ray_address: str = ""
     # Task data uploads: the most one task's files may add up to (archives may unpack to
     # four times this).

@@ -183,7 +183,8 @@ JOB_SELECT = (
     " t.data->>'dimension' AS data_dimension,"
     " t.data->>'compressed_chunk_type' AS data_compressed_chunk_type,"
     " t.data->>'original_chunk_type' AS data_original_chunk_type,"
-    " t.assignee_id AS task_assignee_id, t.source_storage, t.target_storage, "
+    " t.assignee_id AS task_assignee_id, t.source_storage, t.target_storage,"
+    " (SELECT count(*) FROM issues i WHERE i.job_id = j.id) AS issues_count, "
     + _user_columns("au", "assignee")
 )
 JOB_SOURCE = "jobs j JOIN tasks t ON t.id = j.task_id LEFT JOIN users au ON au.id = j.assignee_id"
@@ -269,7 +270,8 @@ def job_read(req: ApiRequest, row: dict[str, Any]) -> JobRead:
         data_original_chunk_type=row["data_original_chunk_type"] or "imageset",
         created_date=row["created_at"],
         updated_date=row["updated_at"],
-        issues=Summary(url=req.absolute_url(f"/api/issues?job_id={jid}")),
+        issues=Summary(url=req.absolute_url(f"/api/issues?job_id={jid}"),
+                       count=row.get("issues_count") or 0),
         labels=Summary(url=req.absolute_url(f"/api/labels?job_id={jid}")), type=row["type"],
         organization=None, target_storage=_storage(row["target_storage"]),
         source_storage=_storage(row["source_storage"]),

@@ -289,3 +289,58 @@ def visible_cloud_storages_sql(user: User, alias: str = "cloud_storages") -> sql
     if user.is_admin:
         return sql.SQL("TRUE")
     return sql.SQL("{}.owner_id = {}").format(sql.Identifier(alias), sql.Literal(user.id))
+
+
+# --- review issues and comments (CVAT's issues.rego / comments.rego, sandbox) -----------
+# Issue staff = the issue's owner and assignee, the job's assignee and the task/project
+# staff of the job; they see the issue and its comments, comment on it and update it
+# (resolve, reopen, reassign, move). Deleting an issue is for its owner and the task/
+# project staff ("issue admins"); creating one for job staff. A comment is changed by its
+# owner only, removed by its owner or an issue admin.
+
+ISSUE_ACTIONS = frozenset({"view", "update", "delete", "comment"})
+COMMENT_ACTIONS = frozenset({"view", "update", "delete"})
+
+
+class IssueFacts(msgspec.Struct, frozen=True, kw_only=True):
+    job: JobFacts
+    owner_id: int | None = None
+    assignee_id: int | None = None
+
+
+def can_create_issue(user: User, job: JobFacts) -> bool:
+    return user.is_active and (user.is_admin or _is(user.id, job.assignee_id)
+                               or _job_task_staff(user, job))  # fmt: skip
+
+
+def can_issue(user: User, action: str, f: IssueFacts) -> bool:
+    if not user.is_active or action not in ISSUE_ACTIONS:
+        return False
+    if user.is_admin:
+        return True
+    admin = _job_task_staff(user, f.job)
+    if action == "delete":
+        return admin or _is(user.id, f.owner_id)
+    return admin or _is(user.id, f.owner_id, f.assignee_id, f.job.assignee_id)
+
+
+def can_comment(user: User, action: str, issue: IssueFacts, owner_id: int | None) -> bool:
+    if not user.is_active or action not in COMMENT_ACTIONS:
+        return False
+    if user.is_admin:
+        return True
+    if action == "view":
+        return can_issue(user, "view", issue)
+    if action == "update":
+        return _is(user.id, owner_id)
+    return _is(user.id, owner_id) or _job_task_staff(user, issue.job)
+
+
+def visible_issues_sql(user: User, alias: str = "issues") -> sql.Composable:
+    """Issues `can_issue(user, "view")` allows; `alias` names the issues table."""
+    if user.is_admin:
+        return sql.SQL("TRUE")
+    return sql.SQL(
+        "({i}.owner_id = {u} OR {i}.assignee_id = {u} OR EXISTS (SELECT 1 FROM jobs vij"
+        " WHERE vij.id = {i}.job_id AND {jobs}))"
+    ).format(i=sql.Identifier(alias), u=sql.Literal(user.id), jobs=visible_jobs_sql(user, "vij"))

@@ -10,7 +10,9 @@ def all_projections() -> list[Projection]:
     from backend.projections.job_objects import JobObjectsProjection
     from backend.projections.jobs import JobsProjection
     from backend.projections.resources import ResourcesProjection
+    from backend.projections.review import ReviewProjection
 
     return [
         JobsProjection(), JobObjectsProjection(), ResourcesProjection(), CloudStoragesProjection(),
+        ReviewProjection(),
     ]  # fmt: skip

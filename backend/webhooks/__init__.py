@@ -1,0 +1,1 @@
+"""Webhook delivery: signing, sending through the URL checks, and the delivery loop."""

@@ -1,0 +1,397 @@
+"""/api/webhooks through the real server and delivery from the event log to a real HTTP
+receiver on 127.0.0.1 (allowed through VELLUM_URL_ALLOWLIST).
+
+The server runs with VELLUM_WEBHOOK_DELIVERY=false: each test drives the delivery loop
+(backend/webhooks/delivery.py) itself against the server's database, with a clock it
+controls, so retries and a ten-minute outage take no real time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from backend.cloud import credentials
+from backend.net.safe_fetch import AllowList, FetchPolicy
+from backend.webhooks.delivery import Deliverer
+from tests.conftest import Server, api_server
+
+SECRET = "whsec-" + uuid.uuid4().hex
+
+
+class Receiver:
+    """A real HTTP endpoint: answers `fail_next` requests with 503 (or refuses to be
+    reached while `down`), then 200; keeps every request it accepted."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.attempts = 0
+        self.fail_next = 0
+        self.lock = threading.Lock()
+        # Hold the request number `hold_at` (1-based) until `release` is set.
+        self.hold_at = 0
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.changed = threading.Condition(self.lock)
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with outer.lock:
+                    outer.attempts += 1
+                    held = outer.attempts == outer.hold_at
+                if held:
+                    outer.arrived.set()
+                    outer.release.wait(30)
+                with outer.lock:
+                    failing = outer.fail_next > 0
+                    if failing:
+                        outer.fail_next -= 1
+                    else:
+                        outer.received.append((dict(self.headers), body))
+                    outer.changed.notify_all()
+                self.send_response(503 if failing else 200)
+                self.end_headers()
+                self.wfile.write(b"busy" if failing else b"thanks")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = int(self.server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for_request(self, timeout_s: float) -> None:
+        with self.changed:
+            self.changed.wait(timeout_s)
+
+    def names(self) -> list[str]:
+        return [p["project"]["name"] for p in self.payloads()]
+
+    def payloads(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [json.loads(body) for _, body in self.received]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(scope="module")
+def hook_server(services: Any, template_db: str) -> Iterator[Server]:
+    with api_server(services, template_db, redis_db=0, url_allowlist="127.0.0.1",
+                    webhook_delivery="false") as running:  # fmt: skip
+        yield running
+
+
+@pytest.fixture
+def admin(hook_server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=hook_server.url, auth=hook_server.admin, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+async def pool(hook_server: Server) -> AsyncIterator[AsyncConnectionPool]:
+    async with AsyncConnectionPool(hook_server.database_url, min_size=1, max_size=4) as p:
+        yield p
+
+
+def deliverer(server: Server, pool: AsyncConnectionPool, clock: Clock) -> Deliverer:
+    box = credentials.fernet("", server.data_dir)
+    policy = FetchPolicy(allowlist=AllowList.parse("127.0.0.1"), timeout_s=5)
+    return Deliverer(pool, box, policy, clock=clock)
+
+
+def deliver_all(server: Server, clock: Clock) -> None:
+    """drain() from a synchronous test, with a pool of its own."""
+
+    async def run() -> None:
+        async with AsyncConnectionPool(server.database_url, min_size=1, max_size=2) as p:
+            await drain(deliverer(server, p, clock))
+
+    asyncio.run(run())
+
+
+async def drain(d: Deliverer) -> None:
+    """Step until nothing is due now (a failing receiver leaves its webhook waiting)."""
+    while await d.due():
+        await d.step()
+
+
+def project(client: httpx.Client, name: str = "birds") -> int:
+    r = client.post("/api/projects", json={"name": name, "labels": [{"name": "bird"}]})
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def webhook(client: httpx.Client, project_id: int, url: str, events: list[str]) -> int:
+    r = client.post("/api/webhooks", json={
+        "target_url": url, "type": "project", "project_id": project_id, "events": events,
+        "secret": SECRET, "content_type": "application/json", "description": "pipeline",
+    })  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert SECRET not in r.text
+    return int(r.json()["id"])
+
+
+def rename(client: httpx.Client, project_id: int, name: str) -> None:
+    r = client.patch(f"/api/projects/{project_id}", json={"name": name})
+    assert r.status_code == 200, r.text
+
+
+def test_crud_never_returns_the_secret(admin: httpx.Client, hook_server: Server) -> None:
+    pid = project(admin)
+    hid = webhook(admin, pid, "http://127.0.0.1:9/hook", ["update:project", "create:task"])
+    r = admin.get(f"/api/webhooks/{hid}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["events"] == ["update:project", "create:task"]
+    assert body["project_id"] == pid and body["type"] == "project"
+    assert body["content_type"] == "application/json" and body["is_active"] is True
+    assert "secret" not in body
+    r = admin.patch(f"/api/webhooks/{hid}", json={"is_active": False, "secret": "other"})
+    assert r.status_code == 200 and r.json()["is_active"] is False
+    assert "other" not in r.text
+    listed = admin.get("/api/webhooks", params={"project_id": pid}).json()
+    assert [w["id"] for w in listed["results"]] == [hid]
+    assert SECRET not in json.dumps(listed)
+    with psycopg.connect(hook_server.database_url) as conn:
+        stored = conn.execute("SELECT secret FROM webhooks WHERE id = %s", [hid]).fetchone()
+        events = conn.execute("SELECT data::text FROM events WHERE stream_id = %s",
+                              [f"webhook-{hid}"]).fetchall()  # fmt: skip
+    assert stored is not None and stored[0] and "other" not in stored[0]
+    assert not any(SECRET in e[0] or "other" in e[0] for e in events)
+    assert admin.delete(f"/api/webhooks/{hid}").status_code == 204
+    assert admin.get(f"/api/webhooks/{hid}").status_code == 404
+
+
+def test_bad_input_is_a_400_naming_the_field(admin: httpx.Client) -> None:
+    pid = project(admin)
+    cases = [
+        ({"type": "organization", "target_url": "http://127.0.0.1:9/", "events": []}, "type"),
+        (
+            {
+                "type": "project",
+                "project_id": pid,
+                "target_url": "http://127.0.0.1:9/",
+                "events": ["create:organization"],
+            },
+            "events",
+        ),
+        (
+            {
+                "type": "project",
+                "project_id": 999999,
+                "target_url": "http://127.0.0.1:9/",
+                "events": [],
+            },
+            "project_id",
+        ),
+        (
+            {"type": "project", "project_id": pid, "target_url": "http://10.1.2.3/", "events": []},
+            "target_url",
+        ),
+    ]
+    for body, field in cases:
+        r = admin.post("/api/webhooks", json=body)
+        assert r.status_code == 400, r.text
+        assert field in r.json(), r.text
+    assert admin.get("/api/webhooks", params={"project_id": pid}).json()["count"] == 0
+
+
+def test_events_list(admin: httpx.Client) -> None:
+    r = admin.get("/api/webhooks/events", params={"type": "project"})
+    assert r.status_code == 200
+    assert "update:project" in r.json()["events"]
+    assert "create:organization" not in r.json()["events"]
+    everything = admin.get("/api/webhooks/events", params={"type": "organization"}).json()
+    assert len(everything["events"]) == 24
+
+
+def test_ping_is_signed_and_recorded(admin: httpx.Client, receiver: Receiver) -> None:
+    pid = project(admin)
+    hid = webhook(admin, pid, receiver.url, ["update:project"])
+    r = admin.post(f"/api/webhooks/{hid}/ping")
+    assert r.status_code == 200, r.text
+    assert r.json()["status_code"] == 200 and r.json()["event"] == "ping"
+    headers, body = receiver.received[0]
+    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Signature-256"] == expected
+    assert json.loads(body)["webhook"]["id"] == hid
+    deliveries = admin.get(f"/api/webhooks/{hid}/deliveries").json()
+    assert [d["event"] for d in deliveries["results"]] == ["ping"]
+    assert admin.get(f"/api/webhooks/{hid}").json()["last_status"] == 200
+
+
+async def test_update_delivers_before_update_and_a_valid_signature(
+    admin: httpx.Client, receiver: Receiver, hook_server: Server, pool: AsyncConnectionPool
+) -> None:
+    pid = project(admin, "before")
+    hid = webhook(admin, pid, receiver.url, ["update:project"])
+    rename(admin, pid, "after")
+    await drain(deliverer(hook_server, pool, Clock()))
+    assert len(receiver.received) == 1
+    headers, body = receiver.received[0]
+    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Signature-256"], expected)
+    payload = json.loads(body)
+    assert payload["event"] == "update:project" and payload["webhook_id"] == hid
+    assert payload["project"]["id"] == pid and payload["project"]["name"] == "after"
+    assert payload["before_update"] == {"name": "before"}
+    assert payload["sender"]["username"] == "admin"
+
+
+async def test_order_across_events_and_retries(
+    admin: httpx.Client, receiver: Receiver, hook_server: Server, pool: AsyncConnectionPool
+) -> None:
+    pid = project(admin, "n0")
+    webhook(admin, pid, receiver.url, ["update:project"])
+    for i in range(1, 6):
+        rename(admin, pid, f"n{i}")
+    receiver.fail_next = 3
+    clock = Clock()
+    d = deliverer(hook_server, pool, clock)
+    for _ in range(10):
+        await drain(d)
+        clock.advance(60)
+    names = [p["project"]["name"] for p in receiver.payloads()]
+    assert names == ["n1", "n2", "n3", "n4", "n5"]
+    assert receiver.attempts == 8
+
+
+async def test_ten_minute_outage_then_everything_in_order(
+    admin: httpx.Client, hook_server: Server, pool: AsyncConnectionPool
+) -> None:
+    first = Receiver()
+    port = first.port
+    first.close()  # nothing listens there now: connections are refused
+    pid = project(admin, "o0")
+    hid = webhook(admin, pid, f"http://127.0.0.1:{port}/hook", ["update:project"])
+    clock = Clock()
+    d = deliverer(hook_server, pool, clock)
+    for i in range(1, 4):
+        rename(admin, pid, f"o{i}")
+        await drain(d)
+        clock.advance(30)
+    for _ in range(20):  # ten minutes of retries, all failing
+        await drain(d)
+        clock.advance(30)
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT count(*), count(status_code), max(position) FROM webhook_deliveries"
+            " WHERE webhook_id = %s",
+            [hid],
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    attempts, answered, _ = row
+    assert 5 <= attempts <= 12 and answered == 0  # backed off, not hammering
+    back = Receiver(port)
+    try:
+        clock.advance(600)  # the longest backoff
+        await drain(d)
+        assert [p["project"]["name"] for p in back.payloads()] == ["o1", "o2", "o3"]
+    finally:
+        back.close()
+
+
+async def test_restart_in_the_middle_loses_nothing(
+    admin: httpx.Client, receiver: Receiver, hook_server: Server, pool: AsyncConnectionPool
+) -> None:
+    pid = project(admin, "r0")
+    webhook(admin, pid, receiver.url, ["update:project"])
+    for i in range(1, 5):
+        rename(admin, pid, f"r{i}")
+    receiver.hold_at = 2  # the second delivery is in flight when the loop dies
+    clock = Clock()
+    running = asyncio.create_task(deliverer(hook_server, pool, clock).run())
+    assert await asyncio.to_thread(receiver.arrived.wait, 30)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    receiver.release.set()  # the receiver got it, but the sender never saw the answer
+    await drain(deliverer(hook_server, pool, clock))
+    assert receiver.names() == ["r1", "r2", "r2", "r3", "r4"]
+
+
+def test_redelivery_sends_the_same_payload_again(
+    admin: httpx.Client, receiver: Receiver, hook_server: Server
+) -> None:
+    pid = project(admin, "d0")
+    hid = webhook(admin, pid, receiver.url, ["update:project"])
+    rename(admin, pid, "d1")
+    deliver_all(hook_server, Clock())
+    first = admin.get(f"/api/webhooks/{hid}/deliveries").json()["results"]
+    assert [(d["event"], d["status_code"], d["redelivery"]) for d in first] == [
+        ("update:project", 200, False)
+    ]
+    one = admin.get(f"/api/webhooks/{hid}/deliveries/{first[0]['id']}").json()
+    assert one["request"]["project"]["name"] == "d1" and one["response"] == "thanks"
+    r = admin.post(f"/api/webhooks/{hid}/deliveries/{first[0]['id']}/redelivery")
+    assert r.status_code == 200, r.text
+    assert receiver.payloads()[0] == receiver.payloads()[1]
+    latest = admin.get(f"/api/webhooks/{hid}/deliveries").json()["results"][0]
+    assert latest["redelivery"] is True and latest["status_code"] == 200
+    assert admin.get(f"/api/webhooks/{hid}/deliveries/999999").status_code == 404
+
+
+def test_a_loopback_target_outside_the_allow_list_is_refused(admin: httpx.Client) -> None:
+    pid = project(admin)
+    loopback = {"type": "project", "project_id": pid, "target_url": "http://[::1]:8080/"}
+    r = admin.post("/api/webhooks", json={**loopback, "events": []})
+    assert r.status_code == 400, r.text
+    assert "target_url" in r.json()
+    hid = webhook(admin, pid, "http://127.0.0.1:9/", [])
+    r = admin.patch(f"/api/webhooks/{hid}", json={"target_url": "http://169.254.169.254/x"})
+    assert r.status_code == 400 and "target_url" in r.json(), r.text
+    assert admin.get(f"/api/webhooks/{hid}").json()["target_url"] == "http://127.0.0.1:9/"
+
+
+def test_inactive_and_unsubscribed_webhooks_get_nothing(
+    admin: httpx.Client, receiver: Receiver, hook_server: Server
+) -> None:
+    pid = project(admin, "i0")
+    quiet = webhook(admin, pid, receiver.url, ["update:project"])
+    assert admin.patch(f"/api/webhooks/{quiet}", json={"is_active": False}).status_code == 200
+    webhook(admin, pid, receiver.url, ["create:task"])
+    rename(admin, pid, "i1")
+    r = admin.post("/api/tasks", json={"name": "t", "project_id": pid})
+    assert r.status_code == 201, r.text
+    deliver_all(hook_server, Clock())
+    assert [(p["event"], p["task"]["id"]) for p in receiver.payloads()] == [
+        ("create:task", r.json()["id"])
+    ]
