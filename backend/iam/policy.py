@@ -291,6 +291,28 @@ def visible_cloud_storages_sql(user: User, alias: str = "cloud_storages") -> sql
     return sql.SQL("{}.owner_id = {}").format(sql.Identifier(alias), sql.Literal(user.id))
 
 
+# --- webhooks (CVAT's webhooks.rego, sandbox): a project webhook is for the project's
+# owner and assignee (and admins); its own creator keeps access to it too.
+
+
+def can_webhook(user: User, owner_id: int | None, project: ProjectFacts | None) -> bool:
+    """Every webhook action (view, create, update, delete, ping, deliveries)."""
+    if not user.is_active:
+        return False
+    if user.is_admin:
+        return True
+    staff = project is not None and _project_staff(user, project)
+    return _at_least(user, "user") and (staff or _is(user.id, owner_id))
+
+
+def visible_webhooks_sql(user: User, hooks: str = "w", projects: str = "p") -> sql.Composable:
+    if user.is_admin:
+        return sql.SQL("TRUE")
+    return sql.SQL("({h}.owner_id = {u} OR {p}.owner_id = {u} OR {p}.assignee_id = {u})").format(
+        h=sql.Identifier(hooks), p=sql.Identifier(projects), u=sql.Literal(user.id)
+    )
+
+
 # --- review issues and comments (CVAT's issues.rego / comments.rego, sandbox) -----------
 # Issue staff = the issue's owner and assignee, the job's assignee and the task/project
 # staff of the job; they see the issue and its comments, comment on it and update it

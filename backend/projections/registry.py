@@ -11,8 +11,9 @@ def all_projections() -> list[Projection]:
     from backend.projections.jobs import JobsProjection
     from backend.projections.resources import ResourcesProjection
     from backend.projections.review import ReviewProjection
+    from backend.projections.webhooks import WebhooksProjection
 
     return [
         JobsProjection(), JobObjectsProjection(), ResourcesProjection(), CloudStoragesProjection(),
-        ReviewProjection(),
+        ReviewProjection(), WebhooksProjection(),
     ]  # fmt: skip
