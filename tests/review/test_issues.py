@@ -212,3 +212,37 @@ async def test_a_subscriber_of_the_job_receives_issues_live(server, http, task):
             "type": "rectangle", "label_id": task.label("person"), "frame": 13,
             "points": [1, 2, 3, 4]}]})  # fmt: skip
         assert isinstance(ack, protocol.Ack), ack
+
+
+async def test_a_read_only_subscriber_reviews_through_rest_and_sees_it_live(server, http, task):
+    """The reviewer's socket is read-only (a read-only access token); the issue they open
+    over REST with their own credentials reaches that socket like any job event."""
+    job = task.job(1)
+    reviewer, reviewer_http = user_client(server)
+    http.patch(f"/api/jobs/{job}", json={"assignee": reviewer["id"]}).raise_for_status()
+    seen: list[protocol.EventMsg] = []
+
+    def get(client: httpx.Client, path: str, **params: Any) -> dict[str, Any]:
+        r = client.get(path, params=params)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    with reviewer_http:
+        body = {"name": "ro", "read_only": True}
+        r = await asyncio.to_thread(reviewer_http.post, "/api/auth/access_tokens", json=body)
+        assert r.status_code == 201, r.text
+        ws = server.url.replace("http", "ws") + f"/api/ws?token={r.json()['value']}"
+        async with RealtimeClient(ws, on_event=seen.append) as client:
+            view = await client.subscribe(job)
+            assert not view.can_write
+            made = await asyncio.to_thread(issue, reviewer_http, job, 14)
+            body = {"issue": made["id"], "message": "2nd"}
+            comment = await asyncio.to_thread(reviewer_http.post, "/api/comments", json=body)
+            assert comment.status_code == 201, comment.text
+            entries = await asyncio.to_thread(get, http, f"/api/jobs/{job}/history", page_size=500)
+            last = entries["results"][-1]
+            assert last["type"] == "CommentCreated"
+            assert last["actor"]["id"] == reviewer["id"]
+            await client.wait_revision(job, last["revision"])
+            assert [m.event_type for m in seen][-2:] == ["IssueCreated", "CommentCreated"]
+            assert seen[-1].actor == reviewer["id"]
