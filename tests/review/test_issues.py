@@ -246,3 +246,16 @@ async def test_a_read_only_subscriber_reviews_through_rest_and_sees_it_live(serv
             await client.wait_revision(job, last["revision"])
             assert [m.event_type for m in seen][-2:] == ["IssueCreated", "CommentCreated"]
             assert seen[-1].actor == reviewer["id"]
+
+
+def test_the_review_read_models_rebuild_identically_from_the_log(server, http, task):
+    from backend.projections.replay import replay_and_compare
+    from backend.projections.review import ReviewProjection
+
+    kept = issue(http, task.job(0), 6)
+    gone = issue(http, task.job(0), 7)
+    http.patch(f"/api/issues/{kept['id']}", json={"resolved": True}).raise_for_status()
+    http.post("/api/comments", json={"issue": kept["id"], "message": "x"}).raise_for_status()
+    assert http.delete(f"/api/issues/{gone['id']}").status_code == 204
+    report = asyncio.run(replay_and_compare(server.database_url, [ReviewProjection()]))
+    assert report.identical, report
