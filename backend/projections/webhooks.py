@@ -134,7 +134,10 @@ class WebhooksProjection:
         name = f"{action}:{kind}"
         payload: dict[str, Any] = {"event": name, kind: before if action == "delete" else after}
         if action == "update":
-            payload["before_update"] = {k: before.get(k) for k in changes if k != "id"}
+            # CVAT's before_update: the old values of the fields that changed.
+            payload["before_update"] = {
+                k: before.get(k) for k, v in changes.items() if k != "id" and before.get(k) != v
+            }
         payload["sender"] = await _sender(conn, recorded.metadata.get("actor"))
         await conn.execute(
             "INSERT INTO webhook_outbox (webhook_id, position, event, payload)"

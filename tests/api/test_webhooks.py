@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from backend.cloud import credentials
 from backend.net.safe_fetch import AllowList, FetchPolicy
 from backend.webhooks.delivery import Deliverer
+from tests.api.test_annotations import png
 from tests.conftest import Server, api_server
 
 SECRET = "whsec-" + uuid.uuid4().hex
@@ -395,3 +397,50 @@ def test_inactive_and_unsubscribed_webhooks_get_nothing(
     assert [(p["event"], p["task"]["id"]) for p in receiver.payloads()] == [
         ("create:task", r.json()["id"])
     ]
+
+
+def project_task_jobs(client: httpx.Client, pid: int) -> list[int]:
+    """A task of `pid` with 4 images cut into 2 jobs; their ids."""
+    r = client.post("/api/tasks", json={"name": "frames", "project_id": pid, "segment_size": 2})
+    assert r.status_code == 201, r.text
+    task_id = r.json()["id"]
+    url = f"/api/tasks/{task_id}/data/"
+    image = png()
+    files = [(f"client_files[{i}]", (f"{i:03}.png", image)) for i in range(4)]
+    r = client.post(url, data={"image_quality": "70"}, files=files)
+    assert r.status_code == 202, r.text
+    rq_id = r.json()["rq_id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/requests/{rq_id}").json()["status"]
+        if status in ("finished", "failed"):
+            break
+        time.sleep(0.2)  # polling a remote request's status: there is nothing to wait on
+    assert status == "finished"
+    jobs = client.get("/api/jobs", params={"task_id": task_id}).json()
+    return sorted(j["id"] for j in jobs["results"])
+
+
+def test_review_and_job_events_reach_the_project_webhook(
+    admin: httpx.Client, receiver: Receiver, hook_server: Server
+) -> None:
+    pid = project(admin, "reviewed")
+    job = project_task_jobs(admin, pid)[0]
+    events = ["create:issue", "update:issue", "create:comment", "update:job"]
+    webhook(admin, pid, receiver.url, events)
+    r = admin.post("/api/issues", json={"job": job, "frame": 0, "position": [1, 2, 3, 4],
+                                        "message": "fix it"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    iid = r.json()["id"]
+    assert admin.patch(f"/api/issues/{iid}", json={"resolved": True}).status_code == 200
+    assert admin.post("/api/comments", json={"issue": iid, "message": "ok"}).status_code == 201
+    r = admin.patch(f"/api/jobs/{job}", json={"stage": "validation"})
+    assert r.status_code == 200, r.text
+    deliver_all(hook_server, Clock())
+    got = receiver.payloads()
+    assert [p["event"] for p in got] == events
+    assert got[0]["issue"]["id"] == iid and got[0]["issue"]["job"] == job
+    assert got[1]["before_update"] == {"resolved": False} and got[1]["issue"]["resolved"]
+    assert got[2]["comment"]["message"] == "ok" and got[2]["comment"]["issue"] == iid
+    assert got[3]["before_update"] == {"stage": "annotation"}
+    assert got[3]["job"]["stage"] == "validation"
