@@ -36,8 +36,8 @@ def _users(alias: str, prefix: str) -> str:
 
 ISSUES = Resource(
     name="issues",
-    source="issues i LEFT JOIN users ou ON ou.id = i.owner_id"
-    " LEFT JOIN users au ON au.id = i.assignee_id",
+    source="issues i LEFT JOIN jobs ij ON ij.id = i.job_id"
+    " LEFT JOIN users ou ON ou.id = i.owner_id LEFT JOIN users au ON au.id = i.assignee_id",
     select="i.*, "
     + _users("ou", "owner")
     + ", "
@@ -46,6 +46,7 @@ ISSUES = Resource(
     fields={
         "id": Field("i.id", "int"),
         "job_id": Field("i.job_id", "int"),
+        "task_id": Field("ij.task_id", "int"),
         "frame_id": Field("i.frame", "int"),
         "owner": Field("ou.username"),
         "assignee": Field("au.username"),
@@ -53,21 +54,23 @@ ISSUES = Resource(
         "updated_date": Field("i.updated_at", "datetime"),
     },
     search=("owner", "assignee"),
-    simple_filters=("job_id", "frame_id", "owner", "assignee", "resolved"),
+    simple_filters=("job_id", "task_id", "frame_id", "owner", "assignee", "resolved"),
 )
 COMMENTS = Resource(
     name="comments",
-    source="comments c LEFT JOIN users ou ON ou.id = c.owner_id",
+    source="comments c LEFT JOIN issues ci ON ci.id = c.issue_id"
+    " LEFT JOIN users ou ON ou.id = c.owner_id",
     select="c.*, " + _users("ou", "owner"),
     fields={
         "id": Field("c.id", "int"),
         "issue_id": Field("c.issue_id", "int"),
+        "frame_id": Field("ci.frame", "int"),
         "job_id": Field("c.job_id", "int"),
         "owner": Field("ou.username"),
         "updated_date": Field("c.updated_at", "datetime"),
     },
     search=("owner",),
-    simple_filters=("issue_id", "job_id", "owner"),
+    simple_filters=("issue_id", "frame_id", "job_id", "owner"),
 )
 
 

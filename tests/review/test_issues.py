@@ -119,9 +119,12 @@ def test_lists_filter_sort_and_paginate(http, task):
 
     assert ids() == [c["id"], b["id"], a["id"]]  # newest first
     assert ids(frame_id=11) == [c["id"], b["id"]]
+    assert ids(task_id=task.id) == ids() and ids(task_id=987654) == []
     assert ids(resolved="true") == [b["id"]]
     assert ids(sort="frame_id,id") == [a["id"], b["id"], c["id"]]
     assert ids(owner="admin", filter='{"==":[{"var":"frame_id"},10]}') == [a["id"]]
+    r = http.get("/api/comments", params={"job_id": job, "frame_id": 11, "sort": "id"})
+    assert [m["issue"] for m in r.json()["results"]] == [b["id"], c["id"]]
     page = http.get("/api/issues", params={"job_id": job, "page_size": 2}).json()
     assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
     assert http.get(page["next"]).json()["results"][0]["id"] == a["id"]
