@@ -262,3 +262,18 @@ def test_the_review_read_models_rebuild_identically_from_the_log(server, http, t
     assert http.delete(f"/api/issues/{gone['id']}").status_code == 204
     report = asyncio.run(replay_and_compare(server.database_url, [ReviewProjection()]))
     assert report.identical, report
+
+
+def test_undo_of_annotations_passes_over_review_events(http, task):
+    job = task.job(0)
+    r = http.patch(f"/api/jobs/{job}/annotations", params={"action": "create"},
+                   json={"shapes": [{"type": "rectangle", "label_id": task.label("person"),
+                                     "frame": 8, "points": [1, 2, 3, 4]}]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    shape = r.json()["shapes"][0]["id"]
+    made = issue(http, job, 8)  # after the shape: the last write of the user
+    r = http.post(f"/api/jobs/{job}/undo")
+    assert r.status_code == 200, r.text
+    shapes = http.get(f"/api/jobs/{job}/annotations").json()["shapes"]
+    assert shape not in [s["id"] for s in shapes]  # the shape was undone ...
+    assert http.get(f"/api/issues/{made['id']}").status_code == 200  # ... the issue stays
