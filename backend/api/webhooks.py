@@ -158,7 +158,8 @@ def _delivery_read(row: dict[str, Any]) -> WebhookDeliveryRead:
     return WebhookDeliveryRead(
         id=row["id"], webhook_id=row["webhook_id"], event=row["event"],
         status_code=row["status_code"], redelivery=row["redelivery"],
-        created_date=row["created_at"], updated_date=row["updated_at"], changed_fields="",
+        created_date=row["created_at"], updated_date=row["updated_at"],
+        changed_fields=",".join((row["request"] or {}).get("before_update") or {}),
         request=row["request"], response=row["response"],
     )  # fmt: skip
 

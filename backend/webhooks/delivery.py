@@ -2,12 +2,12 @@
 
 Each webhook has a cursor (`webhook_cursors`): the last log position delivered to it.
 One attempt locks that row, sends the next outbox entry, records the attempt as a
-delivery row and, only when the receiver answered 2xx, moves the cursor, all in ONE
-transaction. So delivery is at least once and in log order per webhook: a crash before
-the commit leaves the cursor where it was and the in-flight entry is sent again (the only
-possible duplicate). A failing receiver gets retries with exponential backoff (capped at
-MAX_BACKOFF_S) and holds back only its own webhook. The clock is injected so tests can
-live through a ten-minute outage without waiting for it."""
+delivery row and, once the receiver has answered for good (see `settled`), moves the
+cursor, all in ONE transaction. So delivery is at least once and in log order per
+webhook: a crash before the commit leaves the cursor where it was and the in-flight entry
+is sent again (the only possible duplicate). A failing receiver gets retries with
+exponential backoff (capped at MAX_BACKOFF_S) and holds back only its own webhook. The
+clock is injected so tests can live through a ten-minute outage without waiting for it."""
 
 from __future__ import annotations
 
@@ -113,8 +113,11 @@ async def record(
     return int(row[0])
 
 
-def succeeded(status: int | None) -> bool:
-    return status is not None and 200 <= status < 300
+def settled(status: int | None) -> bool:
+    """Whether the receiver's answer ends this entry's delivery. As CVAT: any answer but
+    a 5xx, 408 or 429 (a 4xx is the receiver's final word); no answer at all (refused,
+    timed out) is retried too."""
+    return status is not None and status < 500 and status not in (408, 429)
 
 
 class Deliverer:
@@ -148,7 +151,7 @@ class Deliverer:
         return sum(results)
 
     async def attempt(self, webhook_id: int) -> bool:
-        """Send the next entry of one webhook; True when the receiver took it."""
+        """Send the next entry of one webhook; True when its delivery is settled."""
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
                 "SELECT position, failures FROM webhook_cursors WHERE webhook_id = %s"
@@ -184,7 +187,7 @@ class Deliverer:
             now = self.clock()
             await record(conn, webhook_id, entry["event"], entry["position"], payload, status,
                          response, now)  # fmt: skip
-            if succeeded(status):
+            if settled(status):
                 await conn.execute(
                     "UPDATE webhook_cursors SET position = %s, failures = 0,"
                     " next_attempt_at = NULL WHERE webhook_id = %s",

@@ -42,6 +42,7 @@ class Receiver:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.attempts = 0
         self.fail_next = 0
+        self.fail_status = 503
         self.lock = threading.Lock()
         # Hold the request number `hold_at` (1-based) until `release` is set.
         self.hold_at = 0
@@ -66,7 +67,7 @@ class Receiver:
                     else:
                         outer.received.append((dict(self.headers), body))
                     outer.changed.notify_all()
-                self.send_response(503 if failing else 200)
+                self.send_response(outer.fail_status if failing else 200)
                 self.end_headers()
                 self.wfile.write(b"busy" if failing else b"thanks")
 
@@ -368,6 +369,7 @@ def test_redelivery_sends_the_same_payload_again(
     assert receiver.payloads()[0] == receiver.payloads()[1]
     latest = admin.get(f"/api/webhooks/{hid}/deliveries").json()["results"][0]
     assert latest["redelivery"] is True and latest["status_code"] == 200
+    assert latest["changed_fields"] == "name"
     assert admin.get(f"/api/webhooks/{hid}/deliveries/999999").status_code == 404
 
 
@@ -444,3 +446,16 @@ def test_review_and_job_events_reach_the_project_webhook(
     assert got[2]["comment"]["message"] == "ok" and got[2]["comment"]["issue"] == iid
     assert got[3]["before_update"] == {"stage": "annotation"}
     assert got[3]["job"]["stage"] == "validation"
+
+
+async def test_a_final_4xx_answer_is_not_retried(
+    admin: httpx.Client, receiver: Receiver, hook_server: Server, pool: AsyncConnectionPool
+) -> None:
+    """As CVAT: only a 5xx, 408, 429 or no answer is retried; the receiver's 4xx is final."""
+    pid = project(admin, "g0")
+    webhook(admin, pid, receiver.url, ["update:project"])
+    rename(admin, pid, "g1")
+    rename(admin, pid, "g2")
+    receiver.fail_next, receiver.fail_status = 1, 410
+    await drain(deliverer(hook_server, pool, Clock()))
+    assert receiver.attempts == 2 and receiver.names() == ["g2"]
