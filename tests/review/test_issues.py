@@ -92,6 +92,7 @@ def test_an_issue_is_created_commented_resolved_reopened_and_removed(http, task)
         ({"position": [1, 2]}, "position"),  # one point
         ({"position": [1, 2, 3]}, "position"),  # not pairs
         ({"job": 987654}, "job"),
+        ({"assignee": 987654}, "assignee"),
         ({"message": "  "}, "message"),
         ({"message": None}, "message"),
     ],
@@ -277,3 +278,11 @@ def test_undo_of_annotations_passes_over_review_events(http, task):
     shapes = http.get(f"/api/jobs/{job}/annotations").json()["shapes"]
     assert shape not in [s["id"] for s in shapes]  # the shape was undone ...
     assert http.get(f"/api/issues/{made['id']}").status_code == 200  # ... the issue stays
+
+
+def test_deleting_a_task_takes_the_issues_of_its_jobs(http):
+    doomed = Task(http, frames=2, segment_size=2)
+    made = issue(http, doomed.job(0), 1)
+    assert http.delete(f"/api/tasks/{doomed.id}").status_code == 204
+    assert http.get(f"/api/issues/{made['id']}").status_code == 404
+    assert http.get("/api/comments", params={"issue_id": made["id"]}).json()["count"] == 0
