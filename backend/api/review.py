@@ -259,6 +259,9 @@ async def update_issue(req: ApiRequest) -> IssueRead:
         value = getattr(body, name)
         if not isinstance(value, UnsetType) and value != row[column]:
             raise bad_request(name, f"The {name} of an issue cannot change.")
+    if not isinstance(body.message, UnsetType):  # CVAT: NotImplementedError, a 500
+        raise bad_request("message", "An issue's message is its first comment: change it "
+                          "through /api/comments.")  # fmt: skip
     await _assignee(req, body.assignee)
     event = review.update_issue(row["job_id"], issue_id, position=body.position,
                                 assignee_id=body.assignee, resolved=body.resolved)  # fmt: skip

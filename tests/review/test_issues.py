@@ -108,6 +108,21 @@ def test_bad_input_is_a_400_naming_the_field_and_appends_nothing(http, task, cha
     assert history_types(http, job) == before
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"position": [1, 2]}, "position"), ({"frame": 15}, "frame"), ({"job": 987654}, "job"),
+     ({"assignee": 987654}, "assignee"), ({"message": "new"}, "message")],
+)  # fmt: skip
+def test_a_bad_patch_is_a_400_naming_the_field_and_appends_nothing(http, task, change, field):
+    job = task.job(0)
+    made = issue(http, job, 2)
+    before = history_types(http, job)
+    r = http.patch(f"/api/issues/{made['id']}", json=change)
+    assert r.status_code == 400 and field in r.json(), r.text
+    assert history_types(http, job) == before
+    assert http.get(f"/api/issues/{made['id']}").json() == made
+
+
 def test_lists_filter_sort_and_paginate(http, task):
     job = task.job(1)
     a, b, c = issue(http, job, 10), issue(http, job, 11), issue(http, job, 11)
