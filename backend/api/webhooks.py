@@ -124,12 +124,21 @@ class WebhookDeliveryRead(msgspec.Struct, frozen=True):
 
 
 class EventsQuery(msgspec.Struct, kw_only=True):
-    type: domain.WebhookType | None = None
+    type: Literal["organization", "project", "server", "all"] | None = None
+
+
+class EventGroup(msgspec.Struct, frozen=True):
+    display_name: str
+
+
+class WebhooksEvent(msgspec.Struct, frozen=True):
+    key: str
+    group: EventGroup
 
 
 class EventsSummary(msgspec.Struct, frozen=True):
     webhook_type: str
-    events: list[str]
+    events: list[WebhooksEvent]
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -253,8 +262,14 @@ async def list_webhooks(req: ApiRequest) -> Paginated[WebhookRead]:
             summary="The events a webhook of this type may follow")  # fmt: skip
 async def webhook_events(req: ApiRequest) -> EventsSummary:
     query: EventsQuery = req.query
-    kind = query.type or "organization"
-    return EventsSummary(webhook_type=kind, events=list(domain.events_for(kind)))
+    kind = query.type or "all"
+    return EventsSummary(
+        webhook_type=kind,
+        events=[
+            WebhooksEvent(key, EventGroup(key.split(":")[1].capitalize()))
+            for key in domain.events_for(kind)
+        ],
+    )
 
 
 @router.post("/api/webhooks", body=WebhookWrite, response=WebhookRead, status=201,

@@ -28,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from backend.cloud import credentials
 from backend.net.safe_fetch import AllowList, FetchPolicy
 from backend.webhooks.delivery import Deliverer
+from tests.api.iam_helpers import PASSWORD, register
 from tests.api.test_annotations import png
 from tests.conftest import Server, api_server
 
@@ -239,8 +240,9 @@ def test_bad_input_is_a_400_naming_the_field(admin: httpx.Client) -> None:
 def test_events_list(admin: httpx.Client) -> None:
     r = admin.get("/api/webhooks/events", params={"type": "project"})
     assert r.status_code == 200
-    assert "update:project" in r.json()["events"]
-    assert "create:organization" not in r.json()["events"]
+    keys = [e["key"] for e in r.json()["events"]]
+    assert "update:project" in keys and "create:organization" not in keys
+    assert {"key": "delete:job", "group": {"display_name": "Job"}} in r.json()["events"]
     everything = admin.get("/api/webhooks/events", params={"type": "organization"}).json()
     assert len(everything["events"]) == 24
 
@@ -459,3 +461,56 @@ async def test_a_final_4xx_answer_is_not_retried(
     receiver.fail_next, receiver.fail_status = 1, 410
     await drain(deliverer(hook_server, pool, Clock()))
     assert receiver.attempts == 2 and receiver.names() == ["g2"]
+
+
+def test_only_project_staff_and_admins_use_a_projects_webhooks(
+    admin: httpx.Client, hook_server: Server
+) -> None:
+    owner = register(hook_server.url)
+    stranger = register(hook_server.url)
+    url = hook_server.url
+    with (
+        httpx.Client(base_url=url, auth=(str(owner["username"]), PASSWORD)) as mine,
+        httpx.Client(base_url=url, auth=(str(stranger["username"]), PASSWORD)) as other,
+    ):
+        pid = project(mine, "owned")
+        hid = webhook(mine, pid, "http://127.0.0.1:9/hook", ["update:project"])
+        body = {"type": "project", "project_id": pid, "target_url": "http://127.0.0.1:9/x",
+                "events": []}  # fmt: skip
+        assert other.post("/api/webhooks", json=body).status_code == 403
+        assert other.get(f"/api/webhooks/{hid}").status_code == 404
+        assert other.patch(f"/api/webhooks/{hid}", json={"is_active": False}).status_code == 404
+        assert other.post(f"/api/webhooks/{hid}/ping").status_code == 404
+        assert other.get("/api/webhooks").json()["count"] == 0
+        assert [w["id"] for w in mine.get("/api/webhooks").json()["results"]] == [hid]
+        assert admin.get(f"/api/webhooks/{hid}").status_code == 200
+        assert mine.delete(f"/api/webhooks/{hid}").status_code == 204
+
+
+def test_cvat_sdk_creates_pings_and_reads_webhooks(
+    admin: httpx.Client, receiver: Receiver, hook_server: Server
+) -> None:
+    from cvat_sdk import make_client
+    from cvat_sdk.api_client import models
+
+    pid = project(admin, "sdk")
+    host, port = hook_server.url.rsplit(":", 1)
+    with make_client(host, port=int(port), credentials=hook_server.admin) as client:
+        api = client.api_client.webhooks_api
+        made, _ = api.create(models.WebhookWriteRequest(
+            target_url=receiver.url, type=models.WebhookType("project"), project_id=pid,
+            events=[models.EventsEnum("update:project")], secret=SECRET,
+        ))  # fmt: skip
+        assert made.project_id == pid and [str(e) for e in made.events] == ["update:project"]
+        read, _ = api.retrieve(made.id)
+        assert read.target_url == receiver.url and "secret" not in read.to_dict()
+        api.partial_update(made.id, patched_webhook_write_request=models.PatchedWebhookWriteRequest(
+            description="via sdk"))  # fmt: skip
+        assert api.retrieve(made.id)[0].description == "via sdk"
+        delivery, _ = api.create_ping(made.id)
+        assert delivery.status_code == 200 and delivery.event == "ping"
+        page, _ = api.list_deliveries(made.id)
+        assert [d.id for d in page.results] == [delivery.id]
+        events, _ = api.retrieve_events(type="project")
+        assert "update:project" in [e.key for e in events.events]
+        api.destroy(made.id)
