@@ -93,7 +93,15 @@ class WebhooksProjection:
                 [*values.values(), event.webhook_id],
             )
         elif isinstance(event, WebhookDeleted):
-            await conn.execute("DELETE FROM webhooks WHERE id = %s", [event.webhook_id])
+            # What it had left to receive goes with it; its delivery records stay.
+            for table in ("webhooks", "webhook_outbox", "webhook_cursors"):
+                column = "id" if table == "webhooks" else "webhook_id"
+                await conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE {} = %s").format(
+                        sql.Identifier(table), sql.Identifier(column)
+                    ),
+                    [event.webhook_id],
+                )
 
     # --- the resources webhooks follow ---------------------------------------------------
 

@@ -199,8 +199,16 @@ def test_crud_never_returns_the_secret(admin: httpx.Client, hook_server: Server)
                               [f"webhook-{hid}"]).fetchall()  # fmt: skip
     assert stored is not None and stored[0] and "other" not in stored[0]
     assert not any(SECRET in e[0] or "other" in e[0] for e in events)
+    rename(admin, pid, "pending for a webhook about to go")
     assert admin.delete(f"/api/webhooks/{hid}").status_code == 204
     assert admin.get(f"/api/webhooks/{hid}").status_code == 404
+    with psycopg.connect(hook_server.database_url) as conn:
+        left = conn.execute(
+            "SELECT (SELECT count(*) FROM webhook_outbox WHERE webhook_id = %(h)s)"
+            " + (SELECT count(*) FROM webhook_cursors WHERE webhook_id = %(h)s)",
+            {"h": hid},
+        ).fetchone()
+    assert left == (0,)
 
 
 def test_bad_input_is_a_400_naming_the_field(admin: httpx.Client) -> None:
