@@ -78,8 +78,11 @@ class ReviewProjection:
         conn: Conn, comment_id: int, issue_id: int, job_id: int, owner_id: int, message: str,
         at: datetime,
     ) -> None:  # fmt: skip
+        # Review events are appended without an expected revision (services/review.py): a
+        # comment that races its issue's removal lands after IssueDeleted and is dropped.
         await conn.execute(
             "INSERT INTO comments (id, issue_id, job_id, owner_id, message, created_at,"
-            " updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-            [comment_id, issue_id, job_id, owner_id, message, at, at],
+            " updated_at) SELECT %s, %s, %s, %s, %s, %s, %s"
+            " WHERE EXISTS (SELECT 1 FROM issues WHERE id = %s) ON CONFLICT (id) DO NOTHING",
+            [comment_id, issue_id, job_id, owner_id, message, at, at, issue_id],
         )

@@ -6,6 +6,8 @@ realtime socket."""
 from __future__ import annotations
 
 import asyncio
+import datetime
+import uuid
 from typing import Any
 
 import httpx
@@ -301,3 +303,39 @@ def test_deleting_a_task_takes_the_issues_of_its_jobs(http):
     assert http.delete(f"/api/tasks/{doomed.id}").status_code == 204
     assert http.get(f"/api/issues/{made['id']}").status_code == 404
     assert http.get("/api/comments", params={"issue_id": made["id"]}).json()["count"] == 0
+
+
+def test_a_comment_that_lands_after_its_issue_was_removed_is_dropped(server, http, task):
+    """The race of a comment with its issue's removal, replayed in log order: the
+    CommentCreated that follows IssueDeleted leaves no orphan row."""
+    from backend.domain import review
+    from backend.projections.review import ReviewProjection
+
+    job = task.job(0)
+    made = issue(http, job, 9)
+    assert http.delete(f"/api/issues/{made['id']}").status_code == 204
+
+    async def late_comment() -> int:
+        import psycopg
+
+        from backend.domain.events import encode_event
+        from backend.eventstore.port import RecordedEvent
+
+        event = review.CommentCreated(comment_id=10**9, issue_id=made["id"], job_id=job,
+                                      owner_id=1, message="too late")  # fmt: skip
+        type_, version, data = encode_event(event)
+        recorded = RecordedEvent(
+            position=0, stream_id=f"job-{job}", revision=0, event_id=uuid.uuid4(), type=type_,
+            version=version, data=data, metadata={},
+            recorded_at=datetime.datetime.now(datetime.UTC),
+        )  # fmt: skip
+        async with await psycopg.AsyncConnection.connect(server.database_url) as conn:
+            await ReviewProjection().apply(conn, [recorded])
+            cur = await conn.execute("SELECT count(*) FROM comments WHERE issue_id = %s",
+                                     [made["id"]])  # fmt: skip
+            row = await cur.fetchone()
+            await conn.rollback()
+        assert row is not None
+        return int(row[0])
+
+    assert asyncio.run(late_comment()) == 0
