@@ -10,7 +10,6 @@ deleted again, so a failed import leaves the project as it was."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ from backend.domain import tasks as domain
 from backend.domain.errors import DomainError
 from backend.formats import pipeline, registry, sources
 from backend.formats.model import FormatError
-from backend.media import file_uploads, tasks_port
+from backend.media import tasks_port
 from backend.media.archive import ArchiveLimits
 from backend.media.build import Received, build
 from backend.media.images import MediaError
@@ -29,7 +28,14 @@ from backend.media.storage import StoredData, TaskStorage
 from backend.services import requests
 from backend.services.annotation_import import replace_annotations
 from backend.services.job_annotations import EventMetadata
-from workers.formats_jobs import Progress, in_thread, read_upload, run_request, scratch_dir
+from workers.formats_jobs import (
+    Progress,
+    in_thread,
+    read_upload,
+    run_request,
+    scratch_dir,
+    upload_cleanup,
+)
 
 if TYPE_CHECKING:
     from backend.bootstrap import Container
@@ -116,14 +122,7 @@ async def import_project_dataset(ctx: dict[str, Any], rq_id: str) -> str:
         log.info("dataset imported", rq_id=rq_id, project_id=op.project_id, task_id=task_id)
         return None, task_id
 
-    async def cleanup(row: requests.RequestRow) -> None:
-        await asyncio.to_thread(shutil.rmtree, work, True)
-        session = row.params.get("session")
-        if session:
-            async with container.pool.connection() as conn:
-                await file_uploads.end(conn, str(session))
-            await asyncio.to_thread(file_uploads.remove_files, data_dir, str(session))
-
+    cleanup = upload_cleanup(container, work)
     return await run_request(container, rq_id, "import the dataset", body, cleanup)
 
 

@@ -104,6 +104,24 @@ async def in_thread(progress: Progress, work: Callable[[], T]) -> T:
         await progress.flush()
 
 
+def upload_cleanup(
+    container: Container, work: Path
+) -> Callable[[requests.RequestRow], Awaitable[None]]:
+    """After an import, whatever its outcome: its scratch directory and its upload go."""
+
+    async def cleanup(row: requests.RequestRow) -> None:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+        session = row.params.get("session")
+        if session:
+            async with container.pool.connection() as conn:
+                await file_uploads.end(conn, str(session))
+            await asyncio.to_thread(
+                file_uploads.remove_files, container.settings.data_dir, str(session)
+            )
+
+    return cleanup
+
+
 async def run_request(
     container: Container, rq_id: str, what: str,
     body: Callable[[requests.RequestRow], Awaitable[tuple[str | None, int | None]]],
@@ -286,12 +304,5 @@ async def import_annotations(ctx: dict[str, Any], rq_id: str) -> str:
         log.info("annotations imported", rq_id=rq_id, format=info.display_name, jobs=len(outcomes))
         return None, None
 
-    async def cleanup(row: requests.RequestRow) -> None:
-        await asyncio.to_thread(shutil.rmtree, work, True)
-        session = row.params.get("session")
-        if session:
-            async with container.pool.connection() as conn:
-                await file_uploads.end(conn, str(session))
-            await asyncio.to_thread(file_uploads.remove_files, data_dir, str(session))
-
+    cleanup = upload_cleanup(container, work)
     return await run_request(container, rq_id, "import the annotations", body, cleanup)

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
-from arq.connections import ArqRedis
 from starlette.responses import FileResponse, Response
 
 from backend.api import access, file_upload
 from backend.api.errors import ApiError, bad_request, not_found, permission_denied
+from backend.api.requests import RqId, enqueue
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.backups import service as backups
 from backend.backups.export import safe_file_name
@@ -37,10 +37,6 @@ router = ApiRouter("backups")
 Kind = Literal["task", "project"]
 EXPORT_OPERATION = "export:backup"
 IMPORT_OPERATION = "import:backup"
-
-
-class RqId(msgspec.Struct):
-    rq_id: str
 
 
 class ExportQuery(msgspec.Struct, kw_only=True):
@@ -59,17 +55,6 @@ class RestoreQuery(msgspec.Struct, kw_only=True):
     filename: str | None = None
     location: Literal["local", "cloud_storage"] | None = None
     cloud_storage_id: int | None = None
-
-
-async def _enqueue(req: ApiRequest, function: str, rq_id: str) -> Response:
-    arq = ArqRedis(connection_pool=req.container.redis.connection_pool)
-    try:
-        await arq.enqueue_job(function, rq_id, _job_id=rq_id)
-    except BaseException:
-        async with req.container.pool.connection() as conn:
-            await requests.fail(conn, rq_id, "The work could not be queued; try again.")
-        raise
-    return Response(msgspec.json.encode(RqId(rq_id)), 202, media_type="application/json")
 
 
 # --- export ------------------------------------------------------------------------------
@@ -110,7 +95,7 @@ async def _export(req: ApiRequest, kind: Kind) -> Response:
                 "download_url": req.absolute_url(f"/api/{kind}s/{ident}/backup/download"),
             },
         )  # fmt: skip
-    return await _enqueue(req, "export_backup", rq_id)
+    return await enqueue(req, "export_backup", rq_id)
 
 
 @router.post(
@@ -222,7 +207,7 @@ async def _restore(req: ApiRequest, kind: Kind) -> Response:
         raise ApiError(500, "The upload could not be kept.") from None
     finally:
         await file_upload.consume(req.container, got.session)
-    return await _enqueue(req, "restore_backup", rq_id)
+    return await enqueue(req, "restore_backup", rq_id)
 
 
 @router.post(

@@ -20,11 +20,11 @@ import datetime
 from typing import Any, Literal
 
 import msgspec
-from arq.connections import ArqRedis
 from starlette.responses import FileResponse, Response
 
 from backend.api import access, file_upload
 from backend.api.errors import bad_request, not_found
+from backend.api.requests import RqId, enqueue
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.cloud import export_target
 from backend.formats import pipeline, registry
@@ -33,10 +33,6 @@ from backend.services import requests
 router = ApiRouter("datasets")
 
 Target = Literal["job", "task", "project"]
-
-
-class RqId(msgspec.Struct):
-    rq_id: str
 
 
 class ExportQuery(msgspec.Struct, kw_only=True):
@@ -58,17 +54,6 @@ def _format_name(value: str | None) -> str:
     if value is None or not value.strip():
         raise bad_request("format", "This field is required: a format name such as 'COCO 1.0'.")
     return value
-
-
-async def _enqueue(req: ApiRequest, function: str, rq_id: str) -> Response:
-    arq = ArqRedis(connection_pool=req.container.redis.connection_pool)
-    try:
-        await arq.enqueue_job(function, rq_id, _job_id=rq_id)
-    except BaseException:
-        async with req.container.pool.connection() as conn:
-            await requests.fail(conn, rq_id, "The work could not be queued; try again.")
-        raise
-    return Response(msgspec.json.encode(RqId(rq_id)), 202, media_type="application/json")
 
 
 # --- export ------------------------------------------------------------------------------
@@ -157,7 +142,7 @@ async def _export(req: ApiRequest, target: Target) -> Response:
                 "base_url": req.absolute_url("/"),
             },
         )  # fmt: skip
-    return await _enqueue(req, "export_dataset", rq_id)
+    return await enqueue(req, "export_dataset", rq_id)
 
 
 _EXPORT_DOC = dict(
@@ -283,7 +268,7 @@ async def _import(req: ApiRequest, target: Target) -> Response:
                 "filename": received.filename, "conv_mask_to_poly": query.conv_mask_to_poly,
             },
         )  # fmt: skip
-    return await _enqueue(req, function, rq_id)
+    return await enqueue(req, function, rq_id)
 
 
 _IMPORT_DOC = dict(

@@ -4,6 +4,7 @@ CVAT's clients poll it. A request is visible to its owner and to admins."""
 from __future__ import annotations
 
 import msgspec
+from arq.connections import ArqRedis
 from psycopg import sql
 from starlette.responses import Response
 
@@ -76,3 +77,21 @@ async def cancel_request(req: ApiRequest) -> Response:
     if before not in ("queued", "started"):
         raise ApiError(400, "Only requests that have not finished can be cancelled.")
     return Response(status_code=200)
+
+
+class RqId(msgspec.Struct):
+    rq_id: str
+
+
+async def enqueue(req: ApiRequest, function: str, rq_id: str) -> Response:
+    """Queue the arq job of a request just created (its id is the job's id) and answer 202
+    `{"rq_id"}`, as the clients expect; a request that cannot be queued fails at once
+    instead of waiting forever."""
+    arq = ArqRedis(connection_pool=req.container.redis.connection_pool)
+    try:
+        await arq.enqueue_job(function, rq_id, _job_id=rq_id)
+    except BaseException:
+        async with req.container.pool.connection() as conn:
+            await requests.fail(conn, rq_id, "The work could not be queued; try again.")
+        raise
+    return Response(msgspec.json.encode(RqId(rq_id)), 202, media_type="application/json")

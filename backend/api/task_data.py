@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
-from arq.connections import ArqRedis
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -23,6 +22,7 @@ from starlette.responses import FileResponse, Response
 from backend.api import http_caching, upload_protocol
 from backend.api.errors import ApiError, bad_request, from_msgspec, not_found
 from backend.api.json_text import NUL_MESSAGE, refuse_unstorable
+from backend.api.requests import RqId, enqueue
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.api.upload_protocol import TUS_VERSION, offset_headers, write_at
 from backend.cloud import task_files
@@ -52,10 +52,6 @@ MAX_REQUEST_BYTES = 100 * 2**20  # one multipart request (the clients' MAX_REQUE
 _MULTIPART_SLACK = 2**20  # boundaries and part headers on top of the files
 OPERATION = "create:task"
 _LIST_FIELD = re.compile(r"^(server_files|server_files_exclude|remote_files)(\[\d+\])?$")
-
-
-class RqId(msgspec.Struct):
-    rq_id: str
 
 
 class DataQuery(msgspec.Struct, kw_only=True):
@@ -326,14 +322,7 @@ async def _finish(
                                              project_id=task.get("project_id")),
                 params={"session": session, "data": msgspec.to_builtins(params)},
             )  # fmt: skip
-    arq = ArqRedis(connection_pool=req.container.redis.connection_pool)
-    try:
-        await arq.enqueue_job("create_task_data", rq_id, _job_id=rq_id)
-    except BaseException:
-        async with req.container.pool.connection() as conn:
-            await requests.fail(conn, rq_id, "The work could not be queued; try again.")
-        raise
-    return Response(msgspec.json.encode(RqId(rq_id)), 202, media_type="application/json")
+    return await enqueue(req, "create_task_data", rq_id)
 
 
 _MAX_PATH_CHARS = 1024
