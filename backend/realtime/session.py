@@ -346,8 +346,8 @@ class Session:
             message = protocol.client_decoder.decode(text)
         except msgspec.ValidationError as exc:
             detail = from_msgspec(exc, "message").detail
-            field, problem = next(iter(detail.items())) if isinstance(detail, dict) else ("", "")
-            self._invalid(text, problem[0] if isinstance(problem, list) and problem else str(exc),
+            field, said = next(iter(detail.items())) if isinstance(detail, dict) else ("", "")
+            self._invalid(text, said[0] if isinstance(said, list) and said else str(exc),
                           field or None)  # fmt: skip
             return
         except msgspec.DecodeError:
