@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from backend.api.errors import ApiError, bad_request, not_found, permission_denied
 from backend.api.lists import Field, Paginated, Resource, fetch_row, list_page
-from backend.api.representations import UserSummary
+from backend.api.representations import UserSummary, user_columns, user_summary
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.cloud import content, credentials, providers
 from backend.cloud.credentials import Credentials, CredentialsError
@@ -35,9 +35,8 @@ router = ApiRouter("cloudstorages")
 
 _SELECT = (
     "c.id, c.provider_type, c.resource, c.display_name, c.owner_id, c.credentials_type,"
-    " c.specific_attributes, c.description, c.manifests, c.created_at, c.updated_at,"
-    " ou.username AS owner_username, ou.first_name AS owner_first_name,"
-    " ou.last_name AS owner_last_name"
+    " c.specific_attributes, c.description, c.manifests, c.created_at, c.updated_at, "
+    + user_columns("ou", "owner")
 )
 CLOUD_STORAGES = Resource(
     name="cloudstorages",
@@ -120,13 +119,7 @@ class ContentQuery(msgspec.Struct, kw_only=True):
 
 
 def _read(req: ApiRequest, row: dict[str, Any]) -> CloudStorageRead:
-    owner = None
-    if row["owner_id"] is not None and row["owner_username"] is not None:
-        owner = UserSummary(
-            id=row["owner_id"], username=row["owner_username"],
-            first_name=row["owner_first_name"] or "", last_name=row["owner_last_name"] or "",
-            url=req.absolute_url(f"/api/users/{row['owner_id']}"),
-        )  # fmt: skip
+    owner = user_summary(req, row, "owner")
     return CloudStorageRead(
         id=row["id"], owner=owner, manifests=list(row["manifests"] or []),
         provider_type=row["provider_type"], resource=row["resource"],

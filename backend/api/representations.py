@@ -146,7 +146,8 @@ class JobRead(msgspec.Struct, frozen=True):
     assignee_updated_date: datetime | None
 
 
-def _user_columns(alias: str, prefix: str) -> str:
+def user_columns(alias: str, prefix: str) -> str:
+    """SELECT columns for `user_summary`: a user joined as `alias`, named `prefix_*`."""
     return (
         f"{alias}.username AS {prefix}_username, {alias}.first_name AS {prefix}_first_name,"
         f" {alias}.last_name AS {prefix}_last_name"
@@ -156,7 +157,7 @@ def _user_columns(alias: str, prefix: str) -> str:
 # The read-model queries as (SELECT list, FROM clause): the list endpoints hand them to
 # lists.fetch_page, the detail endpoints add `WHERE <alias>.id = %s`.
 PROJECT_SELECT = (
-    "p.*, " + _user_columns("ou", "owner") + ", " + _user_columns("au", "assignee") + ","
+    "p.*, " + user_columns("ou", "owner") + ", " + user_columns("au", "assignee") + ","
     " (SELECT count(*) FROM tasks t WHERE t.project_id = p.id) AS tasks_count,"
     " (SELECT coalesce(array_agg(DISTINCT t.subset), '{}') FROM tasks t"
     "   WHERE t.project_id = p.id AND t.subset <> '') AS task_subsets"
@@ -166,7 +167,7 @@ PROJECT_SOURCE = (
     " LEFT JOIN users au ON au.id = p.assignee_id"
 )
 TASK_SELECT = (
-    "t.*, " + _user_columns("ou", "owner") + ", " + _user_columns("au", "assignee") + ","
+    "t.*, " + user_columns("ou", "owner") + ", " + user_columns("au", "assignee") + ","
     " js.jobs_count, js.jobs_completed, js.jobs_validation, js.jobs_annotation"
 )
 TASK_SOURCE = (
@@ -185,12 +186,12 @@ JOB_SELECT = (
     " t.data->>'original_chunk_type' AS data_original_chunk_type,"
     " t.assignee_id AS task_assignee_id, t.source_storage, t.target_storage,"
     " (SELECT count(*) FROM issues i WHERE i.job_id = j.id) AS issues_count, "
-    + _user_columns("au", "assignee")
+    + user_columns("au", "assignee")
 )
 JOB_SOURCE = "jobs j JOIN tasks t ON t.id = j.task_id LEFT JOIN users au ON au.id = j.assignee_id"
 
 
-def _user(req: ApiRequest, row: dict[str, Any], prefix: str) -> UserSummary | None:
+def user_summary(req: ApiRequest, row: dict[str, Any], prefix: str) -> UserSummary | None:
     user_id = row.get(f"{prefix}_id")
     if user_id is None or row.get(f"{prefix}_username") is None:
         return None
@@ -212,7 +213,8 @@ def project_read(req: ApiRequest, row: dict[str, Any]) -> ProjectRead:
         labels=Summary(url=req.absolute_url(f"/api/labels?project_id={pid}")),
         tasks=Summary(url=req.absolute_url(f"/api/tasks?project_id={pid}"),
                       count=row["tasks_count"]),
-        owner=_user(req, row, "owner"), assignee=_user(req, row, "assignee"), guide_id=None,
+        owner=user_summary(req, row, "owner"), assignee=user_summary(req, row, "assignee"),
+        guide_id=None,
         bug_tracker=row["bug_tracker"], task_subsets=sorted(row["task_subsets"] or []),
         created_date=row["created_at"], updated_date=row["updated_at"], status="annotation",
         dimension=None, organization=None, target_storage=_storage(row["target_storage"]),
@@ -235,8 +237,8 @@ def task_read(req: ApiRequest, row: dict[str, Any]) -> TaskRead:
     data = row["data"] or {}
     return TaskRead(
         url=req.absolute_url(f"/api/tasks/{tid}"), id=tid, name=row["name"],
-        project_id=row["project_id"], mode=row["mode"], owner=_user(req, row, "owner"),
-        assignee=_user(req, row, "assignee"), bug_tracker=row["bug_tracker"],
+        project_id=row["project_id"], mode=row["mode"], owner=user_summary(req, row, "owner"),
+        assignee=user_summary(req, row, "assignee"), bug_tracker=row["bug_tracker"],
         created_date=row["created_at"], updated_date=row["updated_at"], overlap=row["overlap"],
         segment_size=row["segment_size"], status=task_status(row),
         labels=Summary(url=req.absolute_url(f"/api/labels?task_id={tid}")),
@@ -259,7 +261,7 @@ def job_read(req: ApiRequest, row: dict[str, Any]) -> JobRead:
     jid = row["id"]
     return JobRead(
         url=req.absolute_url(f"/api/jobs/{jid}"), id=jid, task_id=row["task_id"],
-        project_id=row["project_id"], assignee=_user(req, row, "assignee"), guide_id=None,
+        project_id=row["project_id"], assignee=user_summary(req, row, "assignee"), guide_id=None,
         dimension=row["data_dimension"] or "2d", bug_tracker=row["bug_tracker"] or None,
         status=row["stage"],
         stage=row["stage"], state=row["state"], mode=row["mode"],

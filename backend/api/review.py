@@ -18,7 +18,7 @@ from backend.api import access
 from backend.api.errors import bad_request, not_found, permission_denied
 from backend.api.filters import Field
 from backend.api.lists import Paginated, Resource, fetch_row, list_page
-from backend.api.representations import Summary, UserSummary
+from backend.api.representations import Summary, UserSummary, user_columns, user_summary
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.domain import review
 from backend.iam import policy
@@ -27,21 +27,14 @@ from backend.services.review import ReviewService
 router = ApiRouter("review")
 
 
-def _users(alias: str, prefix: str) -> str:
-    return (
-        f"{alias}.username AS {prefix}_username, {alias}.first_name AS {prefix}_first_name,"
-        f" {alias}.last_name AS {prefix}_last_name"
-    )
-
-
 ISSUES = Resource(
     name="issues",
     source="issues i LEFT JOIN jobs ij ON ij.id = i.job_id"
     " LEFT JOIN users ou ON ou.id = i.owner_id LEFT JOIN users au ON au.id = i.assignee_id",
     select="i.*, "
-    + _users("ou", "owner")
+    + user_columns("ou", "owner")
     + ", "
-    + _users("au", "assignee")
+    + user_columns("au", "assignee")
     + ", (SELECT count(*) FROM comments c WHERE c.issue_id = i.id) AS comments_count",
     fields={
         "id": Field("i.id", "int"),
@@ -60,7 +53,7 @@ COMMENTS = Resource(
     name="comments",
     source="comments c LEFT JOIN issues ci ON ci.id = c.issue_id"
     " LEFT JOIN users ou ON ou.id = c.owner_id",
-    select="c.*, " + _users("ou", "owner"),
+    select="c.*, " + user_columns("ou", "owner"),
     fields={
         "id": Field("c.id", "int"),
         "issue_id": Field("c.issue_id", "int"),
@@ -114,21 +107,10 @@ class CommentRead(msgspec.Struct, frozen=True):
     updated_date: datetime
 
 
-def _user(req: ApiRequest, row: dict[str, Any], prefix: str) -> UserSummary | None:
-    user_id = row[f"{prefix}_id"]
-    if user_id is None or row[f"{prefix}_username"] is None:
-        return None
-    return UserSummary(
-        id=user_id, username=row[f"{prefix}_username"],
-        first_name=row[f"{prefix}_first_name"] or "", last_name=row[f"{prefix}_last_name"] or "",
-        url=req.absolute_url(f"/api/users/{user_id}"),
-    )  # fmt: skip
-
-
 def _issue_read(req: ApiRequest, row: dict[str, Any]) -> IssueRead:
     return IssueRead(
         id=row["id"], frame=row["frame"], position=list(row["position"]), job=row["job_id"],
-        owner=_user(req, row, "owner"), assignee=_user(req, row, "assignee"),
+        owner=user_summary(req, row, "owner"), assignee=user_summary(req, row, "assignee"),
         created_date=row["created_at"], updated_date=row["updated_at"],
         resolved=row["resolved"],
         comments=Summary(url=req.absolute_url(f"/api/comments?issue_id={row['id']}"),
@@ -138,7 +120,7 @@ def _issue_read(req: ApiRequest, row: dict[str, Any]) -> IssueRead:
 
 def _comment_read(req: ApiRequest, row: dict[str, Any]) -> CommentRead:
     return CommentRead(
-        id=row["id"], issue=row["issue_id"], owner=_user(req, row, "owner"),
+        id=row["id"], issue=row["issue_id"], owner=user_summary(req, row, "owner"),
         message=row["message"], created_date=row["created_at"], updated_date=row["updated_at"],
     )  # fmt: skip
 

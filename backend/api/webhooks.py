@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from backend.api.errors import bad_request, not_found, permission_denied
 from backend.api.lists import Field, Paginated, Resource, fetch_row, list_page
-from backend.api.representations import UserSummary
+from backend.api.representations import UserSummary, user_columns, user_summary
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.cloud import credentials
 from backend.cloud.credentials import Credentials
@@ -31,9 +31,9 @@ router = ApiRouter("webhooks")
 
 _SELECT = (
     "w.id, w.type, w.project_id, w.owner_id, w.target_url, w.description, w.content_type,"
-    " w.enable_ssl, w.is_active, w.events, w.created_at, w.updated_at,"
-    " ou.username AS owner_username, ou.first_name AS owner_first_name,"
-    " ou.last_name AS owner_last_name,"
+    " w.enable_ssl, w.is_active, w.events, w.created_at, w.updated_at, "
+    + user_columns("ou", "owner")
+    + ","
     " (SELECT d.status_code FROM webhook_deliveries d WHERE d.webhook_id = w.id"
     "  ORDER BY d.id DESC LIMIT 1) AS last_status,"
     " (SELECT d.updated_at FROM webhook_deliveries d WHERE d.webhook_id = w.id"
@@ -145,13 +145,7 @@ class EventsSummary(msgspec.Struct, frozen=True):
 
 
 def _read(req: ApiRequest, row: dict[str, Any]) -> WebhookRead:
-    owner = None
-    if row["owner_id"] is not None and row["owner_username"] is not None:
-        owner = UserSummary(
-            id=row["owner_id"], username=row["owner_username"],
-            first_name=row["owner_first_name"] or "", last_name=row["owner_last_name"] or "",
-            url=req.absolute_url(f"/api/users/{row['owner_id']}"),
-        )  # fmt: skip
+    owner = user_summary(req, row, "owner")
     return WebhookRead(
         id=row["id"], url=req.absolute_url(f"/api/webhooks/{row['id']}"),
         target_url=row["target_url"], description=row["description"], type=row["type"],
