@@ -7,7 +7,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck bench clean
+WEB_STAMP := web/node_modules/.installed
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json web/package.json
+
+.PHONY: install run test lint typecheck web webtest chromium bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +20,25 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
+# The browser UI: npm packages from the lock file, then a production build into web/dist,
+# which `vellum serve` serves at /. Rebuilt only when a source file changed.
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(WEB_STAMP)
+
+web/dist/index.html: $(WEB_STAMP) $(WEB_SRC)
+	cd web && npm run --silent build
+	@touch web/dist/index.html
+
+web: web/dist/index.html
+
+webtest: $(WEB_STAMP)
+	cd web && npx tsc -b && npx vitest run --reporter=dot
+
+chromium:
+	@ops/ensure-chromium.sh
+
+run: install web
 	$(BIN)/vellum serve
 
 lint: install
@@ -26,7 +48,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy --strict backend workers  # backend/domain included
 
-test: install lint typecheck
+test: install lint typecheck web webtest chromium
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: install
@@ -37,4 +59,4 @@ bench: install
 	done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist

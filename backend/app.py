@@ -21,6 +21,7 @@ from backend.projections.registry import all_projections
 from backend.projections.runner import Projector
 from backend.realtime.hub import Hub, websocket_endpoint
 from backend.settings import Settings
+from backend.web_ui import web_routes
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> Starlette:
         *starlette_routes(all_endpoints()),
         Route("/metrics", metrics, methods=["GET"]),
         WebSocketRoute("/api/ws", websocket_endpoint),
+        *web_routes(settings),  # last: its catch-all must not shadow the API
     ]
     handlers: dict[Any, Any] = {cls: errors.handle for cls in errors.EXPECTED}
     handlers[Exception] = errors.handle

@@ -77,6 +77,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Encrypts cloud storage credentials at rest (any string; empty: a key generated once
     # and kept in DATA_DIR/secret.key).
     secret_key: str = ""
+    # The built browser UI served at / (empty: web/dist of this checkout, when built).
+    web_root: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:

@@ -1,0 +1,56 @@
+"""Serving the built browser UI (web/dist): hashed assets under /assets with long caching,
+and index.html for every other non-API path so the single-page app's own routes
+(/tasks/3, /jobs/7) survive a reload. The API, /metrics and the websocket keep their routes;
+an unknown /api path stays a JSON 404 instead of turning into the page."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import PathLike, StaticFiles
+from starlette.types import Scope
+
+from backend.settings import Settings
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_CHECKOUT_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
+
+
+def web_root(settings: Settings) -> Path:
+    return Path(settings.web_root) if settings.web_root else _CHECKOUT_DIST
+
+
+def web_routes(settings: Settings) -> list[BaseRoute]:
+    """Routes for the UI; none when it has not been built (the API works without it)."""
+    root = web_root(settings)
+    index = root / "index.html"
+    if not index.is_file():
+        return []
+
+    async def page(request: Request) -> Response:
+        path = request.path_params.get("path", "")
+        if request.method not in ("GET", "HEAD") or path == "api" or path.startswith("api/"):
+            return JSONResponse({"detail": "Not found."}, status_code=404)
+        # The page itself is never cached: a new build must reach browsers at once.
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    routes: list[BaseRoute] = []
+    if (root / "assets").is_dir():
+        routes.append(Mount("/assets", app=_ImmutableStatic(directory=root / "assets")))
+    routes += [Route("/", page), Route("/{path:path}", page, methods=_ALL_METHODS)]
+    return routes
+
+
+class _ImmutableStatic(StaticFiles):
+    """Vite names assets by content hash, so they may be cached for good."""
+
+    def file_response(
+        self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
