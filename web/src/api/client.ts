@@ -12,7 +12,7 @@ export class ApiError extends Error {
   }
 }
 
-function cookie(name: string): string | undefined {
+export function cookie(name: string): string | undefined {
   for (const part of document.cookie.split(";")) {
     const [k, ...v] = part.trim().split("=");
     if (k === name) return decodeURIComponent(v.join("="));
