@@ -1,5 +1,6 @@
 """/api/jobs: jobs are made by their task's data; here they are listed, read and have their
-workflow fields (assignee, stage, state) changed."""
+workflow fields (assignee, stage, state) changed (CVAT's rules:
+backend/domain/job_workflow.py; who may: backend/iam/policy.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from backend.api.errors import not_found
 from backend.api.lists import Field, Paginated, Resource, fetch_row, list_page
 from backend.api.representations import JOB_SELECT, JOB_SOURCE, JobRead, job_read
 from backend.api.routing import ApiRequest, ApiRouter
-from backend.domain.events import JobStage, JobState, JobUpdated
+from backend.domain.events import JobStage, JobState
+from backend.domain.job_workflow import WorkflowChange
 from backend.iam import policy
 
 router = ApiRouter("jobs")
@@ -81,9 +83,7 @@ async def update_job(req: ApiRequest) -> JobRead:
                 await access.check_job(conn, req.principal, action, job_id)
         if not isinstance(body.assignee, UnsetType):
             await access.existing_users(conn, {"assignee": body.assignee})
-    update = JobUpdated(
-        job_id=job_id, stage=body.stage, state=body.state, assignee_id=body.assignee
-    )
-    position = await req.container.resources.update_job(req.principal.id, update)
+    change = WorkflowChange(stage=body.stage, state=body.state, assignee_id=body.assignee)
+    position = await req.container.resources.update_job(req.principal.id, job_id, change)
     await req.projected(position)
     return await load_job(req, job_id)

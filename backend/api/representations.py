@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from backend.api.routing import ApiRequest
+from backend.domain.job_workflow import STAGES, STATES, TASK_STATUS_PRECEDENCE, job_status
 
 
 class UserSummary(msgspec.Struct, frozen=True):
@@ -166,17 +167,44 @@ PROJECT_SOURCE = (
     "projects p LEFT JOIN users ou ON ou.id = p.owner_id"
     " LEFT JOIN users au ON au.id = p.assignee_id"
 )
+
+
+def job_status_sql(alias: str) -> str:
+    """`job_workflow.job_status` as SQL over a `jobs` row, generated from the function
+    itself, so that lists, filters and details cannot disagree with it."""
+    pairs: dict[str, list[str]] = {}
+    for stage in STAGES:
+        for state in STATES:
+            pairs.setdefault(job_status(stage, state), []).append(f"('{stage}', '{state}')")
+    whens = " ".join(
+        f"WHEN ({alias}.stage, {alias}.state) IN ({', '.join(p)}) THEN '{status}'"
+        for status, p in pairs.items()
+    )
+    return f"(CASE {whens} END)"
+
+
+def _task_status_sql(statuses: str) -> str:
+    """`job_workflow.task_status` as an aggregate over a column of job statuses."""
+    whens = " ".join(
+        f"WHEN bool_or({statuses} = '{status}') THEN '{status}'"
+        for status in TASK_STATUS_PRECEDENCE
+    )
+    return f"(CASE WHEN count(*) = 0 THEN 'annotation' {whens} ELSE 'completed' END)"
+
+
 TASK_SELECT = (
     "t.*, " + user_columns("ou", "owner") + ", " + user_columns("au", "assignee") + ","
-    " js.jobs_count, js.jobs_completed, js.jobs_validation, js.jobs_annotation"
+    " js.jobs_count, js.jobs_completed, js.jobs_validation, js.task_status"
 )
+# CVAT's JobsSummary counts: completed = acceptance + completed, validation = in stage
+# validation; the task's status follows its jobs' statuses.
 TASK_SOURCE = (
     "tasks t LEFT JOIN users ou ON ou.id = t.owner_id"
     " LEFT JOIN users au ON au.id = t.assignee_id"
     " LEFT JOIN LATERAL (SELECT count(*) AS jobs_count,"
     "   count(*) FILTER (WHERE j.stage = 'acceptance' AND j.state = 'completed') AS jobs_completed,"
     "   count(*) FILTER (WHERE j.stage = 'validation') AS jobs_validation,"
-    "   count(*) FILTER (WHERE j.stage = 'annotation') AS jobs_annotation"
+    f"   {_task_status_sql(job_status_sql('j'))} AS task_status"
     "   FROM jobs j WHERE j.task_id = t.id) js ON true"
 )
 JOB_SELECT = (
@@ -223,14 +251,6 @@ def project_read(req: ApiRequest, row: dict[str, Any]) -> ProjectRead:
     )  # fmt: skip
 
 
-def task_status(row: dict[str, Any]) -> str:
-    """CVAT derives a task's status from its jobs: annotation while any job is being
-    annotated, then validation, then completed."""
-    if not row["jobs_count"] or row["jobs_annotation"]:
-        return "annotation"
-    return "validation" if row["jobs_validation"] else "completed"
-
-
 def task_read(req: ApiRequest, row: dict[str, Any]) -> TaskRead:
     tid = row["id"]
     has_data = row["data"] is not None
@@ -240,7 +260,7 @@ def task_read(req: ApiRequest, row: dict[str, Any]) -> TaskRead:
         project_id=row["project_id"], mode=row["mode"], owner=user_summary(req, row, "owner"),
         assignee=user_summary(req, row, "assignee"), bug_tracker=row["bug_tracker"],
         created_date=row["created_at"], updated_date=row["updated_at"], overlap=row["overlap"],
-        segment_size=row["segment_size"], status=task_status(row),
+        segment_size=row["segment_size"], status=row["task_status"],
         labels=Summary(url=req.absolute_url(f"/api/labels?task_id={tid}")),
         jobs=JobsSummary(count=row["jobs_count"], completed=row["jobs_completed"],
                          validation=row["jobs_validation"],
@@ -263,7 +283,7 @@ def job_read(req: ApiRequest, row: dict[str, Any]) -> JobRead:
         url=req.absolute_url(f"/api/jobs/{jid}"), id=jid, task_id=row["task_id"],
         project_id=row["project_id"], assignee=user_summary(req, row, "assignee"), guide_id=None,
         dimension=row["data_dimension"] or "2d", bug_tracker=row["bug_tracker"] or None,
-        status=row["stage"],
+        status=job_status(row["stage"], row["state"]),
         stage=row["stage"], state=row["state"], mode=row["mode"],
         frame_count=row["stop_frame"] - row["start_frame"] + 1,
         start_frame=row["start_frame"], stop_frame=row["stop_frame"],

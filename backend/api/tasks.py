@@ -34,11 +34,7 @@ TASKS = Resource(
         "mode": Field("t.mode"),
         "dimension": Field("'2d'"),
         "size": Field("t.size", "int"),
-        "status": Field(
-            "(CASE WHEN coalesce(js.jobs_count, 0) = 0 OR js.jobs_annotation > 0"
-            " THEN 'annotation' WHEN js.jobs_validation > 0 THEN 'validation'"
-            " ELSE 'completed' END)"
-        ),
+        "status": Field("js.task_status"),
         "tracker_link": Field("t.bug_tracker"),
         "created_date": Field("t.created_at", "datetime"),
         "updated_date": Field("t.updated_at", "datetime"),

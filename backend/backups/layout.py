@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from backend.domain.job_workflow import job_status
 from backend.domain.labels import AttributeSpec, LabelSpec
 from backend.domain.tasks import segments
 
@@ -186,7 +187,7 @@ def label_out(label: LabelSpec) -> dict[str, Any]:
 def job_out(job: dict[str, Any]) -> dict[str, Any]:
     return {
         "start_frame": job["start_frame"], "stop_frame": job["stop_frame"],
-        "status": job["stage"], "type": job.get("type") or "annotation",
+        "status": job_status(job["stage"], job["state"]), "type": job.get("type") or "annotation",
         "stage": job["stage"], "state": job["state"],
     }  # fmt: skip
 

@@ -44,7 +44,8 @@ from backend.domain import tasks as domain
 from backend.domain.annotations import JobAnnotations
 from backend.domain.commands import ReplaceAnnotations
 from backend.domain.errors import DomainError
-from backend.domain.events import JobCreated, JobUpdated
+from backend.domain.events import JobCreated
+from backend.domain.job_workflow import STAGES, STATES, WorkflowChange
 from backend.domain.label_edits import LabelEdit, new_labels
 from backend.domain.labels import LabelSet
 from backend.eventstore.port import ANY, NewEvent
@@ -63,8 +64,6 @@ if TYPE_CHECKING:
 
 HISTORY_EVENT = "HistoryRestored"
 _HISTORY_APPEND_BATCH = 500
-_STAGES = ("annotation", "validation", "acceptance")
-_STATES = ("new", "in progress", "rejected", "completed")
 
 
 class HistoryLine(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
@@ -165,9 +164,9 @@ def _check_annotations(task: TaskIn, raw: Any, labels: LabelSet, prefix: str) ->
             f"{where}: holds {len(raw)} jobs' annotations, {task_file} has {len(jobs)} jobs"
         )
     for index, (job, data) in enumerate(zip(jobs, raw, strict=True)):
-        if job.stage is not None and job.stage not in _STAGES:
+        if job.stage is not None and job.stage not in STAGES:
             raise BackupError(f"{task_file}: jobs[{index}].stage: {job.stage!r} is not a stage")
-        if job.state is not None and job.state not in _STATES:
+        if job.state is not None and job.state not in STATES:
             raise BackupError(f"{task_file}: jobs[{index}].state: {job.state!r} is not a state")
         content = from_backup(data, labels, index, where)
         state = JobAnnotations()
@@ -309,12 +308,8 @@ async def _fill_jobs(
             restored = await _restore_history(container, job_id, plan.history[index], actor, rq_id)
             position = max(position, restored)
         if (job.stage or "annotation") != "annotation" or (job.state or "new") != "new":
-            update = msgspec.convert(
-                {"job_id": job_id, "stage": job.stage or "annotation",
-                 "state": job.state or "new", "type": "JobUpdated"},
-                JobUpdated,
-            )  # fmt: skip
-            position = max(position, await container.resources.update_job(actor, update))
+            change = WorkflowChange(stage=job.stage or "annotation", state=job.state or "new")
+            position = max(position, await container.resources.update_job(actor, job_id, change))
         content: JobAnnotationsIn = from_backup(plan.jobs_annotations[index], labels, index)
         if content.shapes or content.tracks or content.tags:
             outcome = await container.annotations.execute(

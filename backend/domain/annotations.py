@@ -15,6 +15,7 @@ from backend.domain.apply import ObjectMap, apply_to_objects
 from backend.domain.commands import Command, ids_needed
 from backend.domain.decisions import Decider
 from backend.domain.events import Event, JobCreated
+from backend.domain.job_workflow import JobWorkflow
 from backend.domain.labels import LabelSet
 from backend.domain.objects import (
     AnnotationObject,
@@ -45,6 +46,7 @@ class JobAnnotationsSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     shapes: list[LabeledShape]
     tracks: list[LabeledTrack]
     tags: list[LabeledImage]
+    workflow: JobWorkflow = JobWorkflow()
 
 
 def _by_id(objects: Iterable[AnnotationObject]) -> list[AnnotationObject]:
@@ -53,14 +55,16 @@ def _by_id(objects: Iterable[AnnotationObject]) -> list[AnnotationObject]:
 
 class JobAnnotations:
     """Mutable in place by `apply` only; `revision` is the stream revision of the last
-    applied event (-1 before any)."""
+    applied event (-1 before any). `workflow` (stage, state, assignee) rides along: the
+    decision that changes it needs the stream's truth, and this is where it is kept."""
 
-    __slots__ = ("job", "objects", "revision")
+    __slots__ = ("job", "objects", "revision", "workflow")
 
     def __init__(self) -> None:
         self.job: JobCreated | None = None
         self.objects: ObjectMap = {}
         self.revision = -1
+        self.workflow = JobWorkflow()
 
     @classmethod
     def from_events(cls, events: Iterable[Event]) -> JobAnnotations:
@@ -74,6 +78,7 @@ class JobAnnotations:
         the job stream) only advance the revision."""
         if isinstance(event, JobCreated):
             self.job = event
+        self.workflow = self.workflow.apply(event)
         apply_to_objects(event, self.objects)
         self.revision += 1
 
@@ -119,6 +124,7 @@ class JobAnnotations:
             shapes=self.shapes(),
             tracks=self.tracks(),
             tags=self.tags(),
+            workflow=self.workflow,
         )
 
     @classmethod
@@ -128,6 +134,7 @@ class JobAnnotations:
         state = cls()
         state.job = snapshot.job
         state.revision = snapshot.revision
+        state.workflow = snapshot.workflow
         for shape in snapshot.shapes:
             state.objects["shape", shape.id or 0] = shape
         for track in snapshot.tracks:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import msgspec
 from psycopg_pool import AsyncConnectionPool
 
 from backend.domain.annotations import JobAnnotations, JobAnnotationsSnapshot
 from backend.domain.commands import Command, CreateJob, ids_needed
+from backend.domain.errors import NotFound
 from backend.domain.events import Event, decode_job_event, encode_event
+from backend.domain.job_workflow import WorkflowChange, decide_job_update
 from backend.domain.labels import LabelSet
 from backend.eventstore.port import (
     NO_STREAM,
@@ -28,7 +31,9 @@ from backend.eventstore.port import (
 )
 
 SNAPSHOT_TYPE = "JobAnnotationsSnapshot"
-SNAPSHOT_VERSION = 1
+# 2: snapshots carry the job's workflow (stage, state, assignee); a v1 snapshot lacks
+# it, so it is not used (the stream is read from the start once more).
+SNAPSHOT_VERSION = 2
 # An append this large is worth a snapshot at once: loading it back from the log would
 # decode it again on every cold load.
 _BIG_APPEND_BYTES = 1 << 20
@@ -137,28 +142,56 @@ class JobAnnotationsService:
                     state = await self.load(job_id)
             ids = await self._allocate_ids(ids_needed(list(commands)))
             events = state.decide(commands, labels, iter(ids))
-            if not events:
-                return Outcome(state.revision, 0, [])
-            encoded = [encode_event(e) for e in events]
-            new = [NewEvent(type=t, version=v, data=d, metadata=meta) for t, v, d in encoded]
-            before = state.revision
-            expected = NO_STREAM if before < 0 else before
-            try:
-                result = await self.store.append(job_stream(job_id), new, expected)
-            except WrongExpectedRevision:
-                continue  # someone wrote first: decide again on the newer state
-            # A load in this process may already have read our events from the stream
-            # while we waited for the commit: apply them only if nobody has.
-            if state.revision == before:
-                for event in events:
-                    state.apply(event)
-            size = sum(len(d) for _, _, d in encoded)
-            if size >= _BIG_APPEND_BYTES or before // self.snapshot_every != (
-                result.last_revision // self.snapshot_every
-            ):
-                await self.save_snapshot(job_id, state)
-            return Outcome(result.last_revision, result.last_position, events)
+            outcome = await self._append(job_id, state, events, meta)
+            if outcome is not None:
+                return outcome
         raise RuntimeError(f"job {job_id}: too much contention, gave up after retries")
+
+    async def update_workflow(
+        self, job_id: int, change: WorkflowChange, metadata: EventMetadata | None = None
+    ) -> Outcome:
+        """Change the job's stage, state or assignee (job_workflow.decide_job_update on the
+        stream's own state). Raises DomainError (nothing appended)."""
+        meta = msgspec.to_builtins(metadata or EventMetadata())
+        for _ in range(_MAX_ATTEMPTS):
+            state = await self.load(job_id)
+            if state.job is None and self.start_missing_job is not None:
+                await self.start_missing_job(job_id)
+                state = await self.load(job_id)
+            if state.job is None:
+                raise NotFound(f"job {job_id} does not exist", "job")
+            event = decide_job_update(job_id, state.workflow, change)
+            outcome = await self._append(job_id, state, [] if event is None else [event], meta)
+            if outcome is not None:
+                return outcome
+        raise RuntimeError(f"job {job_id}: too much contention, gave up after retries")
+
+    async def _append(
+        self, job_id: int, state: JobAnnotations, events: list[Event], meta: dict[str, Any]
+    ) -> Outcome | None:
+        """Append what was decided on `state`; None when someone wrote first (decide
+        again on the newer state)."""
+        if not events:
+            return Outcome(state.revision, 0, [])
+        encoded = [encode_event(e) for e in events]
+        new = [NewEvent(type=t, version=v, data=d, metadata=meta) for t, v, d in encoded]
+        before = state.revision
+        expected = NO_STREAM if before < 0 else before
+        try:
+            result = await self.store.append(job_stream(job_id), new, expected)
+        except WrongExpectedRevision:
+            return None
+        # A load in this process may already have read our events from the stream
+        # while we waited for the commit: apply them only if nobody has.
+        if state.revision == before:
+            for event in events:
+                state.apply(event)
+        size = sum(len(d) for _, _, d in encoded)
+        if size >= _BIG_APPEND_BYTES or before // self.snapshot_every != (
+            result.last_revision // self.snapshot_every
+        ):
+            await self.save_snapshot(job_id, state)
+        return Outcome(result.last_revision, result.last_position, events)
 
     async def create_job(
         self, command: CreateJob, metadata: EventMetadata | None = None

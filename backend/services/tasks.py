@@ -13,10 +13,10 @@ from psycopg_pool import AsyncConnectionPool
 from backend.domain import tasks as domain
 from backend.domain.commands import CreateJob
 from backend.domain.errors import Conflict, NotFound
-from backend.domain.events import Event, JobUpdated, decode_event, encode_event
+from backend.domain.events import Event, decode_event, encode_event
+from backend.domain.job_workflow import WorkflowChange
 from backend.domain.label_edits import LabelEdit, ids_needed
 from backend.eventstore.port import (
-    ANY,
     NO_STREAM,
     EventStore,
     NewEvent,
@@ -219,10 +219,11 @@ class ResourceService:
 
     # -- jobs ----------------------------------------------------------------------------
 
-    async def update_job(self, actor: int, update: JobUpdated) -> int:
-        meta = msgspec.to_builtins(EventMetadata(actor=actor, source="api"))
-        result = await self.store.append(f"job-{update.job_id}", [_new(update, meta)], ANY)
-        return result.last_position
+    async def update_job(self, actor: int | None, job_id: int, change: WorkflowChange) -> int:
+        """Stage, state, assignee: decided on the job stream's own state (CVAT's rules,
+        backend/domain/job_workflow.py). Returns the position to wait for (0: no change)."""
+        meta = EventMetadata(actor=actor, source="api")
+        return (await self.annotations.update_workflow(job_id, change, meta)).position
 
 
 async def get_task(conn: Any, task_id: int) -> dict[str, Any] | None:

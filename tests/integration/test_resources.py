@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.domain.errors import DomainError
-from backend.domain.events import JobUpdated
+from backend.domain.job_workflow import WorkflowChange
 from backend.domain.label_edits import AttributeEdit, LabelEdit
 from backend.domain.tasks import FrameInfo, ProjectFields, TaskData, TaskFields
 from backend.eventstore.postgres import PostgresEventStore
@@ -46,8 +46,8 @@ async def test_task_lifecycle_builds_read_models_and_jobs(env, pool, fresh_db_ur
         segment_size=4, overlap=None,
     )  # fmt: skip
     await service.attach_data(7, task_id, frames(10))
-    await service.update_job(7, JobUpdated(job_id=(await service._attached(task_id)).jobs[1].job_id,
-                                           stage="validation", assignee_id=7))  # fmt: skip
+    second = (await service._attached(task_id)).jobs[1].job_id
+    await service.update_job(7, second, WorkflowChange(stage="validation", assignee_id=7))
     await projector.catch_up()
     assert await rows(pool, "SELECT name, subset, size, owner_id FROM tasks") == [
         ("cars", "train", 10, None)
