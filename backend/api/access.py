@@ -27,7 +27,7 @@ _TASK = (
     " FROM tasks t LEFT JOIN projects p ON p.id = t.project_id WHERE t.id = %s"
 )
 _JOB = (
-    "SELECT j.assignee_id, t.owner_id, t.assignee_id, p.owner_id, p.assignee_id"
+    "SELECT j.assignee_id, t.owner_id, t.assignee_id, p.owner_id, p.assignee_id, j.stage"
     " FROM jobs j JOIN tasks t ON t.id = j.task_id LEFT JOIN projects p ON p.id = t.project_id"
     " WHERE j.id = %s"
 )
@@ -59,7 +59,7 @@ async def job_facts(conn: Any, job_id: int) -> policy.JobFacts:
         raise not_found()
     return policy.JobFacts(
         assignee_id=row[0], task_owner_id=row[1], task_assignee_id=row[2],
-        project_owner_id=row[3], project_assignee_id=row[4],
+        project_owner_id=row[3], project_assignee_id=row[4], stage=row[5],
     )  # fmt: skip
 
 
@@ -74,6 +74,15 @@ async def check_task(conn: Any, user: User, action: str, task_id: int) -> None:
 
 async def check_job(conn: Any, user: User, action: str, job_id: int) -> None:
     _hide_or_refuse(user, action, await job_facts(conn, job_id))
+
+
+async def annotation_lock(conn: Any, user: User, job_id: int) -> str | None:
+    """None when the user may edit the job's annotations, else why not (an observer:
+    the reason the policy gives); 404 when they may not even see the job."""
+    facts = await job_facts(conn, job_id)
+    if not policy.can(user, "view", facts):
+        raise not_found()
+    return policy.refusal(user, "update:annotations", facts)
 
 
 def _hide_or_refuse(user: User, action: str, facts: policy.Facts) -> None:

@@ -21,13 +21,31 @@ Beyond CVAT's sandbox filters, a user assigned to a job may *view* (not change) 
 project, and a task assignee may view the task's project: the brief's "their tasks/projects
 read-only", so that a job's context (labels, data meta) is readable by its annotator.
 
+Stages and read-only participants (Vellum's rule; CVAT's server lets the job assignee edit
+in every stage and leaves review to its UI): annotation edits of a job
+(``update:annotations``, ``delete:annotations``, ``import:annotations``; REST, imports,
+undo and socket ops) are for
+
+* task staff (and admins) in every stage;
+* the job's assignee in stage "annotation" only. In "validation" the assignee is the
+  job's reviewer: they view it, open and comment issues (``can_create_issue``) and set
+  its state, but do not edit annotations; in "acceptance" the annotations are read-only
+  for everyone but task staff.
+
+A user who may view a job but not edit its annotations is an *observer* of it (so is any
+user holding read-only credentials); ``refusal`` says why, and that text is the 403's
+detail and the socket's ``nack {reason: read_only}`` message.
+
 API (all pure; ``user`` is ``backend.iam.principal.User``):
 
 ``can(user, action, facts) -> bool``
     ``action`` is one of ``PROJECT_ACTIONS`` / ``TASK_ACTIONS`` / ``JOB_ACTIONS`` (kind taken
     from ``facts.kind``); unknown actions are refused.
 ``check(user, action, facts) -> None``
-    The same, raising the 403 ``ApiError`` CVAT answers with.
+    The same, raising the 403 ``ApiError`` CVAT answers with (its detail: ``refusal``).
+``refusal(user, action, facts) -> str | None``
+    None when allowed, else why not: the stage's reason for an observer's annotation edit,
+    CVAT's generic message otherwise.
 ``can_create_project(user)``, ``can_create_task(user, project=None)``
     Creation needs role user+ (and, in a project, project staff).
 ``visible_projects_sql(user, alias)``, ``visible_tasks_sql(user, alias)``,
@@ -90,6 +108,7 @@ class TaskFacts(msgspec.Struct, frozen=True, kw_only=True):
 
 class JobFacts(msgspec.Struct, frozen=True, kw_only=True):
     kind: Literal["job"] = "job"
+    stage: str = "annotation"
     assignee_id: int | None = None
     task_owner_id: int | None = None
     task_assignee_id: int | None = None
@@ -112,6 +131,16 @@ JOB_ACTIONS = frozenset({
     "view", "view:data", "view:annotations", "update:annotations", "delete:annotations",
     "import:annotations", "update:state", "update:stage", "update:assignee", "delete",
 })  # fmt: skip
+ANNOTATION_EDITS = frozenset({"update:annotations", "delete:annotations", "import:annotations"})
+DENIED = "You do not have permission to perform this action."
+# Why the assignee of a job in this stage may not edit its annotations.
+STAGE_LOCKS = {
+    "validation": "job is in validation: reviewers may create issues but not edit annotations",
+    "acceptance": (
+        "job is in acceptance: its annotations are read-only except for the task's and"
+        " project's owner and assignee"
+    ),
+}
 
 
 # --- staff predicates -------------------------------------------------------------------
@@ -162,9 +191,23 @@ def can(user: User, action: str, facts: Facts) -> bool:
     return _job(user, action, facts)
 
 
+def refusal(user: User, action: str, facts: Facts) -> str | None:
+    if can(user, action, facts):
+        return None
+    if (
+        isinstance(facts, JobFacts)
+        and action in ANNOTATION_EDITS
+        and facts.stage in STAGE_LOCKS
+        and can(user, "view", facts)
+    ):
+        return STAGE_LOCKS[facts.stage]  # an observer of the job
+    return DENIED
+
+
 def check(user: User, action: str, facts: Facts) -> None:
-    if not can(user, action, facts):
-        raise permission_denied()
+    reason = refusal(user, action, facts)
+    if reason is not None:
+        raise permission_denied(reason)
 
 
 _ACTIONS = {"project": PROJECT_ACTIONS, "task": TASK_ACTIONS, "job": JOB_ACTIONS}
@@ -201,10 +244,9 @@ def _task(user: User, action: str, f: TaskFacts) -> bool:
 
 def _job(user: User, action: str, f: JobFacts) -> bool:
     staff = _is(user.id, f.assignee_id) or _job_task_staff(user, f)
-    if action in (
-        "view", "view:data", "view:annotations", "update:annotations", "delete:annotations",
-        "import:annotations", "update:state",
-    ):  # fmt: skip
+    if action in ANNOTATION_EDITS:
+        return _job_task_staff(user, f) or (_is(user.id, f.assignee_id) and f.stage == "annotation")
+    if action in ("view", "view:data", "view:annotations", "update:state"):
         return staff
     if action in ("update:stage", "update:assignee"):
         return _job_task_staff(user, f)

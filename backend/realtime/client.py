@@ -44,6 +44,7 @@ class JobView:
         self.synced = asyncio.Event()
         self.changed = asyncio.Event()  # set whenever the state changes
         self.can_write = True
+        self.read_only_reason: str | None = None
         self.duplicates = 0  # events skipped because already applied
         self.gaps = 0  # gaps seen (each answered by a catch-up request)
         self.applied: list[tuple[int, str | None]] = []  # (revision, op_id) in order
@@ -252,7 +253,7 @@ class RealtimeClient:
         elif isinstance(message, protocol.Synced):
             view = self.views.get(message.job)
             if view is not None:
-                view.can_write = message.can_write
+                view.can_write, view.read_only_reason = message.can_write, message.read_only_reason
                 view.synced.set()
         elif isinstance(message, protocol.Welcome):
             if self._welcomed is not None and not self._welcomed.done():
@@ -266,6 +267,11 @@ class RealtimeClient:
                 view = self.views.get(message.job)
                 if view is not None:
                     view.presence.pop(message.session, None)
+            elif isinstance(message, protocol.Access):
+                view = self.views.get(message.job)
+                if view is not None:
+                    view.can_write = message.can_write
+                    view.read_only_reason = message.read_only_reason
             elif isinstance(message, protocol.Resync):
                 view = self.views.get(message.job)
                 if view is not None:  # the server dropped the subscription: renew it

@@ -127,8 +127,9 @@ class Hub:
             self._recheck = asyncio.create_task(self._recheck_views(), name="realtime-acl")
 
     async def _recheck_views(self) -> None:
-        """After owners or assignees changed, every subscriber must still see its job;
-        those who no longer may are unsubscribed (`error {reason: forbidden}`)."""
+        """After owners, assignees or a stage changed, every subscriber must still see its
+        job; those who no longer may are unsubscribed (`error {reason: forbidden}`), the
+        others told when they became observers or editors again (`access`)."""
         while self._recheck_pending:
             self._recheck_pending = False
             await asyncio.sleep(ACL_SETTLE_S)  # the read models the check reads catch up
@@ -139,12 +140,15 @@ class Hub:
             for (_, job), same_user in pairs.items():
                 try:
                     async with self.pool.connection() as conn:
-                        await access.check_job(conn, same_user[0].user, "view", job)
+                        lock = await access.annotation_lock(conn, same_user[0].user, job)
                 except ApiError:
                     for session in same_user:
                         session.revoke(job)
                 except Exception:
                     log.exception("realtime: re-checking a subscription failed", job=job)
+                else:
+                    for session in same_user:
+                        session.set_access(job, lock)
 
     def job_lock(self, job: int) -> asyncio.Lock:
         """Ops on one job run one at a time in this process. Appends to one stream are
@@ -190,7 +194,7 @@ class Hub:
                         self._labels.clear()  # labels may have changed
                         self._acl_changed()  # owners, assignees too
                     elif recorded.type == "JobUpdated":
-                        self._acl_changed()  # a new assignee
+                        self._acl_changed()  # a new assignee or stage
                     sessions = self.jobs.get(job) if job is not None else None
                     if not sessions or job is None:
                         continue

@@ -14,7 +14,8 @@ client -> server
 server -> client
   welcome {protocol, session, user, can_write, max_message_bytes}
   snapshot {job, revision, annotations}   (annotations: CVAT's LabeledData JSON)
-  synced {job, revision}                  (catch-up done: live events follow)
+  synced {job, revision, can_write, read_only_reason?}   (catch-up done: live events follow)
+  access {job, can_write, read_only_reason?}   (this user's write access to the job changed)
   event {job, revision, position, actor, op_id, source, event_type, version, data}
   ack {op_id, job, revision, position, ids}
   nack {op_id, job, reason, message, field?}
@@ -36,6 +37,11 @@ browser with an allowed `Origin`. Refused: `error {unauthorized|forbidden}`, the
 / 4003. A read-only access token subscribes (`can_write: false`) and its ops get `nack
 read_only`. Subscribing needs `view` on the job, ops `update:annotations`; a subscriber who
 loses access (new assignee, owner) gets `error {forbidden, field: job}` and no more events.
+Observers (backend/iam/policy.py: users who may view a job but not edit its annotations,
+e.g. its reviewer while it is in stage validation) subscribe with `synced.can_write: false`
+and the reason; their ops get `nack read_only` with that reason (issues are opened over
+REST and arrive here as events). When a stage, assignee or owner change turns a subscriber
+into an observer or back, it gets `access {job, can_write, read_only_reason}`.
 
 Op commands (`op.command`, tagged by `type`) reuse the REST bodies of
 `PATCH /api/jobs/{id}/annotations` (CVAT's shapes, tracks, tags):
@@ -97,7 +103,7 @@ NackReason = Literal[
     "invalid",  # the command breaks a rule (unknown label, wrong points...); `field` says where
     "conflict",  # the command contradicts the current state
     "forbidden",  # the user may not edit this job
-    "read_only",  # the connection's credentials are read-only (read-only access token)
+    "read_only",  # read-only credentials, or an observer of the job (message: why)
     "busy",  # too much contention on the job: try again
     "internal",  # a bug: logged on the server
 ]
@@ -245,6 +251,15 @@ class Synced(_Msg, tag="synced", kw_only=True):
     job: int
     revision: int
     can_write: bool = True
+    read_only_reason: str | None = None  # why not, when can_write is false
+
+
+class Access(_Msg, tag="access", kw_only=True):
+    """This session's write access to a subscribed job changed (stage, assignee, owner)."""
+
+    job: int
+    can_write: bool
+    read_only_reason: str | None = None
 
 
 class EventMsg(_Msg, tag="event", kw_only=True):
@@ -316,6 +331,7 @@ ServerMessage: TypeAlias = (
     Welcome
     | SnapshotMsg
     | Synced
+    | Access
     | EventMsg
     | Ack
     | Nack

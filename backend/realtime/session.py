@@ -61,6 +61,7 @@ HELLO_TIMEOUT_S = 10.0
 PERMISSION_TTL_S = 30.0
 ACL_SETTLE_S = 2.0
 _EXECUTE_ROUNDS = 3
+READ_ONLY_CREDENTIALS = "these credentials are read-only (read-only token)"
 
 
 def _about_labels(error: DomainError) -> bool:
@@ -105,12 +106,13 @@ class Subscription:
     """One job followed by one session. `revision` is the last revision sent (None until
     the catch-up ran)."""
 
-    __slots__ = ("can_write", "job", "revision")
+    __slots__ = ("can_write", "job", "read_only_reason", "revision")
 
     def __init__(self, job: int) -> None:
         self.job = job
         self.revision: int | None = None
         self.can_write = True
+        self.read_only_reason: str | None = None
 
 
 # Outbox items: ("msg", text) | ("event", sub, revision, text) | ("catchup", sub, since)
@@ -261,7 +263,8 @@ class Session:
                 await self.ws.send_text(self.hub.event_text(sub.job, recorded))
                 revision = recorded.revision
         sub.revision = revision
-        synced = protocol.Synced(job=sub.job, revision=revision, can_write=self.can_write)
+        synced = protocol.Synced(job=sub.job, revision=revision, can_write=sub.can_write,
+                                 read_only_reason=sub.read_only_reason)  # fmt: skip
         await self.ws.send_text(encoder.encode(synced).decode())
         for state_msg in self.hub.presence.current(sub.job, exclude=self.id):
             self.send_presence(state_msg)
@@ -396,17 +399,36 @@ class Session:
     async def _subscribe(self, message: protocol.Subscribe) -> None:
         try:
             async with self.hub.pool.connection() as conn:
-                await access.check_job(conn, self.user, "view", message.job)
+                lock = await access.annotation_lock(conn, self.user, message.job)
         except ApiError as exc:
             reason: protocol.ErrorReason = "not_found" if exc.status == 404 else "forbidden"
             self._error(reason, f"job {message.job}: {exc.detail}", "job")
             return
         self._drop(message.job)
         sub = Subscription(message.job)
+        sub.can_write, sub.read_only_reason = self._writable(lock)
         self.subs[message.job] = sub
         self.hub.join(self, message.job)  # before the catch-up reads: nothing falls between
         self._out.append(("catchup", sub, message.since_revision))
         self._wake.set()
+
+    def _writable(self, lock: str | None) -> tuple[bool, str | None]:
+        """(can_write, why not) from the credentials and the policy's annotation lock."""
+        if not self.can_write:
+            return False, READ_ONLY_CREDENTIALS
+        return lock is None, lock
+
+    def set_access(self, job: int, lock: str | None) -> None:
+        """The hub re-checked the job's permissions: say so when write access changed."""
+        sub = self.subs.get(job)
+        if sub is None:
+            return
+        can_write, reason = self._writable(lock)
+        if (can_write, reason) == (sub.can_write, sub.read_only_reason):
+            return
+        sub.can_write, sub.read_only_reason = can_write, reason
+        self._write_checked.pop(job, None)
+        self.send(protocol.Access(job=job, can_write=can_write, read_only_reason=reason))
 
     def revoke(self, job: int) -> None:
         """The user may no longer see the job: end the subscription, say why."""
@@ -465,12 +487,14 @@ class Session:
 
     async def _op(self, op: protocol.Op) -> None:
         if not self.can_write:
-            self._nack(op, "read_only", "these credentials are read-only (read-only token)")
+            self._nack(op, "read_only", READ_ONLY_CREDENTIALS)
             return
         try:
             await self._may_write(op.job)
         except ApiError as exc:
-            reason: protocol.NackReason = "not_found" if exc.status == 404 else "forbidden"
+            # 404: the job is not there for this user; 403: they see it, so they are an
+            # observer of it, and the detail says why (e.g. the job is in validation).
+            reason: protocol.NackReason = "not_found" if exc.status == 404 else "read_only"
             self._nack(op, reason, str(exc.detail))
             return
         earlier = await self.hub.container.store.read_op(f"job-{op.job}", op.op_id, self.user.id)
