@@ -1,27 +1,35 @@
-"""arq job: import a dataset (images and annotations) into a project, creating a task.
+"""arq job: import a dataset (images and annotations) into a project, one new task per
+subset of the dataset (train, val, ...), named after it and in it, as CVAT does.
 
-The upload is unpacked safely; its frame images (pipeline.dataset_frames) are built into
-a data set exactly as uploaded task data is, BEFORE anything is recorded; then the task is
-created in the project, its data attached, and the format's importer maps the annotations
-onto the new task's frames and the project's labels, written as one event per job (source
-"import"). A problem anywhere fails the request naming it, and a task already created is
-deleted again, so a failed import leaves the project as it was."""
+The upload is unpacked safely and the format's importer reads it once against all of its
+images (pipeline.dataset_frames, sized from their headers) and the project's labels,
+telling which subset each image's item is in (backend/formats/subsets.py splits the
+annotations along). Only then is anything recorded: per subset, its images are built into
+a data set exactly as uploaded task data is, the task is created in the project, its data
+attached, and its annotations written as one event per job (source "import"). A problem
+anywhere fails the request naming it, and the tasks already created are deleted again, so
+a failed or cancelled import leaves the project as it was."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from backend.domain import tasks as domain
+from backend.domain.annotations import CvatAnnotations
 from backend.domain.errors import DomainError
-from backend.formats import pipeline, registry, sources
-from backend.formats.model import FormatError
+from backend.formats import pipeline, project_export, registry
+from backend.formats.cancel import checkpoint
+from backend.formats.import_context import ImportContext
+from backend.formats.model import ExportSource, FormatError, FrameSpec, Importer
+from backend.formats.subsets import SubsetPart, renumber, split_by_subset
 from backend.media import tasks_port
 from backend.media.archive import ArchiveLimits
-from backend.media.build import Received, build
+from backend.media.build import Received, build, header_size
 from backend.media.images import MediaError
 from backend.media.spec import DataParams
 from backend.media.storage import StoredData, TaskStorage
@@ -29,9 +37,14 @@ from backend.services import requests
 from backend.services.annotation_import import replace_annotations
 from backend.services.job_annotations import EventMetadata
 from workers.formats_jobs import (
+    Done,
     Progress,
+    fetch_input,
+    import_context,
+    import_report,
     in_thread,
     read_upload,
+    report_message,
     run_request,
     scratch_dir,
     upload_cleanup,
@@ -39,39 +52,68 @@ from workers.formats_jobs import (
 
 if TYPE_CHECKING:
     from backend.bootstrap import Container
+    from backend.formats.model import LabelSpec
 
 log = structlog.get_logger(__name__)
 
 
-def _prepare(
-    upload: Path, filename: str, work: Path, limits: ArchiveLimits, progress: Progress
-) -> tuple[Path, Path, StoredData]:
-    """(unpacked dataset, built data set, its record), in a worker thread."""
+def _read(
+    upload: Path, filename: str, work: Path, limits: ArchiveLimits, importer: Importer,
+    labels: list[LabelSpec], params: dict[str, Any], context: ImportContext,
+) -> tuple[list[tuple[str, Path]], CvatAnnotations]:  # fmt: skip
+    """(the dataset's images, its annotations on them as frames 0..n-1), in a thread."""
     root = pipeline.unpack_upload(upload, filename, work, limits)
     if root.is_file():
         raise FormatError(
             f"{filename}: a dataset import takes a zip archive of the images and annotations"
         )
-    frames = pipeline.dataset_frames(root)
-    progress.set(0.1)
-    out = work / "build"
+    images = pipeline.dataset_frames(root)
+    frames = []
+    for number, (name, path) in enumerate(images):
+        try:
+            width, height = header_size(path, name)
+        except MediaError as exc:
+            raise FormatError(f"{filename}: {exc}") from None
+        frames.append(FrameSpec(number, name, width, height))
+    nothing = CvatAnnotations(version=0, shapes=[], tracks=[], tags=[])
+    every = ExportSource(
+        task_id=0, task_name=Path(filename).stem, job_id=None, mode="annotation",
+        dimension="2d", frames=frames, labels=labels, annotations=nothing,
+        image_path=lambda number: images[number][1],
+    )  # fmt: skip
+    return images, read_upload(importer, root, every, filename, params, context)
+
+
+def _subset_names(images: list[tuple[str, Path]], part: SubsetPart) -> list[str]:
+    """The part's frame names: file names when they are unique in the subset, else the
+    dataset's names (paths inside the dataset)."""
+    bases = [images[n][1].name for n in part.frames]
+    if len(set(bases)) == len(bases):
+        return bases
+    return [images[n][0] for n in part.frames]
+
+
+def _build(
+    work: Path, index: int, received: list[Received], limits: ArchiveLimits
+) -> tuple[Path, StoredData]:
+    out = work / f"build_{index}"
     try:
         stored = build(
-            TaskStorage(work, 0), out, [Received(name, path, "image") for name, path in frames],
-            DataParams(image_quality=70), limits=limits,
-            progress=lambda p: progress.set(0.1 + 0.6 * p), check=lambda: None,
+            TaskStorage(work, 0), out, received, DataParams(image_quality=70), limits=limits,
+            progress=lambda _: None, check=checkpoint,
         )  # fmt: skip
     except MediaError as exc:
-        raise FormatError(f"{filename}: {exc}") from None
-    return root, out, stored
+        raise FormatError(str(exc)) from None
+    return out, stored
 
 
-async def _discard(container: Container, task_id: int, actor: int) -> None:
-    try:
-        await container.resources.delete_task(actor, task_id)
-    except DomainError:
-        pass
-    await asyncio.to_thread(TaskStorage(container.settings.data_dir, task_id).remove_all)
+async def _discard(container: Container, task_ids: list[int], actor: int) -> None:
+    for task_id in task_ids:
+        try:
+            await container.resources.delete_task(actor, task_id)
+        except DomainError:
+            pass
+        await asyncio.to_thread(TaskStorage(container.settings.data_dir, task_id).remove_all)
 
 
 async def import_project_dataset(ctx: dict[str, Any], rq_id: str) -> str:
@@ -79,48 +121,76 @@ async def import_project_dataset(ctx: dict[str, Any], rq_id: str) -> str:
     data_dir = container.settings.data_dir
     work = scratch_dir(data_dir, rq_id)
 
-    async def body(row: requests.RequestRow) -> tuple[str | None, int | None]:
+    async def body(row: requests.RequestRow) -> Done:
         op = row.operation
-        info = registry.importer_for(str(op.format))
-        importer = info.importer
+        importer = registry.importer_for(str(op.format)).importer
         assert importer is not None and op.project_id is not None
         async with container.pool.connection() as conn:
-            cur = await conn.execute("SELECT name FROM projects WHERE id = %s", [op.project_id])
-            project = await cur.fetchone()
-        if project is None:
-            raise sources.SourceMissing(f"project {op.project_id} does not exist")
+            project = await project_export.project_info(conn, op.project_id)
         filename = str(row.params["filename"])
         limits = ArchiveLimits(max_unpacked_bytes=container.settings.max_upload_mb * 4 * 2**20)
         progress = Progress(container, rq_id)
-        upload = Path(str(row.params["file"]))
-        root, out, stored = await in_thread(
-            progress, lambda: _prepare(upload, filename, work, limits, progress)
+        upload = await fetch_input(container, row, work)
+        context = import_context(row.params, subsets=True)
+        images, data = await in_thread(
+            progress,
+            lambda: _read(
+                upload, filename, work, limits, importer, project.labels, row.params, context
+            ),
         )
+        parts, left_out = split_by_subset(len(images), context.subsets or {}, data)
+        progress.set(0.2)
         actor = row.owner_id
-        name = Path(filename).stem or str(project[0])
-        fields = domain.TaskFields(name=name, project_id=op.project_id, owner_id=actor)
-        task_id, _ = await container.resources.create_task(
-            actor, fields, [], segment_size=0, overlap=None
-        )
+        created: list[int] = []
+        summary = []
         try:
-            storage = TaskStorage(data_dir, task_id)
-            await asyncio.to_thread(_publish, storage, out)
-            await tasks_port.attach(container, task_id, stored.spec, actor)
-            async with container.pool.connection() as conn:
-                target = await sources.task_source(conn, data_dir, task_id)
-            data = await in_thread(
-                progress, lambda: read_upload(importer, root, target, filename, row.params)
-            )
-            metadata = EventMetadata(actor=actor, source="import", request_id=rq_id)
-            outcomes = await replace_annotations(container, task_id, None, data, metadata)
-            position = max((o.position for o in outcomes), default=0)
-            if position:
-                await container.waiter.wait(position)
+            for index, part in enumerate(parts):
+                names = _subset_names(images, part)
+                received = [
+                    Received(name, images[n][1], "image")
+                    for name, n in zip(names, part.frames, strict=True)
+                ]
+                out, stored = await in_thread(
+                    progress, functools.partial(_build, work, index, received, limits)
+                )
+                fields = domain.TaskFields(
+                    name=part.name, subset=part.name, project_id=op.project_id, owner_id=actor
+                )
+                task_id, _ = await container.resources.create_task(
+                    actor, fields, [], segment_size=0, overlap=None
+                )
+                created.append(task_id)
+                await asyncio.to_thread(_publish, TaskStorage(data_dir, task_id), out)
+                await tasks_port.attach(container, task_id, stored.spec, actor)
+                # the part's frame i is names[i]; the task's order is the build's
+                built = {frame.name: number for number, frame in enumerate(stored.spec.frames)}
+                order = {i: built[name] for i, name in enumerate(names)}
+                order[len(names)] = len(names)  # a track's closing keyframe past the end
+                annotations = renumber(part.annotations, order)
+                report = import_report(row, context, annotations)
+                metadata = EventMetadata(actor=actor, source="import", request_id=rq_id)
+                outcomes = await replace_annotations(
+                    container, task_id, None, annotations, metadata, report=report
+                )
+                position = max((o.position for o in outcomes), default=0)
+                if position:
+                    await container.waiter.wait(position)
+                summary.append(f"task {task_id} {part.name!r}: {len(names)} images")
+                progress.set(0.2 + 0.8 * (index + 1) / len(parts))
+                await progress.check_cancelled()
         except BaseException:
-            await _discard(container, task_id, actor)
+            await _discard(container, created, actor)
             raise
-        log.info("dataset imported", rq_id=rq_id, project_id=op.project_id, task_id=task_id)
-        return None, task_id
+        log.info("dataset imported", rq_id=rq_id, project_id=op.project_id, tasks=created)
+        lines = [f"Created {len(created)} tasks: {', '.join(summary)}."]
+        if left_out:
+            shown = ", ".join(images[n][0] for n in left_out[:10])
+            more = f" and {len(left_out) - 10} more" if len(left_out) > 10 else ""
+            lines.append(
+                f"{len(left_out)} images that the annotations do not name were left out: "
+                f"{shown}{more}."
+            )
+        return Done(message=report_message(import_report(row, context, data), context, *lines))
 
     cleanup = upload_cleanup(container, work)
     return await run_request(container, rq_id, "import the dataset", body, cleanup)

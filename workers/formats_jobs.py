@@ -4,20 +4,29 @@ Export: build the ExportSource(s) from the read models and the task's media, run
 format's exporter into a scratch directory, zip it to data_dir/data/exports/{rq_id}/, and
 finish the request with its absolute `result_url` (GET streams the file).
 
-Import: unpack the upload safely, run the format's importer against the target's labels
-and frames, then replace each job's annotations with one event per job (source "import").
-A FormatError or a refused annotation fails the request naming what and where; nothing is
-written then. The upload is removed either way."""
+Import: unpack the upload (or the object fetched from a bucket) safely, run the format's
+importer against the target's labels and frames, then replace (or, import_mode=append, add
+to) each job's annotations with one event per job (source "import"). An unreadable file or
+a refused annotation fails the request naming what and where; an annotation or item the
+importer cannot place fails it too, listing every such problem, unless the request said
+on_error=skip: then the rest is imported and the finished request's message (and each
+event's `report`) says what was left out. Nothing is written on failure. The upload is
+removed either way.
+
+Cancellation: a cancelled request's worker thread stops at its next checkpoint
+(backend/formats/cancel.py: per item, frame or file), and what it wrote is removed."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import shutil
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import structlog
 
@@ -25,6 +34,8 @@ from backend.cloud import export_target
 from backend.domain.annotations import CvatAnnotations
 from backend.domain.errors import DomainError
 from backend.formats import pipeline, project_export, registry, sources
+from backend.formats.cancel import Cancelled, cancellable, checkpoint
+from backend.formats.import_context import ImportContext
 from backend.formats.masks import masks_to_polygons
 from backend.formats.model import ExportSource, FormatError, Importer
 from backend.media import chunk_cache, file_uploads
@@ -63,7 +74,8 @@ def _remove_expired_exports(data_dir: str | Path, now: float) -> None:
 
 
 class Progress:
-    """Progress reported from the worker thread, written to the request now and then."""
+    """Progress reported from the worker thread, written to the request now and then;
+    `cancelled` is set once the user cancels (the thread stops at its next checkpoint)."""
 
     def __init__(self, container: Container, rq_id: str) -> None:
         self.container = container
@@ -71,6 +83,7 @@ class Progress:
         self.value = 0.0
         self._sent = -1.0
         self._at = 0.0
+        self.cancelled = threading.Event()
 
     def set(self, value: float) -> None:
         self.value = value
@@ -82,26 +95,41 @@ class Progress:
             async with self.container.pool.connection() as conn:
                 await requests.set_progress(conn, self.rq_id, self.value)
 
-
-class Cancelled(Exception):
-    pass
+    async def check_cancelled(self) -> None:
+        async with self.container.pool.connection() as conn:
+            if await requests.cancel_requested(conn, self.rq_id):
+                self.cancelled.set()
+                raise Cancelled
 
 
 async def in_thread(progress: Progress, work: Callable[[], T]) -> T:
-    """Run blocking work in a thread, reporting its progress while it runs. A request
-    cancelled meanwhile stops here, after the work and before anything is recorded (an
-    exporter or importer cannot be interrupted half way)."""
-    running = asyncio.ensure_future(asyncio.to_thread(work))
+    """Run blocking work in a thread, reporting its progress while it runs and looking for
+    a cancellation as often: the thread stops at its next checkpoint (Cancelled), and a
+    request cancelled while it ran stops here, before anything is recorded."""
+    with cancellable(progress.cancelled):  # the thread's context carries the Event
+        running = asyncio.ensure_future(asyncio.to_thread(work))
     while True:
         done, _ = await asyncio.wait({running}, timeout=PROGRESS_EVERY_S)
         if done:
             await progress.flush(force=True)
             result = running.result()
-            async with progress.container.pool.connection() as conn:
-                if await requests.cancel_requested(conn, progress.rq_id):
-                    raise Cancelled
+            await progress.check_cancelled()
             return result
         await progress.flush()
+        try:
+            await progress.check_cancelled()
+        except Cancelled:
+            await asyncio.wait({running})  # the thread stops at its next checkpoint
+            running.exception()  # (retrieved: it is the Cancelled raised here)
+            raise
+
+
+class Done(NamedTuple):
+    """What a request's work ends with: a download, a created resource, a report."""
+
+    result_url: str | None = None
+    result_id: int | None = None
+    message: str = ""
 
 
 def upload_cleanup(
@@ -124,7 +152,7 @@ def upload_cleanup(
 
 async def run_request(
     container: Container, rq_id: str, what: str,
-    body: Callable[[requests.RequestRow], Awaitable[tuple[str | None, int | None]]],
+    body: Callable[[requests.RequestRow], Awaitable[Done]],
     cleanup: Callable[[requests.RequestRow], Awaitable[None]],
 ) -> str:  # fmt: skip
     """The request's life: started -> finished (result_url) or failed (message)."""
@@ -138,9 +166,12 @@ async def run_request(
         return "skipped"
     outcome = "failed"
     try:
-        result_url, result_id = await body(row)
+        done = await body(row)
         async with container.pool.connection() as conn:
-            await requests.finish(conn, rq_id, result_url=result_url, result_id=result_id)
+            await requests.finish(
+                conn, rq_id, result_url=done.result_url, result_id=done.result_id,
+                message=done.message,
+            )  # fmt: skip
         outcome = "finished"
     except Cancelled:
         async with container.pool.connection() as conn:
@@ -189,7 +220,7 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
     data_dir = container.settings.data_dir
     work = scratch_dir(data_dir, rq_id)
 
-    async def body(row: requests.RequestRow) -> tuple[str | None, int | None]:
+    async def body(row: requests.RequestRow) -> Done:
         info = registry.exporter_for(str(row.operation.format))
         await asyncio.to_thread(_remove_expired_exports, data_dir, time.time())
         exporter = info.exporter
@@ -220,6 +251,7 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
         else:
             # One task's source in memory at a time: a project is exported task by task.
             for index, (task_id, job_id, where) in enumerate(parts):
+                await progress.check_cancelled()
                 async with container.pool.connection() as conn:
                     source = await sources.task_source(conn, data_dir, task_id, job_id, frames)
                 place = out / where if where else out
@@ -235,9 +267,9 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
                 await export_target.upload(container, int(storage_id), key, target)
             finally:
                 await asyncio.to_thread(shutil.rmtree, target.parent, True)
-            return None, None
+            return Done()
         base = str(row.params["base_url"]).rstrip("/")
-        return f"{base}/api/requests/{rq_id}/download", None
+        return Done(f"{base}/api/requests/{rq_id}/download")
 
     async def cleanup(row: requests.RequestRow) -> None:
         await asyncio.to_thread(shutil.rmtree, work, True)
@@ -252,21 +284,78 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
 # --- import ------------------------------------------------------------------------------
 
 
+def import_context(params: dict[str, Any], subsets: bool = False) -> ImportContext:
+    """The import's options from its request (label_map, on_error, conv_mask_to_poly);
+    `subsets`: the importer tells which subset each frame's item is in."""
+    return ImportContext(
+        label_map=params.get("label_map") or {},
+        skip_invalid=params.get("on_error") == "skip",
+        masks_to_polygons=bool(params.get("conv_mask_to_poly", True)),
+        subsets={} if subsets else None,
+    )
+
+
+def _named(message: str, filename: str) -> str:
+    return message if message.startswith(filename) else f"{filename}: {message}"
+
+
 def read_upload(
-    importer: Importer, path: Path, target: ExportSource, filename: str, params: dict[str, Any]
-) -> CvatAnnotations:
-    """Run the importer; its FormatError names the uploaded file, whatever it read. Masks
+    importer: Importer, path: Path, target: ExportSource, filename: str, params: dict[str, Any],
+    context: ImportContext,
+) -> CvatAnnotations:  # fmt: skip
+    """Run the importer; its FormatError names the uploaded file, whatever it read. What
+    it could not place fails the import (listing all of it) unless on_error=skip. Masks
     become polygons unless the request said conv_mask_to_poly=false (CVAT's default)."""
     try:
-        data = importer(path, target)
+        data = importer(path, dataclasses.replace(target, importing=context))
     except FormatError as exc:
-        message = str(exc)
-        raise FormatError(
-            message if message.startswith(filename) else f"{filename}: {message}"
-        ) from None
-    if params.get("conv_mask_to_poly", True):
+        raise FormatError(_named(str(exc), filename)) from None
+    failure = context.failure()
+    if failure is not None and not context.skip_invalid:
+        raise FormatError(_named(failure, filename))
+    if context.masks_to_polygons:
         data = masks_to_polygons(data, {frame.number: frame for frame in target.frames})
     return data
+
+
+def import_report(
+    row: requests.RequestRow, context: ImportContext, data: CvatAnnotations
+) -> dict[str, Any]:
+    """What an import's events carry (with each job's own counts added) and its request
+    reports: format, file, mode, the counts imported, skipped (on_error=skip) and dropped
+    (by the label map)."""
+    return {
+        "format": row.operation.format, "file": row.params.get("filename"),
+        "mode": row.params.get("import_mode") or "replace",
+        "shapes": len(data.shapes), "tracks": len(data.tracks), "tags": len(data.tags),
+        "skipped": context.problem_count, "dropped": context.dropped,
+    }  # fmt: skip
+
+
+def report_message(report: dict[str, Any], context: ImportContext, *more: str) -> str:
+    """The finished request's message: what was imported, then what was not."""
+    lines = [
+        f"Imported {report['shapes']} shapes, {report['tracks']} tracks and "
+        f"{report['tags']} tags from {report['file']}."
+    ]
+    if report["dropped"]:
+        lines.append(f"{report['dropped']} annotations were dropped by the label map.")
+    lines += more
+    if context.problem_count:
+        lines.append(f"Skipped {context.problem_count} that could not be imported:")
+        lines += context.lines()
+    return "\n".join(lines)
+
+
+async def fetch_input(container: Container, row: requests.RequestRow, work: Path) -> Path:
+    """The file to import: the upload, or the object fetched from the request's bucket."""
+    storage_id = row.params.get("cloud_storage_id")
+    if storage_id is None:
+        return Path(str(row.params["file"]))
+    key = str(row.params["cloud_key"])
+    target = work / "cloud" / str(row.params["filename"])
+    await export_target.download(container, int(storage_id), key, target, checkpoint)
+    return target
 
 
 async def import_annotations(ctx: dict[str, Any], rq_id: str) -> str:
@@ -274,35 +363,40 @@ async def import_annotations(ctx: dict[str, Any], rq_id: str) -> str:
     data_dir = container.settings.data_dir
     work = scratch_dir(data_dir, rq_id)
 
-    async def body(row: requests.RequestRow) -> tuple[str | None, int | None]:
+    async def body(row: requests.RequestRow) -> Done:
         op = row.operation
         info = registry.importer_for(str(op.format))
         assert op.task_id is not None
         job_id = op.job_id if op.target == "job" else None
         async with container.pool.connection() as conn:
             target = await sources.task_source(conn, data_dir, op.task_id, job_id)
-        upload = Path(str(row.params["file"]))
+        progress = Progress(container, rq_id)
+        upload = await fetch_input(container, row, work)
         filename = str(row.params["filename"])
         limits = ArchiveLimits(max_unpacked_bytes=container.settings.max_upload_mb * 4 * 2**20)
         importer = info.importer
         assert importer is not None
-        progress = Progress(container, rq_id)
+        context = import_context(row.params)
 
         def read() -> CvatAnnotations:
             path = pipeline.unpack_upload(upload, filename, work, limits)
             progress.set(0.3)
-            imported = read_upload(importer, path, target, filename, row.params)
+            imported = read_upload(importer, path, target, filename, row.params, context)
             progress.set(0.6)
             return imported
 
         data = await in_thread(progress, read)
+        report = import_report(row, context, data)
         metadata = EventMetadata(actor=row.owner_id, source="import", request_id=rq_id)
-        outcomes = await replace_annotations(container, op.task_id, job_id, data, metadata)
+        outcomes = await replace_annotations(
+            container, op.task_id, job_id, data, metadata,
+            append=report["mode"] == "append", report=report,
+        )  # fmt: skip
         position = max((o.position for o in outcomes), default=0)
         if position:
             await container.waiter.wait(position)  # a client sees the import once finished
         log.info("annotations imported", rq_id=rq_id, format=info.display_name, jobs=len(outcomes))
-        return None, None
+        return Done(message=report_message(report, context))
 
     cleanup = upload_cleanup(container, work)
     return await run_request(container, rq_id, "import the annotations", body, cleanup)

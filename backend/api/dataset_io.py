@@ -10,8 +10,14 @@ Without location, the resource's target storage decides.
 
 Import: /api/{jobs,tasks}/{id}/annotations/?format=&filename= over the single-file upload
 protocol (backend/api/file_upload.py) -> 202 {rq_id}; the arq job replaces the annotations
-with one event per job (source "import"). /api/projects/{id}/dataset/ takes a dataset with
-its images and makes a new task of it in the project (workers/dataset_import.py).
+(import_mode=replace, CVAT's default) or adds to them (import_mode=append) with one event
+per job (source "import"). /api/projects/{id}/dataset/ takes a dataset with its images and
+makes a task of each of its subsets in the project (workers/dataset_import.py). With
+location=cloud_storage&cloud_storage_id=&filename= (or, without location, a cloud source
+storage of the resource when use_default_location is true, CVAT's default) a plain POST
+imports the object `filename` from the bucket instead of an upload. Vellum's own options:
+label_map (JSON object: file label -> target label, or null to drop its annotations) and
+on_error=fail|skip (what to do with annotations or items that cannot be imported).
 Permissions: a resource the user may not see is a 404, a refused action a 403."""
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from backend.api.errors import bad_request, not_found
 from backend.api.requests import RqId, enqueue
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.cloud import export_target
-from backend.formats import pipeline, registry
+from backend.formats import pipeline, project_export, registry
 from backend.services import requests
+from backend.services.labels import labels_for_task
 
 router = ApiRouter("datasets")
 
@@ -47,7 +54,12 @@ class ImportQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     format: str | None = None
     filename: str | None = None
     conv_mask_to_poly: bool = True
-    import_mode: str | None = None
+    import_mode: Literal["replace", "append"] = "replace"  # a project import ignores it
+    location: Literal["local", "cloud_storage"] | None = None
+    cloud_storage_id: int | None = None
+    use_default_location: bool = True
+    label_map: str | None = None  # JSON object {"file label": "target label" or null}
+    on_error: Literal["fail", "skip"] = "fail"
 
 
 def _format_name(value: str | None) -> str:
@@ -206,22 +218,23 @@ def _scope(target: Target, ident: int, user_id: int) -> str:
 
 async def _import_target(
     req: ApiRequest, target: Target, ident: int
-) -> tuple[int | None, int | None]:
-    """Permission check (404 unseen, 403 refused); returns (task id, project id)."""
+) -> tuple[int | None, int | None, dict[str, Any] | None]:
+    """Permission check (404 unseen, 403 refused); returns (task id, project id, source
+    storage)."""
     user = req.principal
     async with req.container.pool.connection() as conn:
         if target == "job":
             await access.check_job(conn, user, "import:annotations", ident)
             query = (
-                "SELECT j.task_id, t.project_id, t.size FROM jobs j"
+                "SELECT j.task_id, t.project_id, t.size, t.source_storage FROM jobs j"
                 " JOIN tasks t ON t.id = j.task_id WHERE j.id = %s"
             )
         elif target == "task":
             await access.check_task(conn, user, "import:annotations", ident)
-            query = "SELECT id, project_id, size FROM tasks WHERE id = %s"
+            query = "SELECT id, project_id, size, source_storage FROM tasks WHERE id = %s"
         else:
             await access.check_project(conn, user, "import", ident)
-            query = "SELECT NULL::bigint, id, 1 FROM projects WHERE id = %s"
+            query = "SELECT NULL::bigint, id, 1, source_storage FROM projects WHERE id = %s"
         cur = await conn.execute(query, [ident])
         row = await cur.fetchone()
     if row is None:
@@ -230,31 +243,104 @@ async def _import_target(
         raise bad_request(
             "non_field_errors", "The task has no data: annotations are imported onto its frames."
         )
-    return row[0], row[1]
+    return row[0], row[1], row[3] if isinstance(row[3], dict) else None
+
+
+async def _label_map(
+    req: ApiRequest, raw: str | None, task_id: int | None, project_id: int | None
+) -> dict[str, str | None]:
+    """The label_map parameter: a JSON object whose values are the target's label names
+    (or null); a 400 naming what is wrong otherwise."""
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        found = msgspec.json.decode(raw, type=dict[str, str | None])
+    except msgspec.DecodeError as exc:
+        raise bad_request(
+            "label_map", f'Expected a JSON object of label names, e.g. {{"auto": "car"}} ({exc}).'
+        ) from None
+    async with req.container.pool.connection() as conn:
+        if task_id is not None:
+            labels = (await labels_for_task(conn, task_id)).top_level
+        else:
+            assert project_id is not None
+            labels = (await project_export.project_info(conn, project_id)).labels
+    names = {label.name for label in labels}
+    unknown = sorted({v for v in found.values() if v is not None and v not in names})
+    if unknown:
+        known = ", ".join(repr(n) for n in sorted(names)) or "none"
+        raise bad_request(
+            "label_map", f"{', '.join(map(repr, unknown))}: not a label here (labels: {known})."
+        )
+    return found
+
+
+async def _import_source(
+    req: ApiRequest, query: ImportQuery, source_storage: dict[str, Any] | None
+) -> tuple[int, str] | None:
+    """(cloud storage id, object key) when the file comes from a bucket: location=
+    cloud_storage, or no location and the resource's source storage (use_default_location)."""
+    location = query.location
+    storage_id = query.cloud_storage_id
+    if location is None and query.use_default_location and source_storage:
+        location = source_storage.get("location")
+        storage_id = source_storage.get("cloud_storage_id")
+    if location != "cloud_storage":
+        return None
+    checked = await export_target.check(req.container, req.principal, storage_id)
+    if not query.filename:
+        raise bad_request("filename", "Required with location=cloud_storage: the object's key.")
+    try:
+        return checked, pipeline.safe_object_key(query.filename)
+    except ValueError as exc:
+        raise bad_request("filename", str(exc)) from None
+
+
+def _is_upload(req: ApiRequest) -> bool:
+    headers = req.request.headers
+    return (
+        "upload-start" in headers
+        or "upload-finish" in headers
+        or headers.get("content-type", "").startswith("multipart/form-data")
+    )
 
 
 async def _import(req: ApiRequest, target: Target) -> Response:
     ident = int(req.path["id"])
-    task_id, project_id = await _import_target(req, target, ident)
+    task_id, project_id, source_storage = await _import_target(req, target, ident)
     what, field, operation, function = _IMPORTS[target]
     query: ImportQuery = req.query
     headers = req.request.headers
-    info = None
-    if (
-        "upload-start" in headers
-        or "upload-finish" in headers
-        or headers.get("content-type", "").startswith("multipart/form-data")
-    ):
+    cloud = None
+    if not _is_upload(req) and "upload-length" not in headers and "tus-resumable" not in headers:
+        cloud = await _import_source(req, query, source_storage)
+    info = label_map = None
+    if _is_upload(req) or cloud is not None:  # the requests that start the work
         try:
             info = registry.importer_for(_format_name(query.format))
         except registry.FormatNotFound as exc:
             raise bad_request("format", str(exc)) from None
-    collection = f"/api/{target}s/{ident}/{what}/"
-    received = await file_upload.receive(
-        req, _scope(target, ident, req.principal.id), collection, (field,)
-    )
-    if isinstance(received, Response):
-        return received
+        label_map = await _label_map(req, query.label_map, task_id, project_id)
+    params: dict[str, Any] = {
+        "conv_mask_to_poly": query.conv_mask_to_poly, "label_map": label_map,
+        "on_error": query.on_error, "import_mode": query.import_mode,
+    }  # fmt: skip
+    if cloud is not None:
+        params |= {
+            "cloud_storage_id": cloud[0], "cloud_key": cloud[1],
+            "filename": pipeline.safe_file_name(cloud[1].rsplit("/", 1)[-1]),
+        }  # fmt: skip
+    else:
+        collection = f"/api/{target}s/{ident}/{what}/"
+        received = await file_upload.receive(
+            req, _scope(target, ident, req.principal.id), collection, (field,)
+        )
+        if isinstance(received, Response):
+            return received
+        params |= {
+            "session": received.session, "file": str(received.path),
+            "filename": received.filename,
+        }  # fmt: skip
     assert info is not None
     async with req.container.pool.connection() as conn:
         rq_id = await requests.create(
@@ -263,17 +349,14 @@ async def _import(req: ApiRequest, target: Target) -> Response:
                 type=operation, target=target, task_id=task_id, project_id=project_id,
                 job_id=ident if target == "job" else None, format=info.display_name,
             ),
-            params={
-                "session": received.session, "file": str(received.path),
-                "filename": received.filename, "conv_mask_to_poly": query.conv_mask_to_poly,
-            },
+            params=params,
         )  # fmt: skip
     return await enqueue(req, function, rq_id)
 
 
 _IMPORT_DOC = dict(
     raw_body=True, query=ImportQuery, response=RqId, status=202,
-    extra_responses={201: "TUS upload created"},
+    extra_responses={201: "TUS upload created", 400: "bad parameter, unknown format or label"},
 )  # fmt: skip
 
 
@@ -295,7 +378,7 @@ async def import_task_annotations(req: ApiRequest) -> Response:
 
 @router.post(
     "/api/projects/{id:int}/dataset/",
-    summary="Import a dataset (images and annotations) into a project as a new task",
+    summary="Import a dataset (images and annotations) into a project, a task per subset",
     **_IMPORT_DOC,
 )  # fmt: skip
 async def import_project_dataset(req: ApiRequest) -> Response:

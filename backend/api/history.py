@@ -52,6 +52,9 @@ class HistoryEntry(msgspec.Struct, kw_only=True):
     data: msgspec.Raw  # the event as stored (msgspec JSON of the event struct)
     undo_of: str | None = None  # set on compensating events of an undo (backend/services/undo)
     redo_of: str | None = None
+    # an import's report (source "import"): format, file, mode, the job's shapes, tracks
+    # and tags, and how many annotations the whole import skipped or dropped
+    import_report: dict[str, Any] | None = None
 
 
 _SOURCE = "events e LEFT JOIN users u ON u.id = (e.metadata->>'actor')::bigint"
@@ -131,6 +134,7 @@ def entry(row: Mapping[str, Any]) -> HistoryEntry:
         data=msgspec.Raw(bytes(row["data"])),
         undo_of=_opt_str(meta.get("undo_of")),
         redo_of=_opt_str(meta.get("redo_of")),
+        import_report=meta.get("report"),
     )
 
 

@@ -1,16 +1,18 @@
-"""A cloud storage as the target of an export (location=cloud_storage): check that the
-user may use it before queueing, and write the finished archive into its bucket."""
+"""A cloud storage as the target of an export or the source of an import
+(location=cloud_storage): check that the user may use it before queueing, write the
+finished archive into its bucket, or fetch the file to import from it."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backend.api.errors import ApiError
 from backend.cloud import credentials, providers
 from backend.cloud.credentials import CredentialsError
-from backend.cloud.port import CloudError
+from backend.cloud.port import CloudError, CloudStorage
 from backend.iam import policy
 
 if TYPE_CHECKING:
@@ -24,7 +26,8 @@ _ROW = (
 
 
 class ExportTargetError(Exception):
-    """The archive could not be written to the bucket (the message names storage and key)."""
+    """The archive could not be written to the bucket, or the file to import could not be
+    read from it (the message names storage and key)."""
 
 
 async def _row(container: Container, storage_id: int) -> tuple[Any, ...] | None:
@@ -45,24 +48,41 @@ async def check(container: Container, user: User, storage_id: int | None) -> int
     return storage_id
 
 
-async def upload(container: Container, storage_id: int, key: str, source: Path) -> None:
+async def _run(container: Container, storage_id: int, work: Callable[[CloudStorage], None]) -> None:
     row = await _row(container, storage_id)
     if row is None:
         raise ExportTargetError(f"Cloud storage {storage_id} does not exist any more.")
     provider_type, resource, _, sealed, attributes = row
     settings = container.settings
 
-    def put() -> None:
+    def run() -> None:
         box = credentials.fernet(settings.secret_key, settings.data_dir)
         storage = providers.open_storage(
             provider_type, resource, attributes, credentials.unseal(box, sealed),
             url_allowlist=settings.url_allowlist,
         )  # fmt: skip
-        storage.upload(key, source)
+        work(storage)
 
     try:
-        await asyncio.to_thread(put)
+        await asyncio.to_thread(run)
     except CloudError as exc:
         raise ExportTargetError(f"Cloud storage {storage_id}: {exc.message}") from None
     except CredentialsError as exc:
         raise ExportTargetError(f"Cloud storage {storage_id}: {exc}") from None
+
+
+async def upload(container: Container, storage_id: int, key: str, source: Path) -> None:
+    await _run(container, storage_id, lambda storage: storage.upload(key, source))
+
+
+async def download(
+    container: Container, storage_id: int, key: str, target: Path, check: Callable[[], None]
+) -> None:
+    """The object `key` into the file `target` (at most the upload limit)."""
+    limit = container.settings.max_upload_mb * 2**20
+
+    def get(storage: CloudStorage) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        storage.download(key, target, limit, check=check, progress=lambda _: None)
+
+    await _run(container, storage_id, get)

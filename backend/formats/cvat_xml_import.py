@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +45,10 @@ from backend.domain.validation import (
     check_points,
     check_rotation,
 )
+from backend.formats.cancel import checkpoint
 from backend.formats.cvat_xml_export import FrameNumbering
+from backend.formats.frame_match import FrameMatcher
+from backend.formats.import_context import ImportContext
 from backend.formats.model import CvatAnnotations, ExportSource, FormatError
 
 __all__ = ["MAX_XML_BYTES", "import_cvat_xml", "parse_cvat_xml"]
@@ -71,6 +73,16 @@ _CUBOID_NAMES = (
 )  # fmt: skip
 
 
+class _Problem(FormatError):
+    """An image, track, shape or tag the import cannot take: reported, then left out
+    (`where` is file and line, `what` the problem, str() the whole message)."""
+
+    def __init__(self, what: str, where: str, text: str) -> None:
+        super().__init__(text)
+        self.what = what
+        self.where = where
+
+
 @dataclass
 class _Node:
     """An element being read: its XML attributes, where it starts, its <attribute>s and
@@ -89,6 +101,7 @@ class _Track:
     label: LabelSpec
     keyframes: list[TrackedShape] = field(default_factory=list)
     immutable: list[AttributeVal] = field(default_factory=list)
+    broken: bool = False  # a problem was reported inside: the track is left out
     # skeleton points by label name: (label, keyframes, immutable attributes)
     elements: dict[str, tuple[LabelSpec, list[TrackedShape], list[AttributeVal]]] = field(
         default_factory=dict
@@ -98,15 +111,20 @@ class _Track:
 class _Reader:
     """One file. expat calls start/end/text; the state is a stack of element kinds."""
 
-    def __init__(self, display: str, target: ExportSource, labels: LabelSet) -> None:
+    def __init__(
+        self, display: str, target: ExportSource, labels: LabelSet, context: ImportContext
+    ) -> None:
         self.display = display
         self.target = target
         self.labels = labels
-        self.top: dict[str, LabelSpec] = {label.name: label for label in target.labels}
+        self.context = context
+        self.top = context.labels_by_name(target.labels)
+        self.known = ", ".join(repr(label.name) for label in target.labels) or "none"
         self.numbering = FrameNumbering.of(target.meta)
         self.frames = {frame.number for frame in target.frames}
         self.sizes = {frame.number: (frame.width, frame.height) for frame in target.frames}
-        self.by_name = {posixpath.splitext(f.name)[0]: f.number for f in target.frames}
+        self.match = FrameMatcher(target.frames)
+        self.elements = 0
         self.what = f"job {target.job_id}" if target.job_id is not None else "the task"
         self.shapes: list[LabeledShape] = []
         # what passed a check once passes again: (label, shape type), (label, attribute)
@@ -126,7 +144,11 @@ class _Reader:
     def fail(self, problem: str, node: _Node | None = None, line: int | None = None) -> NoReturn:
         where = f"line {line if line is not None else (node.line if node else self.line)}"
         element = f" <{node.tag}>" if node is not None else ""
-        raise FormatError(f"{self.display}: {where}:{element} {problem}")
+        place = f"{self.display}: {where}:{element}"
+        raise _Problem(problem, place, f"{place} {problem}")
+
+    def report(self, problem: _Problem) -> None:
+        self.context.problem(problem.what, problem.where, str(problem))
 
     @staticmethod
     def _refuse(what: str) -> Callable[..., None]:
@@ -179,6 +201,9 @@ class _Reader:
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         self.line = self.parser.CurrentLineNumber
+        self.elements += 1
+        if not self.elements % 256:
+            checkpoint()
         if len(self.stack) >= MAX_DEPTH:
             self.fail(f"<{tag}> is nested deeper than {MAX_DEPTH} levels")
         state = self.stack[-1] if self.stack else None
@@ -192,10 +217,18 @@ class _Reader:
             kind = "skip"
         elif state == "root":
             kind = {"image": "image", "track": "track"}.get(tag, "skip")  # meta, version
-            if kind == "image":
-                self.frame = self.image_frame(node)
-            elif kind == "track":
-                self.track = _Track(node, self.label(node, attrs, "label"))
+            try:
+                if kind == "image":
+                    self.frame = self.image_frame(node)
+                elif kind == "track":
+                    label = self.label(node, attrs, "label")
+                    if label is None:
+                        kind = "skip"
+                    else:
+                        self.track = _Track(node, label)
+            except _Problem as problem:  # the element and what it holds are left out
+                self.report(problem)
+                kind = "skip"
         elif state in ("image", "track"):
             if tag == "tag" and state == "image":
                 kind = "tag"
@@ -228,37 +261,52 @@ class _Reader:
         if kind == "image":
             return
         if kind == "track":
-            assert self.track is not None
-            self.finish_track(self.track)
-            self.track = None
+            track, self.track = self.track, None
+            assert track is not None
+            try:
+                if not track.broken:
+                    self.finish_track(track)
+            except _Problem as problem:
+                self.report(problem)
             return
         node = self.nodes.pop()
         if kind == "attribute":
             text = "".join(self.text or ())
             self.text = None
             self.nodes[-1].attributes.append((node.attrs["name"], text, node.line))
-        elif kind == "element":
+            return
+        if kind == "element":
             self.nodes[-1].children.append(node)
-        elif kind == "tag":
-            self.finish_tag(node)
-        elif self.stack[-1] == "image":
-            self.finish_image_shape(node)
-        else:
-            self.finish_track_shape(node)
+            return
+        try:
+            if kind == "tag":
+                self.finish_tag(node)
+            elif self.stack[-1] == "image":
+                self.finish_image_shape(node)
+            else:
+                self.finish_track_shape(node)
+        except _Problem as problem:  # this object is left out (a track: all of it)
+            self.report(problem)
+            if self.track is not None:
+                self.track.broken = True
 
     # ---------------------------------------------------------------- mapping
 
     def image_frame(self, node: _Node) -> int:
-        """CVAT's match_dm_item: the file name (without extension) first, then `id`."""
+        """CVAT's match_dm_item: the file name first (frame_match: with or without
+        extension, directories and the image's subset), then `id` (not in a project
+        import, whose ids count per subset)."""
         name = node.attrs.get("name")
-        if name is not None:
-            number = self.by_name.get(posixpath.splitext(name)[0])
-            if number is not None:
-                return number
+        subset = node.attrs.get("subset")
+        number = None if name is None else self.match.by_name(name, subset)
+        if number is not None:
+            if self.context.subsets is not None:
+                self.context.subsets[number] = subset or "default"
+            return number
         raw = node.attrs.get("id")
         if raw is None and name is None:
             self.fail("an <image> needs a name or an id", node)
-        if raw is not None:
+        if raw is not None and self.context.subsets is None:
             try:
                 number = int(raw)
             except ValueError:
@@ -276,14 +324,16 @@ class _Reader:
             self.fail(f"frame {absolute} is not a frame of {self.what}", node)
         return number
 
-    def label(self, node: _Node, attrs: dict[str, str], key: str) -> LabelSpec:
+    def label(self, node: _Node, attrs: dict[str, str], key: str) -> LabelSpec | None:
+        """The target label; None when the label map drops the name's annotations."""
         name = attrs.get(key)
         if name is None:
             self.fail(f"no {key} attribute", node)
-        label = self.top.get(name)
+        if name not in self.top:
+            self.fail(f"label {name!r} is not a label of {self.what} (labels: {self.known})", node)
+        label = self.top[name]
         if label is None:
-            known = ", ".join(repr(n) for n in self.top) or "none"
-            self.fail(f"label {name!r} is not a label of {self.what} (labels: {known})", node)
+            self.context.dropped += 1
         return label
 
     def sublabel(self, parent: LabelSpec, node: _Node) -> LabelSpec:
@@ -449,6 +499,8 @@ class _Reader:
 
     def finish_tag(self, node: _Node) -> None:
         label = self.label(node, node.attrs, "label")
+        if label is None:
+            return
         self.check_label(node, label, "tag", None)
         self.tags.append(
             LabeledImage(
@@ -463,7 +515,10 @@ class _Reader:
     def finish_image_shape(self, node: _Node) -> None:
         shape_type = _TYPE_OF_TAG[node.tag]
         label = self.label(node, node.attrs, "label")
-        self.check_label(node, label, shape_type, None)
+        if label is None:
+            return
+        polygon = shape_type == "mask" and self.context.masks_to_polygons
+        self.check_label(node, label, "polygon" if polygon else shape_type, None)
         points, rotation = self.geometry(node, shape_type, self.frame)
         elements: list[SkeletonElementShape] = []
         for child in node.children:
@@ -536,7 +591,8 @@ class _Reader:
         if not self.flag(node, "keyframe", required=True):
             return
         frame = self.track_frame(node) if frame is None else frame
-        self.check_label(node, track.label, shape_type, None)
+        polygon = shape_type == "mask" and self.context.masks_to_polygons
+        self.check_label(node, track.label, "polygon" if polygon else shape_type, None)
         if track.keyframes and track.keyframes[0].type != shape_type:
             self.fail(f"a {shape_type} in a track of {track.keyframes[0].type}s", node)
         track.keyframes.append(self.keyframe(node, track.label, frame, shape_type))
@@ -593,14 +649,35 @@ class _Reader:
 
 
 def parse_cvat_xml(path: Path, target: ExportSource, display: str | None = None) -> CvatAnnotations:
-    """One annotations.xml (either layout) onto the target's labels and frames."""
+    """One annotations.xml (either layout) onto the target's labels and frames; what it
+    cannot place goes to the target's import context (a FormatError listing it all
+    without one)."""
+    return _import(target, lambda context: _parse(path, target, display, context))
+
+
+def _parse(
+    path: Path, target: ExportSource, display: str | None, context: ImportContext
+) -> CvatAnnotations:
     try:
         labels = LabelSet(target.labels)
     except ValidationError as exc:
         raise FormatError(f"the target's labels: {exc}") from None
-    reader = _Reader(display or path.name, target, labels)
+    reader = _Reader(display or path.name, target, labels, context)
     reader.read(path)
     return CvatAnnotations(version=0, tags=reader.tags, shapes=reader.shapes, tracks=reader.tracks)
+
+
+def _import(
+    target: ExportSource, read: Callable[[ImportContext], CvatAnnotations]
+) -> CvatAnnotations:
+    if target.importing is not None:
+        return read(target.importing)
+    context = ImportContext()  # called on its own: a file with any problem is refused
+    data = read(context)
+    failure = context.failure()
+    if failure is not None:
+        raise FormatError(failure)
+    return data
 
 
 def _xml_files(root: Path) -> list[Path]:
@@ -622,7 +699,13 @@ def import_cvat_xml(path: Path, target: ExportSource) -> CvatAnnotations:
     files = _xml_files(path)
     if not files:
         raise FormatError("the archive holds no .xml annotation file")
-    parts = [parse_cvat_xml(f, target, f.relative_to(path).as_posix()) for f in files]
+    return _import(target, lambda context: _parse_all(path, files, target, context))
+
+
+def _parse_all(
+    root: Path, files: list[Path], target: ExportSource, context: ImportContext
+) -> CvatAnnotations:
+    parts = [_parse(f, target, f.relative_to(root).as_posix(), context) for f in files]
     return CvatAnnotations(
         version=0,
         tags=[t for p in parts for t in p.tags],

@@ -26,7 +26,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,9 @@ from datumaro.components.errors import DatumaroError
 from datumaro.components.media import Image
 from datumaro.util import mask_tools
 
+from backend.domain.errors import ValidationError
 from backend.domain.interpolation import interpolate_keyframes
+from backend.domain.labels import LabelSet
 from backend.domain.objects import (
     AttributeVal,
     LabeledImage,
@@ -64,6 +66,10 @@ from backend.domain.objects import (
     SkeletonElementTrack,
     TrackedShape,
 )
+from backend.domain.validation import check_attributes, check_label
+from backend.formats.cancel import checkpoint
+from backend.formats.frame_match import FrameMatcher
+from backend.formats.import_context import ImportContext
 from backend.formats.model import (
     AttributeSpec,
     CvatAnnotations,
@@ -654,50 +660,25 @@ class ImportOptions:
     frame_of: Callable[[DatasetItem, ExportSource], int | None] | None = None
 
 
-@dataclass
-class _Match:
-    by_path: dict[str, int] = field(default_factory=dict)
-    # every trailing part of a frame's path without extension ("c", "b/c", "a/b/c")
-    by_suffix: dict[str, set[int]] = field(default_factory=dict)
-    numbers: set[int] = field(default_factory=set)
-
-
-def _suffixes(path: str) -> list[str]:
-    parts = path.split("/")
-    return ["/".join(parts[i:]) for i in range(len(parts))]  # longest first
-
-
-def _frame_matcher(frames: Sequence[FrameSpec]) -> _Match:
-    match = _Match()
-    for frame in frames:
-        stem = os.path.splitext(frame.name)[0].replace("\\", "/")
-        match.by_path[stem] = frame.number
-        match.by_path[frame.name] = frame.number
-        for suffix in _suffixes(stem):
-            match.by_suffix.setdefault(suffix, set()).add(frame.number)
-        match.numbers.add(frame.number)
-    return match
-
-
-def _match_item(item: DatasetItem, match: _Match, mode: str) -> int | None:
-    """The task frame of a dataset item: by its path (exact, then the longest trailing
-    part that names one frame only, so a dataset root above or below the task's does not
-    matter), then by its `frame` attribute or a number in its name."""
+def _match_item(item: DatasetItem, match: FrameMatcher, by_file: dict[str, int]) -> int | None:
+    """The task frame of a dataset item: by its image file when the target names its
+    frames' files (a project import), by its path and subset (frame_match), then by its
+    `frame` attribute or a number in its name."""
+    path = getattr(item.media, "path", None) if item.media is not None else None
+    if by_file and path:
+        found = by_file.get(os.path.realpath(path))
+        if found is not None:
+            return found
     item_id = item.id.replace("\\", "/")
-    for key in (item_id, os.path.splitext(item_id)[0]):
-        if key in match.by_path:
-            return match.by_path[key]
-    names = [item_id]
+    subset = item.subset if item.subset != DEFAULT_SUBSET_NAME else None
+    number = match.by_name(item_id, subset)
+    if number is not None:
+        return number
     base = os.path.basename(item_id)
     if ":" in base:  # ImageNet names an image "<label>:<name>"
-        names.append(base.rsplit(":", 1)[1])
-    for name in names:
-        for suffix in _suffixes(name):
-            found = match.by_suffix.get(suffix)
-            if found is not None and len(found) == 1:
-                return next(iter(found))
-            if found:
-                break  # two frames end so: refusing beats guessing
+        number = match.trailing(base.rsplit(":", 1)[1])
+        if number is not None:
+            return number
     frame = item.attributes.get("frame")
     for candidate in (frame, item_id, base[len("frame_") :] if base.startswith("frame_") else None):
         try:
@@ -727,48 +708,79 @@ def _attribute_text(spec: AttributeSpec, value: Any) -> str:
     return str(value)
 
 
+class _Skip(Exception):
+    """An annotation the import cannot take (reported, then left out)."""
+
+
 class _Importer:
     def __init__(self, dataset: Dataset, target: ExportSource, options: ImportOptions) -> None:
         self.options = options
         self.target = target
+        self.context = target.importing or ImportContext()
         self.file = options.file or "the upload"
         self.frames = {f.number: f for f in target.frames}
-        self.match = _frame_matcher(target.frames)
+        self.match = FrameMatcher(target.frames)
+        # a project import's frames are the upload's own image files: matched by file first
+        self.by_file: dict[str, int] = {}
+        if self.context.subsets is not None and target.image_path is not None:
+            image_path = target.image_path
+            self.by_file = {os.path.realpath(image_path(n)): n for n in self.frames}
         categories = dataset.categories()
         label_cat = categories.get(AnnotationType.label) or LabelCategories()
         self.points_cat = categories.get(AnnotationType.points)
-        self.top = {label.name: label for label in target.labels}
+        self.top = self.context.labels_by_name(target.labels)
+        self.known = ", ".join(sorted(label.name for label in target.labels)) or "none"
+        self.label_set = LabelSet(target.labels)
+        self.checked: set[tuple[int, str | AttributeVal]] = set()
         self.dm_labels: list[tuple[str, str]] = [(c.name, c.parent) for c in label_cat.items]
         self.shapes: list[LabeledShape] = []
         self.tags: list[LabeledImage] = []
         self.track_parts: dict[Any, list[tuple[int, LabeledShape, bool]]] = defaultdict(list)
 
-    def _label(self, index: int | None, where: str) -> LabelSpec | None:
+    def _label(self, index: int | None) -> LabelSpec | None:
+        """The target label of an annotation; None for one to leave out quietly (the
+        format's background, or a label the label map drops)."""
         if index in (None, NO_LABEL) and self.options.default_label is not None:
             name = self.options.default_label
-            if name not in self.top:
-                raise FormatError(
-                    f"{self.file}: {where}: the format's annotations belong to a label "
-                    f"'{name}', which the task does not have"
+            if self.top.get(name) is None:
+                raise _Skip(
+                    f"the format's annotations belong to a label '{name}', which the task "
+                    "does not have"
                 )
             return self.top[name]
         if index is None or not 0 <= index < len(self.dm_labels):
-            raise FormatError(f"{self.file}: {where}: an annotation without a known label")
+            raise _Skip("an annotation without a known label")
         name, parent = self.dm_labels[index]
         if parent:
             parent_spec = self.top.get(parent)
             for sub in parent_spec.sublabels if parent_spec else ():
                 if sub.name == name:
                     return sub
-            raise FormatError(f"{self.file}: {where}: unknown label '{parent}/{name}'")
+            raise _Skip(f"unknown label '{parent}/{name}'")
         if name in self.top:
-            return self.top[name]
+            found = self.top[name]
+            if found is None:
+                self.context.dropped += 1
+            return found
         if name in self.options.ignore_labels:
             return None
-        known = ", ".join(sorted(self.top)) or "none"
-        raise FormatError(
-            f"{self.file}: {where}: label '{name}' is not a label of the task (known: {known})"
-        )
+        raise _Skip(f"label '{name}' is not a label of the task (known: {self.known})")
+
+    def _check(self, label: LabelSpec, used_as: str, attributes: list[AttributeVal]) -> None:
+        """What the annotations will refuse, refused here per annotation (checks passed
+        once are remembered)."""
+        parent = self.label_set.parent_of(label.id)
+        try:
+            if (label.id, used_as) not in self.checked:
+                check_label(self.label_set, label.id, used_as, "label", parent)
+                self.checked.add((label.id, used_as))
+            for attr in attributes:
+                if (label.id, attr) not in self.checked:
+                    check_attributes(self.label_set, label.id, [attr], "value")
+                    if len(self.checked) < 100_000:  # text values: do not grow without end
+                        self.checked.add((label.id, attr))
+        except ValidationError as error:
+            raise _Skip(f"label '{label.name}': {error.message}") from None
 
     def _attributes(self, label: LabelSpec, values: dict[str, Any]) -> list[AttributeVal]:
         by_name = {spec.name: spec for spec in label.attributes}
@@ -780,27 +792,30 @@ class _Importer:
             result.append(AttributeVal(spec.id, _attribute_text(spec, value)))
         return result
 
-    def _check_points(self, points: Sequence[float], frame: FrameSpec, where: str) -> None:
+    def _check_points(self, points: Sequence[float], frame: FrameSpec) -> None:
         for index, value in enumerate(points):
             limit = frame.width if index % 2 == 0 else frame.height
             if not math.isfinite(value) or value < -1 or value > limit + 1:
                 axis = "x" if index % 2 == 0 else "y"
-                raise FormatError(
-                    f"{self.file}: {where}: coordinate {axis}={value:g} is outside the "
-                    f"{frame.width}x{frame.height} frame"
+                raise _Skip(
+                    f"coordinate {axis}={value:g} is outside the {frame.width}x{frame.height} frame"
                 )
 
     def run(self, dataset: Dataset) -> CvatAnnotations:
+        whole = "job" if self.target.job_id is not None else "task"
         for item in dataset:
+            checkpoint()
             if self.options.frame_of is not None:
                 number = self.options.frame_of(item, self.target)
             else:
-                number = _match_item(item, self.match, self.target.mode)
+                number = _match_item(item, self.match, self.by_file)
             if number is None or number not in self.frames:
-                raise FormatError(
-                    f"{self.file}: item '{item.id}' does not match any frame of the "
-                    f"{'job' if self.target.job_id is not None else 'task'}"
-                )
+                where = f"{self.file}: item '{item.id}'"
+                what = f"does not match any frame of the {whole}"
+                self.context.problem(what, where, f"{where} {what}")
+                continue
+            if self.context.subsets is not None:
+                self.context.subsets[number] = item.subset or DEFAULT_SUBSET_NAME
             self._item(item, self.frames[number])
         tracks = self._tracks()
         return CvatAnnotations(version=0, tags=self.tags, shapes=self.shapes, tracks=tracks)
@@ -818,30 +833,38 @@ class _Importer:
         kept = sorted(g for g, n in sizes.items() if n > 1)
         groups = {g: i + 1 for i, g in enumerate(kept)}
         for index, ann in enumerate(annotations):
-            where = f"item '{item.id}', annotation #{index} ({ann.type.name})"
-            self._annotation(ann, frame, groups.get(ann.group, 0), where)
+            try:
+                self._annotation(ann, frame, groups.get(ann.group, 0))
+            except _Skip as skip:
+                where = f"{self.file}: item '{item.id}', annotation #{index} ({ann.type.name})"
+                self.context.problem(str(skip), where)
 
-    def _annotation(self, ann: Annotation, frame: FrameSpec, group: int, where: str) -> None:
+    def _annotation(self, ann: Annotation, frame: FrameSpec, group: int) -> None:
         if ann.type not in _SHAPE_OF and ann.type != AnnotationType.label:
             return  # captions and the like: nothing in CVAT holds them
-        label = self._label(getattr(ann, "label", None), where)
+        label = self._label(getattr(ann, "label", None))
         if label is None:
             return
         attrs = dict(ann.attributes)
+        attributes = self._attributes(label, attrs)
         if ann.type == AnnotationType.label:
+            self._check(label, "tag", attributes)
             self.tags.append(
                 LabeledImage(
                     frame=frame.number,
                     label_id=label.id,
                     group=group,
                     source="file",
-                    attributes=self._attributes(label, attrs),
+                    attributes=attributes,
                 )
             )
             return
-        kind, points, rotation, elements = self._geometry(ann, label, frame, where)
+        kind, points, rotation, elements = self._geometry(ann, label, frame)
         if kind is None:
             return
+        # a mask the import turns into a polygon is checked as one
+        polygon = kind == "mask" and self.context.masks_to_polygons
+        self._check(label, "polygon" if polygon else kind, attributes)
         rotation = float(attrs.get("rotation", rotation) or 0.0)
         shape = LabeledShape(
             type=kind,  # type: ignore[arg-type]
@@ -854,7 +877,7 @@ class _Importer:
             z_order=int(ann.z_order) if hasattr(ann, "z_order") else 0,
             rotation=rotation % 360,
             points=points,
-            attributes=self._attributes(label, attrs),
+            attributes=attributes,
             elements=elements,
         )
         track_id = attrs.get("track_id")
@@ -866,44 +889,44 @@ class _Importer:
             self.shapes.append(shape)
 
     def _geometry(
-        self, ann: Annotation, label: LabelSpec, frame: FrameSpec, where: str
+        self, ann: Annotation, label: LabelSpec, frame: FrameSpec
     ) -> tuple[str | None, list[float], float, list[SkeletonElementShape]]:
         if isinstance(ann, Bbox):
             x, y, w, h = ann.get_bbox()
             points = [x, y, x + w, y + h]
-            self._check_points(points, frame, where)
+            self._check_points(points, frame)
             return "rectangle", [float(v) for v in points], 0.0, []
         if isinstance(ann, RotatedBbox):
             cx, cy, w, h = ann.cx, ann.cy, ann.w, ann.h
             points = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
-            self._check_points([cx, cy], frame, where)
+            self._check_points([cx, cy], frame)
             return "rectangle", [float(v) for v in points], float(ann.r), []
         if isinstance(ann, Ellipse):
             x1, y1, x2, y2 = ann.points
-            self._check_points([(x1 + x2) / 2, (y1 + y2) / 2], frame, where)
+            self._check_points([(x1 + x2) / 2, (y1 + y2) / 2], frame)
             return "ellipse", [(x1 + x2) / 2, (y1 + y2) / 2, x2, y1], 0.0, []
         if isinstance(ann, Mask):
             image = ann.image
             if image.shape[:2] != (frame.height, frame.width):
-                raise FormatError(
-                    f"{self.file}: {where}: mask is {image.shape[1]}x{image.shape[0]}, the "
-                    f"frame is {frame.width}x{frame.height}"
+                raise _Skip(
+                    f"mask is {image.shape[1]}x{image.shape[0]}, the frame is "
+                    f"{frame.width}x{frame.height}"
                 )
             rle = mask_to_cvat_rle(np.asarray(image).astype(bool))
             return ("mask", rle, 0.0, []) if rle else (None, [], 0.0, [])
         if isinstance(ann, Points) and (label.type == "skeleton" or label.sublabels):
-            return "skeleton", [], 0.0, self._skeleton(ann, label, frame, where)
+            return "skeleton", [], 0.0, self._skeleton(ann, label, frame)
         if isinstance(ann, Polygon | PolyLine | Points):
             points = [float(v) for v in ann.points]
             minimum = {Polygon: 6, PolyLine: 4, Points: 2}[type(ann)]
             if len(points) < minimum:
-                raise FormatError(f"{self.file}: {where}: too few points ({len(points) // 2})")
-            self._check_points(points, frame, where)
+                raise _Skip(f"too few points ({len(points) // 2})")
+            self._check_points(points, frame)
             return _SHAPE_OF[ann.type], points, 0.0, []
         return None, [], 0.0, []
 
     def _skeleton(
-        self, ann: Points, label: LabelSpec, frame: FrameSpec, where: str
+        self, ann: Points, label: LabelSpec, frame: FrameSpec
     ) -> list[SkeletonElementShape]:
         names: list[str] = []
         if self.points_cat is not None and ann.label in self.points_cat.items:
@@ -912,22 +935,16 @@ class _Importer:
         order = [by_name.get(n) for n in names] if names else list(label.sublabels)
         count = len(ann.points) // 2
         if count > len(order):
-            raise FormatError(
-                f"{self.file}: {where}: {count} points for skeleton '{label.name}' of "
-                f"{len(label.sublabels)}"
-            )
+            raise _Skip(f"{count} points for skeleton '{label.name}' of {len(label.sublabels)}")
         visibility = list(ann.visibility or [Points.Visibility.visible] * count)
         elements = []
         for i, sub in enumerate(order[:count]):
             if sub is None:
-                raise FormatError(
-                    f"{self.file}: {where}: skeleton point '{names[i]}' is not a point of "
-                    f"'{label.name}'"
-                )
+                raise _Skip(f"skeleton point '{names[i]}' is not a point of '{label.name}'")
             xy = [float(ann.points[2 * i]), float(ann.points[2 * i + 1])]
             outside = visibility[i] == Points.Visibility.absent
             if not outside:
-                self._check_points(xy, frame, where)
+                self._check_points(xy, frame)
             elements.append(
                 SkeletonElementShape(
                     type="points",
@@ -1050,6 +1067,13 @@ def from_dataset(
 ) -> CvatAnnotations:
     """The dataset's annotations with the target's label ids and task frame numbers."""
     options = options or ImportOptions()
+    if target.importing is None:  # called on its own: a file with any problem is refused
+        context = ImportContext()
+        data = from_dataset(dataset, replace(target, importing=context), options)
+        failure = context.failure()
+        if failure is not None:
+            raise FormatError(failure)
+        return data
     try:
         return _Importer(dataset, target, options).run(dataset)
     except FormatError:

@@ -16,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.domain.annotations import CvatAnnotations
 from backend.domain.labels import AttributeSpec, LabelSpec
+
+if TYPE_CHECKING:
+    from backend.formats.import_context import ImportContext
 
 __all__ = [
     "AttributeSpec",
@@ -61,6 +64,9 @@ class ExportSource:
     meta: dict[str, Any] = field(default_factory=dict)
     # the original image file of a task frame (for save_images); None when not available
     image_path: Callable[[int], Path] | None = None
+    # an import's label map, problem report and subset sink (import_context.py); an
+    # importer called without one refuses a file with any problem
+    importing: ImportContext | None = None
 
 
 class FormatError(ValueError):

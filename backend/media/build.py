@@ -245,7 +245,7 @@ def build_images(
     items: list[manifests_.ImageItem] = []
     for number, (name, path) in enumerate(frames_src):
         decoded = None if params.use_cache and number else images.decode(path, name)
-        width, height = (decoded.width, decoded.height) if decoded else _header_size(path, name)
+        width, height = (decoded.width, decoded.height) if decoded else header_size(path, name)
         if name in listed:
             manifests_.check_size(listed[name], manifests[0][0], width, height)
         context = (related or {}).get(name, [])
@@ -333,7 +333,7 @@ def _is_manifest(path: Path) -> bool:
         return manifests_.looks_like_manifest(f.read(256))
 
 
-def _header_size(path: Path, name: str) -> tuple[int, int]:
+def header_size(path: Path, name: str) -> tuple[int, int]:
     """(width, height) as shown (EXIF orientation applied) from the image header, without
     decoding the pixels; MediaError naming `name` when it is no supported image."""
     try:

@@ -54,6 +54,8 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     source: str = "api"  # api | ws | import | auto-annotation | system
     op_id: str | None = None  # the client's op id (realtime), echoed to subscribers
     request_id: str | None = None
+    # an import's report: format, file, mode, what this job got, what was skipped
+    report: dict[str, Any] | None = None
 
 
 class Outcome(msgspec.Struct, frozen=True):

@@ -160,12 +160,13 @@ async def cancel_requested(conn: AsyncConnection[Any], rq_id: str) -> bool:
 
 async def finish(
     conn: AsyncConnection[Any], rq_id: str, *, result_url: str | None = None,
-    result_id: int | None = None,
+    result_id: int | None = None, message: str = "",
 ) -> None:  # fmt: skip
+    """`message` of a finished request: what an import did and could not do (its report)."""
     await conn.execute(
         "UPDATE requests SET status = 'finished', progress = 1, finished_date = now(),"
-        " message = '', result_url = %s, result_id = %s WHERE id = %s",
-        [result_url, result_id, rq_id],
+        " message = %s, result_url = %s, result_id = %s WHERE id = %s",
+        [message, result_url, result_id, rq_id],
     )
 
 
