@@ -10,6 +10,11 @@ describe("errorMessage", () => {
       "name: This field is required.; labels: bad",
     );
   });
+  it("shows form-wide messages without their key", () => {
+    expect(errorMessage({ non_field_errors: ["Unable to log in with provided credentials."] }, 400)).toBe(
+      "Unable to log in with provided credentials.",
+    );
+  });
   it("falls back to the status", () => {
     expect(errorMessage("", 502)).toBe("Request failed (502)");
   });

@@ -26,9 +26,11 @@ export function errorMessage(body: unknown, status: number): string {
   if (body && typeof body === "object") {
     const b = body as Record<string, unknown>;
     if (typeof b.detail === "string") return b.detail;
-    const parts = Object.entries(b).map(
-      ([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : String(v)}`,
-    );
+    // DRF's form-wide messages come under non_field_errors: shown without the key.
+    const parts = Object.entries(b).map(([k, v]) => {
+      const text = Array.isArray(v) ? v.join(" ") : String(v);
+      return k === "non_field_errors" ? text : `${k}: ${text}`;
+    });
     if (parts.length) return parts.join("; ");
   }
   if (typeof body === "string" && body) return body;

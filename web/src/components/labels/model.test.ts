@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Label } from "../../api/types";
 import {
   createEdits,
+  freePair,
   fromApi,
   fromRaw,
   nextColor,
@@ -12,6 +13,7 @@ import {
   retype,
   skeletonSvg,
   toRaw,
+  withoutPoint,
   type LabelDraft,
 } from "./model";
 
@@ -198,5 +200,22 @@ describe("helpers", () => {
     const a = { key: "k", name: "a", input_type: "select" as const, mutable: false, values: ["x"], default_value: "x" };
     expect(retype(a, "radio").values).toEqual(["x"]);
     expect(retype(a, "number")).toMatchObject({ values: ["0", "100", "1"], default_value: "0" });
+  });
+});
+
+describe("skeleton edits", () => {
+  const sk = draft({
+    type: "skeleton",
+    points: ["a", "b", "c"].map((name, i) => ({ key: name, name, color: "#000000", x: i, y: i })),
+    edges: [[0, 1], [1, 2], [0, 2]],
+  });
+  it("drops a point with its edges and renumbers the rest", () => {
+    const out = withoutPoint(sk, 1);
+    expect(out.points.map((p) => p.name)).toEqual(["a", "c"]);
+    expect(out.edges).toEqual([[0, 1]]);
+  });
+  it("finds a pair not joined yet", () => {
+    expect(freePair(sk)).toBeNull();
+    expect(freePair({ ...sk, edges: [[1, 0]] })).toEqual([0, 2]);
   });
 });

@@ -402,3 +402,24 @@ export function fromRaw(text: string): LabelDraft[] {
   }
   return drafts;
 }
+
+// --- skeleton edits -----------------------------------------------------------------------
+
+/** The skeleton without point `index`: its edges go, the others keep their ends. */
+export function withoutPoint(d: LabelDraft, index: number): LabelDraft {
+  const shift = (i: number) => (i > index ? i - 1 : i);
+  return {
+    ...d,
+    points: d.points.filter((_, i) => i !== index),
+    edges: d.edges.filter(([a, b]) => a !== index && b !== index).map(([a, b]) => [shift(a), shift(b)]),
+  };
+}
+
+/** The first pair of points not joined yet (either way round), or null when all are. */
+export function freePair(d: LabelDraft): [number, number] | null {
+  const joined = new Set(d.edges.flatMap(([a, b]) => [`${a}-${b}`, `${b}-${a}`]));
+  for (let a = 0; a < d.points.length; a++) {
+    for (let b = a + 1; b < d.points.length; b++) if (!joined.has(`${a}-${b}`)) return [a, b];
+  }
+  return null;
+}

@@ -1,0 +1,64 @@
+// /cloudstorages: the attached buckets one may use (attaching is done over the API).
+
+import { apiQuery } from "../api/query";
+import { cloudStorages } from "../api/resources";
+import { useListQuery, useLoad } from "../components/hooks";
+import { ListToolbar, Pager, type FilterSpec } from "../components/ListControls";
+import { Empty, ErrorNote, userName, when } from "../components/ui";
+import { COMMON_SORTS } from "./ProjectsPage";
+
+const FILTERS: FilterSpec[] = [{ name: "provider_type", label: "Provider", options: ["AWS_S3_BUCKET"] }];
+
+export default function CloudStoragesPage() {
+  const [query, setQuery] = useListQuery(FILTERS.map((f) => f.name));
+  const list = useLoad(() => cloudStorages.list(apiQuery(query)), apiQuery(query));
+  return (
+    <div className="page">
+      <div className="page-header">
+        <h1>Cloud storages</h1>
+      </div>
+      <ListToolbar what="cloud storages" query={query} onChange={setQuery} filters={FILTERS} sorts={COMMON_SORTS} />
+      <ErrorNote error={list.error} title="The cloud storages could not be loaded" />
+      {list.data && list.data.results.length === 0 && (
+        <Empty>
+          <p>
+            No cloud storage attached. Attach an S3 bucket with <code>POST /api/cloudstorages</code> (see the README); it
+            then shows here and in the task form.
+          </p>
+        </Empty>
+      )}
+      {list.data && list.data.results.length > 0 && (
+        <table className="list-table">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Provider</th>
+              <th scope="col">Resource</th>
+              <th scope="col">Manifests</th>
+              <th scope="col">Owner</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.results.map((s) => (
+              <tr key={s.id}>
+                <td>
+                  <strong>{s.display_name}</strong> <span className="muted">#{s.id}</span>
+                  {s.description && <div className="muted small">{s.description}</div>}
+                </td>
+                <td>{s.provider_type}</td>
+                <td>
+                  <code>{s.resource}</code>
+                </td>
+                <td>{s.manifests.join(", ") || "—"}</td>
+                <td>{userName(s.owner)}</td>
+                <td>{when(s.created_date)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {list.data && <Pager what="cloud storages" query={query} count={list.data.count} onChange={setQuery} />}
+    </div>
+  );
+}

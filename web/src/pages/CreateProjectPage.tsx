@@ -1,0 +1,65 @@
+// /projects/create: a name and the labels that the project's tasks share.
+
+import { useState, type FormEvent } from "react";
+import { Link, useNavigate } from "react-router-dom";
+import { projects } from "../api/resources";
+import { LabelsEditor } from "../components/labels/LabelsEditor";
+import { Problems } from "../components/labels/LabelsSection";
+import { createEdits, problems, type LabelDraft } from "../components/labels/model";
+import { useNotify } from "../components/Notifications";
+import { paths } from "../components/paths";
+import { ErrorNote } from "../components/ui";
+
+export default function CreateProjectPage() {
+  const navigate = useNavigate();
+  const notify = useNotify();
+  const [name, setName] = useState("");
+  const [labels, setLabels] = useState<LabelDraft[]>([]);
+  const [found, setFound] = useState<string[]>([]);
+  const [error, setError] = useState<Error | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const list = [...(name.trim() ? [] : ["The project needs a name."]), ...problems(labels)];
+    setFound(list);
+    if (list.length) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const project = await projects.create({ name: name.trim(), labels: createEdits(labels) });
+      notify.success(`Project "${project.name}" created`);
+      navigate(paths.project(project.id));
+    } catch (err) {
+      setError(err as Error);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="page narrow-page">
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <Link to={paths.projects}>Projects</Link> / <span aria-current="page">New</span>
+      </nav>
+      <h1>Create a project</h1>
+      <form onSubmit={submit} className="stack">
+        <label className="field">
+          <span>Name</span>
+          <input value={name} onChange={(e) => setName(e.target.value)} required autoFocus />
+        </label>
+        <h2>Labels</h2>
+        <LabelsEditor value={labels} onChange={setLabels} />
+        <Problems list={found} />
+        <ErrorNote error={error} title="The project was not created" />
+        <div className="row">
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? "Creating…" : "Create project"}
+          </button>
+          <Link className="button" to={paths.projects}>
+            Cancel
+          </Link>
+        </div>
+      </form>
+    </div>
+  );
+}

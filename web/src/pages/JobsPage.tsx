@@ -1,0 +1,50 @@
+// /jobs: every job one may see, with stage/state/assignee filters and in-place changes.
+
+import { apiQuery } from "../api/query";
+import { jobs } from "../api/resources";
+import { JOB_STAGES, JOB_STATES, type Job, type Paginated } from "../api/types";
+import { useListQuery, useLoad } from "../components/hooks";
+import { JobsTable } from "../components/JobsTable";
+import { ListToolbar, Pager, type FilterSpec, type SortSpec } from "../components/ListControls";
+import { Empty, ErrorNote } from "../components/ui";
+
+const FILTERS: FilterSpec[] = [
+  { name: "stage", label: "Stage", options: JOB_STAGES },
+  { name: "state", label: "State", options: JOB_STATES },
+  { name: "assignee", label: "Assignee" },
+];
+const SORTS: SortSpec[] = [
+  { value: "", label: "Newest first" },
+  { value: "id", label: "Oldest first" },
+  { value: "task_name", label: "Task name" },
+  { value: "-updated_date", label: "Recently updated" },
+  { value: "assignee", label: "Assignee" },
+];
+
+export default function JobsPage() {
+  const [query, setQuery] = useListQuery(FILTERS.map((f) => f.name));
+  const list = useLoad(() => jobs.list(apiQuery(query)), apiQuery(query));
+  const replace = (job: Job) =>
+    list.data && list.set({ ...list.data, results: list.data.results.map((j) => (j.id === job.id ? job : j)) } as Paginated<Job>);
+
+  return (
+    <div className="page">
+      <div className="page-header">
+        <h1>Jobs</h1>
+      </div>
+      <ListToolbar what="jobs" query={query} onChange={setQuery} filters={FILTERS} sorts={SORTS} />
+      <ErrorNote error={list.error} title="The jobs could not be loaded" />
+      {list.data && list.data.results.length === 0 && (
+        <Empty>
+          <p>
+            {query.search || Object.keys(query.filters).length
+              ? "No job matches. Try another search or clear the filters."
+              : "No jobs yet: jobs are made when a task gets its data."}
+          </p>
+        </Empty>
+      )}
+      {list.data && list.data.results.length > 0 && <JobsTable jobs={list.data.results} onChanged={replace} showTask caption="Jobs" />}
+      {list.data && <Pager what="jobs" query={query} count={list.data.count} onChange={setQuery} />}
+    </div>
+  );
+}

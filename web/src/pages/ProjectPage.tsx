@@ -1,0 +1,143 @@
+// /projects/:id: details (rename, assignee), labels, its tasks, export/backup, delete.
+
+import { useState } from "react";
+import { Link, useNavigate, useParams } from "react-router-dom";
+import { apiQuery, emptyQuery, type ListQuery } from "../api/query";
+import { projects, tasks, type ProjectWrite } from "../api/resources";
+import { DataActions } from "../components/DataActions";
+import { EditableTitle } from "../components/Details";
+import { useLoad } from "../components/hooks";
+import { LabelsSection } from "../components/labels/LabelsSection";
+import { ListToolbar, Pager } from "../components/ListControls";
+import { useConfirm } from "../components/Modal";
+import { useNotify } from "../components/Notifications";
+import { paths } from "../components/paths";
+import { Empty, ErrorNote, StatusBadge, userName, when } from "../components/ui";
+import { UserSelect } from "../components/UserSelect";
+import NotFoundPage from "./NotFoundPage";
+import { COMMON_SORTS } from "./ProjectsPage";
+
+export default function ProjectPage() {
+  const id = Number(useParams().projectId);
+  const project = useLoad(() => projects.get(id), String(id));
+  const notify = useNotify();
+  const confirm = useConfirm();
+  const navigate = useNavigate();
+
+  if (!Number.isInteger(id)) return <NotFoundPage />;
+  if (project.error) return <div className="page"><ErrorNote error={project.error} title="The project could not be loaded" /></div>;
+  if (!project.data) return <p role="status" className="page-status">Loading…</p>;
+  const p = project.data;
+
+  const update = async (body: ProjectWrite, what: string) => {
+    try {
+      project.set(await projects.update(p.id, body));
+      notify.success(`${what} saved`);
+    } catch (e) {
+      notify.error(`${what} was not saved`, (e as Error).message);
+      throw e;
+    }
+  };
+
+  const remove = async () => {
+    const ok = await confirm({
+      title: "Delete project",
+      message: (
+        <p>
+          Delete the project <strong>{p.name}</strong> and its {p.tasks.count} task{p.tasks.count === 1 ? "" : "s"}? This
+          cannot be undone.
+        </p>
+      ),
+      confirmLabel: "Delete project",
+      danger: true,
+    });
+    if (!ok) return;
+    try {
+      await projects.remove(p.id);
+      notify.success(`Project "${p.name}" deleted`);
+      navigate(paths.projects);
+    } catch (e) {
+      notify.error("The project was not deleted", (e as Error).message);
+    }
+  };
+
+  return (
+    <div className="page">
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <Link to={paths.projects}>Projects</Link> / <span aria-current="page">#{p.id}</span>
+      </nav>
+      <div className="page-header">
+        <EditableTitle value={p.name} what="project" onSave={(name) => update({ name }, "The name")} />
+        <div className="row">
+          <Link className="button primary" to={paths.createTask(p.id)}>
+            + Create task
+          </Link>
+          <DataActions target="project" id={p.id} name={p.name} hasData />
+          <button type="button" className="danger" onClick={remove}>
+            Delete
+          </button>
+        </div>
+      </div>
+      <section className="panel" aria-label="Details">
+        <dl className="details">
+          <dt>Owner</dt>
+          <dd>{userName(p.owner)}</dd>
+          <dt>Assignee</dt>
+          <dd>
+            <UserSelect label="Assignee of the project" hideLabel value={p.assignee} onChange={(assignee_id) => update({ assignee_id }, "The assignee").catch(() => {})} />
+          </dd>
+          <dt>Subsets</dt>
+          <dd>{p.task_subsets.join(", ") || "—"}</dd>
+          <dt>Created</dt>
+          <dd>{when(p.created_date)}</dd>
+          <dt>Updated</dt>
+          <dd>{when(p.updated_date)}</dd>
+        </dl>
+      </section>
+      <LabelsSection owner={{ project_id: p.id }} />
+      <ProjectTasks projectId={p.id} />
+    </div>
+  );
+}
+
+function ProjectTasks({ projectId }: { projectId: number }) {
+  const [query, setQuery] = useState<ListQuery>(emptyQuery());
+  const q = apiQuery(query, { project_id: projectId });
+  const list = useLoad(() => tasks.list(q), q);
+  return (
+    <section className="panel" aria-labelledby="project-tasks-title">
+      <div className="panel-header">
+        <h2 id="project-tasks-title">Tasks</h2>
+      </div>
+      <ListToolbar what="tasks of the project" query={query} onChange={setQuery} sorts={COMMON_SORTS} />
+      <ErrorNote error={list.error} title="The tasks could not be loaded" />
+      {list.data && list.data.results.length === 0 && (
+        <Empty>
+          <p>
+            {query.search ? "No task matches." : "No tasks in this project yet. "}
+            {!query.search && <Link to={paths.createTask(projectId)}>Create one</Link>}
+          </p>
+        </Empty>
+      )}
+      {list.data && list.data.results.length > 0 && (
+        <ul className="task-cards">
+          {list.data.results.map((t) => (
+            <li key={t.id} className="task-card">
+              {t.size > 0 ? <img src={tasks.previewUrl(t.id)} alt="" loading="lazy" /> : <span className="no-preview" />}
+              <div>
+                <Link to={paths.task(t.id)} className="strong-link">
+                  {t.name}
+                </Link>
+                <div className="muted small">
+                  #{t.id} · {t.subset || "no subset"} · {t.jobs.completed ?? 0}/{t.jobs.count} jobs done
+                </div>
+              </div>
+              <StatusBadge value={t.status} />
+            </li>
+          ))}
+        </ul>
+      )}
+      {list.data && list.data.count > query.pageSize && <Pager what="tasks" query={query} count={list.data.count} onChange={setQuery} />}
+    </section>
+  );
+}
