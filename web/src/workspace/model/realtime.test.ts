@@ -119,8 +119,8 @@ describe("RealtimeClient", () => {
     await settle();
     expect(a.store.view.shapes.get(id)!.points).toEqual([1, 1, 2, 2]);
     expect(a.messages).toEqual([
-      "Move rectangle was undone: negative coordinates",
-      "Delete was undone: shape 999 does not exist",
+      "Move rectangle rolled back: negative coordinates",
+      "Delete rolled back: shape 999 does not exist",
     ]);
   });
 

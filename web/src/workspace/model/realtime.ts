@@ -281,7 +281,9 @@ export class RealtimeClient {
         const dropped = store.nack(String(msg.op_id));
         if (dropped.length) {
           const extra = dropped.length > 1 ? ` (and ${dropped.length - 1} later edit(s))` : "";
-          this.opts.onMessage?.(`${dropped[0].what} was undone: ${String(msg.message)}${extra}`);
+          const kind = dropped[0].command.type;
+          const head = kind === "undo" || kind === "redo" ? dropped[0].what : `${dropped[0].what} rolled back`;
+          this.opts.onMessage?.(`${head}: ${String(msg.message)}${extra}`);
         }
         this.flush();
         break;

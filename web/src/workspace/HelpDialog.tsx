@@ -1,0 +1,34 @@
+import { useEffect, useRef } from "react";
+import { SHORTCUTS } from "./shortcuts";
+import type { Workspace } from "./workspace";
+
+export function HelpDialog({ ws }: { ws: Workspace }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current!;
+    if (!d.open) d.showModal();
+    const close = () => { ws.showHelp = false; ws.notify(); };
+    d.addEventListener("close", close);
+    return () => d.removeEventListener("close", close);
+  }, [ws]);
+  const groups = [...new Set(SHORTCUTS.map((s) => s.group))];
+  return (
+    <dialog ref={ref} className="ws-help" aria-labelledby="help-title">
+      <h2 id="help-title">Keyboard shortcuts</h2>
+      {groups.map((g) => (
+        <section key={g}>
+          <h3>{g}</h3>
+          <table>
+            <tbody>
+              {SHORTCUTS.filter((s) => s.group === g).map((s) => (
+                <tr key={s.keys}><th scope="row"><kbd>{s.keys}</kbd></th><td>{s.what}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ))}
+      <p>Mouse: wheel zooms at the pointer, drag on the background pans, drag an object to move it, drag its handles to reshape or rotate.</p>
+      <form method="dialog"><button type="submit" autoFocus>Close</button></form>
+    </dialog>
+  );
+}

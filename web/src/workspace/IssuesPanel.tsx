@@ -1,0 +1,89 @@
+// Review: the job's issues (live: they are events on the job's stream), their comments,
+// resolve / reopen, and the "Issue" tool that opens one on a region of the frame.
+import { useEffect, useState } from "react";
+import { api } from "../api/client";
+import type { Issue, Workspace } from "./workspace";
+
+interface Comment {
+  id: number;
+  message: string;
+  owner: { username: string } | null;
+  created_date: string;
+}
+
+/** Keep ws.issues current: loaded once, reloaded after every review event of the job. */
+export function watchIssues(ws: Workspace): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const load = () =>
+    api<{ results: Issue[] }>("GET", `/api/issues?job_id=${ws.job.id}&page_size=1000`).then(
+      (r) => { ws.issues = r.results; ws.notify(); },
+      () => undefined,
+    );
+  void load();
+  const off = ws.store.onEvent((e) => {
+    if (e.event_type.startsWith("Issue") || e.event_type.startsWith("Comment")) {
+      clearTimeout(timer);
+      timer = setTimeout(load, 50);
+    }
+  });
+  return () => { off(); clearTimeout(timer); };
+}
+
+export function IssuesPanel({ ws }: { ws: Workspace }) {
+  const [onlyFrame, setOnlyFrame] = useState(false);
+  const [open, setOpen] = useState<number | null>(null);
+  const issues = ws.issues.filter((i) => !onlyFrame || i.frame === ws.frame);
+  return (
+    <div className="ws-issues">
+      <div className="ws-row">
+        <button type="button" onClick={() => ws.setTool({ kind: "issue" })} aria-pressed={ws.tool.kind === "issue"}>Open an issue…</button>
+        <label><input type="checkbox" checked={onlyFrame} onChange={(e) => setOnlyFrame(e.target.checked)} /> This frame only</label>
+      </div>
+      {ws.tool.kind === "issue" && <p className="ws-hint">Drag a box around the problem on the image.</p>}
+      <ul className="ws-issue-list" aria-label="Issues">
+        {issues.map((i) => (
+          <li key={i.id} className={i.resolved ? "ws-resolved" : ""}>
+            <button type="button" className="ws-issue-head" aria-expanded={open === i.id} onClick={() => { setOpen(open === i.id ? null : i.id); ws.goto(i.frame); }}>
+              #{i.id} · frame {i.frame} · {i.resolved ? "resolved" : "open"} {i.owner ? `· ${i.owner.username}` : ""}
+            </button>
+            {open === i.id && <IssueThread ws={ws} issue={i} />}
+          </li>
+        ))}
+        {!issues.length && <li className="ws-muted">No issues.</li>}
+      </ul>
+    </div>
+  );
+}
+
+function IssueThread({ ws, issue }: { ws: Workspace; issue: Issue }) {
+  const [comments, setComments] = useState<Comment[]>([]);
+  const [text, setText] = useState("");
+  useEffect(() => {
+    api<{ results: Comment[] }>("GET", `/api/comments?issue_id=${issue.id}&page_size=1000`).then(
+      (r) => setComments(r.results),
+      (e: Error) => ws.say(e.message),
+    );
+  }, [issue, ws]);
+  return (
+    <div className="ws-thread">
+      <ol aria-label={`Comments of issue ${issue.id}`}>
+        {comments.map((c) => (
+          <li key={c.id}><strong>{c.owner?.username ?? "?"}</strong>: {c.message}</li>
+        ))}
+      </ol>
+      <form onSubmit={(e) => {
+        e.preventDefault();
+        if (!text.trim()) return;
+        api("POST", "/api/comments", { issue: issue.id, message: text }).then(() => setText(""), (err: Error) => ws.say(err.message));
+      }}>
+        <label className="ws-field">Comment<textarea value={text} onChange={(e) => setText(e.target.value)} rows={2} /></label>
+        <div className="ws-row">
+          <button type="submit">Comment</button>
+          <button type="button" onClick={() => api("PATCH", `/api/issues/${issue.id}`, { resolved: !issue.resolved }).catch((err: Error) => ws.say(err.message))}>
+            {issue.resolved ? "Reopen" : "Resolve"}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,98 @@
+// What is on one frame: shapes of that frame and the state of tracks there, flattened into
+// SceneObjects that the renderer draws and hit-tests. Memoised per (state, frame): states
+// are immutable, so a new state object means something changed.
+import type { JobState } from "../model/apply";
+import type { AttributeVal, ShapeType, Track, TrackedShape } from "../model/types";
+import { trackShapeAt } from "../model/tracks";
+
+export interface SceneElement {
+  id: number;
+  labelId: number;
+  points: number[];
+  outside: boolean;
+  occluded: boolean;
+}
+
+export interface SceneObject {
+  key: string; // "shape:12", "track:5", "tag:3"
+  kind: "shape" | "track" | "tag";
+  id: number;
+  labelId: number;
+  type: ShapeType | "tag";
+  points: number[];
+  rotation: number;
+  occluded: boolean;
+  outside: boolean;
+  zOrder: number;
+  group: number;
+  source: string;
+  /** Tracks: this frame holds a keyframe; `interpolated`: shown between keyframes. */
+  keyframe: boolean;
+  interpolated: boolean;
+  attributes: AttributeVal[];
+  /** Track keyframe attributes (mutable ones) at this frame. */
+  shapeAttributes: AttributeVal[];
+  elements: SceneElement[];
+}
+
+export const keyOf = (kind: string, id: number) => `${kind}:${id}`;
+
+const cache = new WeakMap<JobState, Map<number, SceneObject[]>>();
+
+export function frameObjects(state: JobState, frame: number): SceneObject[] {
+  let byFrame = cache.get(state);
+  if (!byFrame) {
+    byFrame = new Map();
+    cache.set(state, byFrame);
+  }
+  const hit = byFrame.get(frame);
+  if (hit) return hit;
+  const out: SceneObject[] = [];
+  for (const s of state.shapes.values()) {
+    if (s.frame !== frame) continue;
+    out.push({
+      key: keyOf("shape", s.id), kind: "shape", id: s.id, labelId: s.label_id, type: s.type,
+      points: s.points, rotation: s.rotation, occluded: s.occluded, outside: s.outside,
+      zOrder: s.z_order, group: s.group ?? 0, source: s.source, keyframe: false, interpolated: false,
+      attributes: s.attributes, shapeAttributes: [],
+      elements: s.elements.map((e) => ({ id: e.id, labelId: e.label_id, points: e.points, outside: e.outside, occluded: e.occluded })),
+    }); // prettier-ignore
+  }
+  for (const t of state.tracks.values()) {
+    const o = trackObject(t, frame);
+    if (o) out.push(o);
+  }
+  for (const t of state.tags.values()) {
+    if (t.frame !== frame) continue;
+    out.push({
+      key: keyOf("tag", t.id), kind: "tag", id: t.id, labelId: t.label_id, type: "tag", points: [],
+      rotation: 0, occluded: false, outside: false, zOrder: 0, group: t.group ?? 0, source: t.source,
+      keyframe: false, interpolated: false, attributes: t.attributes, shapeAttributes: [], elements: [],
+    }); // prettier-ignore
+  }
+  out.sort((a, b) => a.zOrder - b.zOrder || a.id - b.id);
+  byFrame.set(frame, out);
+  return out;
+}
+
+function trackObject(t: Track, frame: number): SceneObject | null {
+  if (t.frame > frame) return null;
+  const at = trackShapeAt(t.shapes, frame);
+  // A skeleton track's own keyframes may be empty: its elements carry the points.
+  const elements: SceneElement[] = [];
+  for (const e of t.elements) {
+    const es = trackShapeAt(e.shapes, frame);
+    if (es) elements.push({ id: e.id, labelId: e.label_id, points: es.shape.points, outside: es.shape.outside, occluded: es.shape.occluded });
+  }
+  const shape: TrackedShape | undefined = at?.shape;
+  if (!shape && !elements.length) return null;
+  const type = (shape?.type ?? t.shapes[0]?.type ?? "skeleton") as ShapeType;
+  return {
+    key: keyOf("track", t.id), kind: "track", id: t.id, labelId: t.label_id, type,
+    points: shape?.points ?? [], rotation: shape?.rotation ?? 0, occluded: shape?.occluded ?? false,
+    outside: shape ? shape.outside : elements.every((e) => e.outside), zOrder: shape?.z_order ?? 0,
+    group: t.group ?? 0, source: t.source, keyframe: at?.keyframe ?? false,
+    interpolated: at ? !at.keyframe : false, attributes: t.attributes,
+    shapeAttributes: shape?.attributes ?? [], elements,
+  }; // prettier-ignore
+}

@@ -1,0 +1,501 @@
+// The workspace's UI state and every editing action, outside React: the canvas reads it
+// on each animation frame and the panels subscribe to it. Edits become op commands on the
+// JobStore (shown at once, sent by the RealtimeClient).
+import { createCmd, deleteCmd, updateCmd, type OpCommand } from "./model/commands";
+import type { JobState } from "./model/apply";
+import type { RealtimeClient } from "./model/realtime";
+import type { JobStore } from "./model/store";
+import { previousKeyframe } from "./model/tracks";
+import type { AttributeVal, Label, Shape, ShapeType, Track, TrackedShape } from "./model/types";
+import { frameObjects, keyOf, type SceneObject } from "./canvas/scene";
+import { translate } from "./canvas/geometry";
+
+export interface JobInfo {
+  id: number;
+  task_id: number;
+  start_frame: number;
+  stop_frame: number;
+  mode: string;
+  stage?: string;
+  state?: string;
+}
+
+export interface FrameSize {
+  width: number;
+  height: number;
+  name: string;
+}
+
+export type DrawKind = ShapeType | "tag";
+export type Tool = { kind: "select" } | { kind: "draw"; shape: DrawKind; track: boolean } | { kind: "issue" };
+export type Panel = "objects" | "history" | "issues";
+
+export interface Issue {
+  id: number;
+  frame: number;
+  position: number[];
+  job: number;
+  owner?: { id: number; username: string } | null;
+  resolved: boolean;
+  comments?: { count?: number } | unknown;
+  message?: string;
+}
+
+export interface ClipboardItem {
+  type: ShapeType;
+  labelId: number;
+  points: number[];
+  rotation: number;
+  occluded: boolean;
+  zOrder: number;
+  attributes: AttributeVal[];
+  elements: { labelId: number; points: number[]; outside: boolean; occluded: boolean }[];
+}
+
+export class Workspace {
+  frame: number;
+  playing = false;
+  fps = 10;
+  step = 10;
+  direction: 1 | -1 = 1;
+  /** Keys (kind:id) of the selected objects; `active` the one the sidebar details. */
+  selection: string[] = [];
+  hoverKey: string | null = null;
+  tool: Tool = { kind: "select" };
+  lastDraw: { shape: DrawKind; track: boolean } = { shape: "rectangle", track: false };
+  labelId: number;
+  hidden = new Set<string>();
+  locked = new Set<string>();
+  brightness = 100;
+  contrast = 100;
+  panel: Panel = "objects";
+  attributeMode = false;
+  activeAttribute = 0;
+  groupMode = false;
+  mergeMode = false;
+  clipboard: ClipboardItem | null = null;
+  messages: { id: number; text: string }[] = [];
+  showHelp = false;
+  /** Time travel: the job as it was at `revision` (read-only while set). */
+  past: { revision: number; state: JobState } | null = null;
+  issues: Issue[] = [];
+  version = 0;
+  private listeners = new Set<() => void>();
+  private playTimer: ReturnType<typeof setInterval> | null = null;
+  private msgId = 0;
+  readonly labels: Label[];
+  readonly labelById = new Map<number, Label>();
+
+  constructor(
+    readonly job: JobInfo,
+    readonly frames: number[],
+    readonly sizes: (frame: number) => FrameSize,
+    labels: Label[],
+    readonly store: JobStore,
+    readonly rt: RealtimeClient | null,
+  ) {
+    this.frame = frames[0] ?? job.start_frame;
+    this.labels = labels;
+    for (const l of labels) {
+      this.labelById.set(l.id, l);
+      for (const s of l.sublabels ?? []) this.labelById.set(s.id, s);
+    }
+    this.labelId = labels.find((l) => l.type !== "tag")?.id ?? labels[0]?.id ?? 0;
+    store.subscribe(() => this.pruneSelection());
+  }
+
+  subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+
+  getVersion = () => this.version;
+
+  notify(): void {
+    this.version++;
+    for (const fn of this.listeners) fn();
+  }
+
+  /** The state shown: the live job, or the past revision while time travelling. */
+  get state(): JobState {
+    return this.past?.state ?? this.store.view;
+  }
+
+  get readOnly(): boolean {
+    return this.past !== null || (this.rt !== null && !this.rt.canWrite);
+  }
+
+  objects(frame = this.frame): SceneObject[] {
+    return frameObjects(this.state, frame);
+  }
+
+  find(key: string | null, frame = this.frame): SceneObject | undefined {
+    if (!key) return undefined;
+    return this.objects(frame).find((o) => o.key === key);
+  }
+
+  get active(): SceneObject | undefined {
+    return this.find(this.selection[this.selection.length - 1] ?? null);
+  }
+
+  say(text: string): void {
+    const id = ++this.msgId;
+    this.messages = [...this.messages, { id, text }].slice(-4);
+    this.notify();
+    setTimeout(() => {
+      this.messages = this.messages.filter((m) => m.id !== id);
+      this.notify();
+    }, 6000);
+  }
+
+  // --- player ------------------------------------------------------------------------------
+
+  get index(): number {
+    return Math.max(0, this.frames.indexOf(this.frame));
+  }
+
+  goto(frame: number, direction?: 1 | -1): void {
+    const clamped = this.frames.includes(frame)
+      ? frame
+      : this.frames.reduce((best, f) => (Math.abs(f - frame) < Math.abs(best - frame) ? f : best), this.frames[0]);
+    if (direction) this.direction = direction;
+    else if (clamped !== this.frame) this.direction = clamped > this.frame ? 1 : -1;
+    if (clamped === this.frame) return;
+    this.frame = clamped;
+    this.hoverKey = null;
+    this.notify();
+  }
+
+  stepBy(n: number): void {
+    const i = Math.min(this.frames.length - 1, Math.max(0, this.index + n));
+    this.goto(this.frames[i], n >= 0 ? 1 : -1);
+  }
+
+  togglePlay(): void {
+    if (this.playing) {
+      this.playing = false;
+      if (this.playTimer) clearInterval(this.playTimer);
+      this.playTimer = null;
+    } else {
+      this.playing = true;
+      this.playTimer = setInterval(() => {
+        if (this.index >= this.frames.length - 1) this.togglePlay();
+        else this.stepBy(1);
+      }, 1000 / this.fps);
+    }
+    this.notify();
+  }
+
+  /** The player waits for a frame that is not decoded yet instead of skipping it. */
+  stopTimers(): void {
+    if (this.playTimer) clearInterval(this.playTimer);
+  }
+
+  // --- selection and tools ---------------------------------------------------------------------
+
+  select(key: string | null, add = false): void {
+    if (key === null) this.selection = add ? this.selection : [];
+    else if (add) this.selection = this.selection.includes(key) ? this.selection.filter((k) => k !== key) : [...this.selection, key];
+    else this.selection = [key];
+    this.activeAttribute = 0;
+    this.notify();
+  }
+
+  private pruneSelection(): void {
+    // An object this client created got its server id: follow it.
+    const renamed = this.selection.map((k) => {
+      const [kind, id] = k.split(":");
+      const n = Number(id);
+      return n < 0 ? keyOf(kind, this.store.realId(n)) : k;
+    });
+    if (renamed.some((k, i) => k !== this.selection[i])) this.selection = renamed;
+    this.notify();
+  }
+
+  setTool(tool: Tool): void {
+    if (tool.kind === "draw") this.lastDraw = { shape: tool.shape, track: tool.track };
+    this.tool = tool;
+    this.notify();
+  }
+
+  setLabel(id: number): void {
+    this.labelId = id;
+    this.notify();
+  }
+
+  // --- edits ---------------------------------------------------------------------------------
+
+  private edit(cmd: OpCommand, what: string): boolean {
+    if (this.readOnly) {
+      this.say(this.past ? "Time travel is read-only: return to the present to edit" : "This job is read-only for you");
+      return false;
+    }
+    this.store.local(cmd, what);
+    return true;
+  }
+
+  private guard(o: SceneObject | undefined, force = false): o is SceneObject {
+    if (!o) return false;
+    if (this.locked.has(o.key) && !force) {
+      this.say("The object is locked (L to unlock)");
+      return false;
+    }
+    return true;
+  }
+
+  /** A new object drawn on the current frame (a track when `track`). */
+  create(type: DrawKind, points: number[], opts: { track?: boolean; rotation?: number; elements?: { labelId: number; points: number[] }[] } = {}): void {
+    const label = this.labelId;
+    if (type === "tag") {
+      this.edit(createCmd({ tags: [{ frame: this.frame, label_id: label } as never] }), "Add tag");
+      return;
+    }
+    const base = { type, points, rotation: opts.rotation ?? 0, occluded: false, outside: false, z_order: this.topZ() + 1, attributes: this.defaultAttributes(label) };
+    if (opts.track) {
+      const track = {
+        frame: this.frame, label_id: label, group: 0, source: "manual", attributes: [],
+        shapes: type === "skeleton" ? [] : [{ ...base, frame: this.frame }],
+        elements: (opts.elements ?? []).map((e) => ({
+          frame: this.frame, label_id: e.labelId, group: 0, source: "manual", attributes: [],
+          shapes: [{ type: "points", points: e.points, frame: this.frame, occluded: false, outside: false, z_order: 0, rotation: 0, attributes: [] }],
+        })),
+      }; // prettier-ignore
+      if (type === "skeleton") track.shapes = [];
+      this.edit(createCmd({ tracks: [track as unknown as Track] }), `Draw ${type} track`);
+    } else {
+      const shape = {
+        ...base, frame: this.frame, label_id: label, group: 0, source: "manual",
+        elements: (opts.elements ?? []).map((e) => ({ type: "points", points: e.points, label_id: e.labelId, frame: this.frame, occluded: false, outside: false })),
+      }; // prettier-ignore
+      this.edit(createCmd({ shapes: [shape as unknown as Shape] }), `Draw ${type}`);
+    }
+    this.lastCreatedFrame = this.frame;
+  }
+  lastCreatedFrame = -1;
+
+  private defaultAttributes(labelId: number): AttributeVal[] {
+    return (this.labelById.get(labelId)?.attributes ?? []).map((a) => ({ spec_id: a.id, value: a.default_value }));
+  }
+
+  private topZ(): number {
+    const objs = this.objects();
+    return objs.length ? objs[objs.length - 1].zOrder : 0;
+  }
+
+  /** The keyframe shape of a track at the current frame, with `changes` on top. */
+  private keyframe(o: SceneObject, changes: Partial<TrackedShape>): TrackedShape {
+    const track = this.state.tracks.get(o.id);
+    const prev = track ? previousKeyframe(track.shapes, this.frame) : null;
+    return {
+      type: o.type as ShapeType, points: o.points, rotation: o.rotation, occluded: o.occluded,
+      outside: o.outside, z_order: o.zOrder, attributes: prev?.attributes ?? o.shapeAttributes,
+      ...changes, frame: this.frame,
+    } as TrackedShape; // prettier-ignore
+  }
+
+  /** Change geometry or per-frame properties of a shape, or set a keyframe of a track. */
+  change(o: SceneObject, changes: { points?: number[]; rotation?: number; occluded?: boolean; outside?: boolean; z_order?: number }, what: string, force = false): void {
+    if (!this.guard(o, force)) return;
+    if (o.kind === "shape") {
+      this.edit(updateCmd({ shapes: [{ id: o.id, ...changes }] }), what);
+    } else if (o.kind === "track") {
+      if (o.type === "skeleton" && !this.state.tracks.get(o.id)?.shapes.length) {
+        // a skeleton track keeps its keyframes on its elements
+        const elements = o.elements.map((e) => ({ element_id: e.id, shape: { type: "points", points: e.points, outside: changes.outside ?? e.outside, occluded: changes.occluded ?? e.occluded, z_order: 0, rotation: 0, attributes: [], frame: this.frame } as unknown as TrackedShape }));
+        this.edit({ type: "set_keyframe", track_id: o.id, elements }, what);
+        return;
+      }
+      this.edit({ type: "set_keyframe", track_id: o.id, shape: this.keyframe(o, changes) }, what);
+    }
+  }
+
+  moveElement(o: SceneObject, elementId: number, points: number[]): void {
+    if (!this.guard(o)) return;
+    if (o.kind === "shape") {
+      this.edit(updateCmd({ shapes: [{ id: o.id, elements: [{ id: elementId, points }] }] }), "Move skeleton point");
+    } else {
+      const e = o.elements.find((x) => x.id === elementId);
+      const shape = { type: "points", points, outside: e?.outside ?? false, occluded: e?.occluded ?? false, z_order: 0, rotation: 0, attributes: [], frame: this.frame } as unknown as TrackedShape;
+      this.edit({ type: "set_keyframe", track_id: o.id, elements: [{ element_id: elementId, shape }] }, "Move skeleton point");
+    }
+  }
+
+  moveSkeleton(o: SceneObject, dx: number, dy: number): void {
+    if (!this.guard(o)) return;
+    const moved = (e: { points: number[] }) => [e.points[0] + dx, e.points[1] + dy];
+    if (o.kind === "shape") {
+      this.edit(updateCmd({ shapes: [{ id: o.id, elements: o.elements.map((e) => ({ id: e.id, points: moved(e) })) }] }), "Move skeleton");
+    } else {
+      const elements = o.elements.map((e) => ({
+        element_id: e.id,
+        shape: { type: "points", points: moved(e), outside: e.outside, occluded: e.occluded, z_order: 0, rotation: 0, attributes: [], frame: this.frame } as unknown as TrackedShape,
+      }));
+      this.edit({ type: "set_keyframe", track_id: o.id, elements }, "Move skeleton");
+    }
+  }
+
+  setLabelOf(o: SceneObject, labelId: number): void {
+    if (!this.guard(o) || labelId === o.labelId) return;
+    const attributes = this.defaultAttributes(labelId);
+    const kind = o.kind === "shape" ? "shapes" : o.kind === "track" ? "tracks" : "tags";
+    this.edit(updateCmd({ [kind]: [{ id: o.id, label_id: labelId, attributes }] }), "Change label");
+  }
+
+  setAttribute(o: SceneObject, specId: number, value: string): void {
+    if (!this.guard(o)) return;
+    const spec = this.labelById.get(o.labelId)?.attributes.find((a) => a.id === specId);
+    if (o.kind === "track" && spec?.mutable) {
+      const attrs = [...o.shapeAttributes.filter((a) => a.spec_id !== specId), { spec_id: specId, value }];
+      this.edit({ type: "set_keyframe", track_id: o.id, shape: this.keyframe(o, { attributes: attrs }) }, "Change attribute");
+      return;
+    }
+    const kind = o.kind === "shape" ? "shapes" : o.kind === "track" ? "tracks" : "tags";
+    this.edit(updateCmd({ [kind]: [{ id: o.id, attributes: [{ spec_id: specId, value }] }] }), "Change attribute");
+  }
+
+  remove(keys = this.selection, force = false): void {
+    const objs = keys.map((k) => this.find(k)).filter((o): o is SceneObject => o !== undefined);
+    const allowed = objs.filter((o) => force || !this.locked.has(o.key));
+    if (allowed.length < objs.length) this.say("Locked objects stay (Shift+Del removes them)");
+    if (!allowed.length) return;
+    const ids = (kind: string) => allowed.filter((o) => o.kind === kind).map((o) => o.id);
+    if (this.edit(deleteCmd({ shapes: ids("shape"), tracks: ids("track"), tags: ids("tag") }), allowed.length > 1 ? `Delete ${allowed.length} objects` : "Delete")) {
+      this.selection = this.selection.filter((k) => !allowed.some((o) => o.key === k));
+      this.notify();
+    }
+  }
+
+  toggleLocal(set: Set<string>, keys = this.selection): void {
+    const on = keys.some((k) => !set.has(k));
+    for (const k of keys) (on ? set.add(k) : set.delete(k));
+    this.notify();
+  }
+
+  toggleOccluded(o = this.active): void {
+    if (o && o.kind !== "tag") this.change(o, { occluded: !o.occluded }, "Occluded");
+  }
+
+  toggleOutside(o = this.active): void {
+    if (o?.kind === "track") this.change(o, { outside: !o.outside }, "Outside");
+  }
+
+  toggleKeyframe(o = this.active): void {
+    if (o?.kind !== "track" || !this.guard(o)) return;
+    const track = this.state.tracks.get(o.id);
+    if (o.keyframe) {
+      if ((track?.shapes.length ?? 0) <= 1) return this.say("A track keeps at least one keyframe");
+      this.edit({ type: "delete_keyframe", track_id: o.id, frame: this.frame }, "Remove keyframe");
+    } else this.change(o, {}, "Set keyframe");
+  }
+
+  zOrder(delta: 1 | -1, o = this.active): void {
+    if (!o || o.kind === "tag") return;
+    const objs = this.objects();
+    const z = delta > 0 ? (objs.at(-1)?.zOrder ?? 0) + 1 : (objs[0]?.zOrder ?? 0) - 1;
+    this.change(o, { z_order: z }, delta > 0 ? "To foreground" : "To background");
+  }
+
+  /** Put the selected objects in one new group (G), or out of any group (Shift+G). */
+  group(reset = false): void {
+    const objs = this.selection.map((k) => this.find(k)).filter((o): o is SceneObject => !!o && o.kind !== "tag");
+    if (!objs.length) return;
+    let group = 0;
+    if (!reset) {
+      for (const s of this.state.shapes.values()) group = Math.max(group, s.group ?? 0);
+      for (const t of this.state.tracks.values()) group = Math.max(group, t.group ?? 0);
+      group++;
+    }
+    this.edit(updateCmd({
+      shapes: objs.filter((o) => o.kind === "shape").map((o) => ({ id: o.id, group })),
+      tracks: objs.filter((o) => o.kind === "track").map((o) => ({ id: o.id, group })),
+    }), reset ? "Ungroup" : "Group"); // prettier-ignore
+  }
+
+  copy(o = this.active): void {
+    if (!o || o.kind === "tag") return;
+    this.clipboard = {
+      type: o.type as ShapeType, labelId: o.labelId, points: o.points, rotation: o.rotation, occluded: o.occluded,
+      zOrder: o.zOrder, attributes: [...o.attributes, ...o.shapeAttributes],
+      elements: o.elements.map((e) => ({ labelId: e.labelId, points: e.points, outside: e.outside, occluded: e.occluded })),
+    }; // prettier-ignore
+    this.say("Copied");
+  }
+
+  private shapeFrom(c: ClipboardItem, frame: number, points = c.points): Shape {
+    return {
+      type: c.type, frame, label_id: c.labelId, points, rotation: c.rotation, occluded: c.occluded,
+      outside: false, z_order: c.zOrder, group: 0, source: "manual", attributes: c.attributes,
+      elements: c.elements.map((e) => ({ type: "points", frame, label_id: e.labelId, points: e.points, outside: e.outside, occluded: e.occluded })),
+    } as unknown as Shape; // prettier-ignore
+  }
+
+  /** Paste the clipboard on this frame (moved a little when pasted on its own frame). */
+  paste(): void {
+    const c = this.clipboard;
+    if (!c) return this.say("Nothing copied (Ctrl+C copies the active object)");
+    const same = this.objects().some((o) => o.points.join() === c.points.join());
+    const points = same ? translate(c.type, c.points, 10, 10) : c.points;
+    this.edit(createCmd({ shapes: [this.shapeFrom(c, this.frame, points)] }), "Paste");
+  }
+
+  /** Copies of the active object on the next `count` frames (Ctrl+B). */
+  propagate(count: number, o = this.active): void {
+    if (!o || o.kind === "tag") return;
+    this.copy(o);
+    const c = this.clipboard!;
+    const targets = this.frames.slice(this.index + 1, this.index + 1 + count);
+    if (!targets.length) return this.say("No later frames to propagate to");
+    this.edit(createCmd({ shapes: targets.map((f) => this.shapeFrom(c, f)) }), `Propagate to ${targets.length} frames`);
+  }
+
+  /** Merge the selected shapes (one label and type, on different frames) into one track. */
+  merge(): void {
+    const objs = this.mergeSelection;
+    const shapes = objs.filter((o) => o.kind === "shape");
+    if (shapes.length < 2) return this.say("Select shapes of one label on different frames to merge them");
+    const first = shapes[0];
+    if (shapes.some((s) => s.type !== first.type || s.labelId !== first.labelId)) {
+      return this.say("Merged shapes must have the same label and type");
+    }
+    const sorted = [...shapes].sort((a, b) => a.frameOf - b.frameOf);
+    const track = {
+      frame: sorted[0].frameOf, label_id: first.labelId, group: 0, source: "manual", attributes: [], elements: [],
+      shapes: sorted.map((s) => ({ type: s.type, frame: s.frameOf, points: s.points, rotation: s.rotation, occluded: s.occluded, outside: false, z_order: s.zOrder, attributes: [] })),
+    }; // prettier-ignore
+    if (this.edit(createCmd({ tracks: [track as unknown as Track] }), "Merge into a track")) {
+      this.edit(deleteCmd({ shapes: sorted.map((s) => s.id) }), "Merge (remove the shapes)");
+    }
+    this.mergeSelection = [];
+    this.mergeMode = false;
+    this.notify();
+  }
+  mergeSelection: (SceneObject & { frameOf: number })[] = [];
+
+  /** Split the active track at this frame: it ends here, a new track continues. */
+  split(o = this.active): void {
+    if (o?.kind !== "track" || !this.guard(o)) return;
+    const track = this.state.tracks.get(o.id);
+    if (!track) return;
+    const later = track.shapes.filter((k) => k.frame > this.frame);
+    const here = this.keyframe(o, { outside: false });
+    const next = {
+      frame: this.frame, label_id: track.label_id, group: track.group ?? 0, source: "manual", attributes: track.attributes, elements: [],
+      shapes: [here, ...later],
+    }; // prettier-ignore
+    if (!this.edit(createCmd({ tracks: [next as unknown as Track] }), "Split track")) return;
+    this.edit({ type: "set_keyframe", track_id: o.id, shape: this.keyframe(o, { outside: true }) }, "Split track (end)");
+    for (const k of later) this.edit({ type: "delete_keyframe", track_id: o.id, frame: k.frame }, "Split track (move keyframes)");
+  }
+
+  // --- undo / redo --------------------------------------------------------------------------
+
+  undo(): void {
+    if (this.readOnly) return;
+    this.store.local({ type: "undo" }, "Undo");
+  }
+
+  redo(): void {
+    if (this.readOnly) return;
+    this.store.local({ type: "redo" }, "Redo");
+  }
+}
