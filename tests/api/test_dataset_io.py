@@ -595,7 +595,7 @@ def test_a_dataset_with_an_unknown_label_creates_no_task(server: Any) -> None:
 # --- export to a bucket ------------------------------------------------------------------
 
 
-def test_export_to_cloud_storage_writes_the_archive_to_the_bucket(
+def test_export_to_and_import_from_cloud_storage(
     services: Any, template_db: str, s3_endpoint: str
 ) -> None:
     from tests.api.test_cloudstorages import make_bucket, s3, storage_body
@@ -623,6 +623,29 @@ def test_export_to_cloud_storage_writes_the_archive_to_the_bucket(
         body = s3(s3_endpoint).get_object(Bucket=bucket, Key="exports/cars.zip")["Body"].read()
         assert len(coco(body)[1]["annotations"]) == 4
         assert not Path(running.data_dir, "data", "exports", done["id"]).exists()
+
+        # ... and an import reads it back from there: location=cloud_storage names the
+        # object, or (no location, use_default_location) the task's source storage does
+        assert api.http.delete(f"/api/tasks/{api.task_id}/annotations").status_code == 204
+        r = api.http.post(
+            f"/api/tasks/{api.task_id}/annotations/",
+            params={"format": COCO, "location": "cloud_storage", "cloud_storage_id": storage_id,
+                    "filename": "exports/cars.zip"},
+        )  # fmt: skip
+        assert r.status_code == 202, r.text
+        assert wait(api.http, r.json()["rq_id"])["status"] == "finished"
+        assert len(task_shapes(api)) == 4
+        source = {"location": "cloud_storage", "cloud_storage_id": storage_id}
+        sourced = new_task(running, source_storage=source)
+        r = sourced.http.post(f"/api/tasks/{sourced.task_id}/annotations/",
+                              params={"format": COCO, "filename": "exports/cars.zip"})  # fmt: skip
+        assert r.status_code == 202, r.text
+        assert wait(sourced.http, r.json()["rq_id"])["status"] == "finished"
+        assert task_shapes(sourced) == task_shapes(api)
+        r = sourced.http.post(f"/api/tasks/{sourced.task_id}/annotations/",
+                              params={"format": COCO, "filename": "exports/none.zip"})  # fmt: skip
+        failed = wait(sourced.http, r.json()["rq_id"])
+        assert failed["status"] == "failed" and "none.zip" in failed["message"], failed
 
         # A task whose target storage is the bucket: cvat-sdk sends no location and
         # expects no download; the archive lands in the bucket under the given name.

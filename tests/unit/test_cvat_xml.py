@@ -969,3 +969,40 @@ def test_byte_exact_layout_of_every_kind(writer: Any, golden: str) -> None:
     buffer = io.StringIO()
     writer(source(everything, count=6, meta=ALL_KINDS_META), buffer)
     assert buffer.getvalue() == (GOLDEN / golden).read_text(encoding="utf-8")
+
+
+def test_every_problem_is_reported_and_with_skip_the_rest_imports(tmp_path: Path) -> None:
+    from backend.formats.import_context import ImportContext
+
+    path = tmp_path / "a.xml"
+    path.write_text(
+        HEADER + IMG + '<box label="car" xtl="1" ytl="1" xbr="9" ybr="9"></box>\n'
+        '<box label="truck" xtl="1" ytl="1" xbr="9" ybr="9"></box>\n'
+        '<box label="car" xtl="1" ytl="1" xbr="9" ybr="9000"></box></image>\n'
+        '<image id="70" name="elsewhere.jpg"><box label="truck" xtl="1" ytl="1" xbr="9" '
+        'ybr="9"></box></image>\n'
+        '<track id="0" label="car"><box frame="0" keyframe="1" outside="0" xtl="1" ytl="1" '
+        'xbr="2" ybr="2"><attribute name="speed">fast</attribute></box></track>\n'
+        '<track id="1" label="lorry"><box frame="0" keyframe="1" outside="0" xtl="1" ytl="1" '
+        'xbr="2" ybr="2"></box></track>\n</annotations>'
+    )  # fmt: skip
+    with pytest.raises(FormatError) as info:
+        import_cvat_xml(path, source(anns()))
+    lines = str(info.value).splitlines()
+    assert lines[0] == "5 annotations or items could not be imported, so nothing was:"
+    expected = [
+        "a.xml: line 6: <box> label 'truck' is not a label of the task (labels: 'car',",
+        "a.xml: line 7: <box> point (9, 9000) is far outside frame 0 (640x480)",
+        "a.xml: line 8: <image> name='elsewhere.jpg' id='70' matches no frame of the task",
+        "a.xml: line 9: attribute 'speed': 'fast' is not a number",
+        "a.xml: line 10: <track> label 'lorry' is not a label of the task",
+    ]
+    assert len(lines) == 6 and all(map(str.startswith, lines[1:], expected)), lines
+    context = ImportContext(skip_invalid=True, label_map={"lorry": "car"})
+    found = import_cvat_xml(path, dataclasses.replace(source(anns()), importing=context))
+    assert [s.points for s in found.shapes] == [[1, 1, 9, 9]]
+    assert [t.label_id for t in found.tracks] == [CAR]  # the lorry, mapped onto car
+    assert context.problem_count == 4
+    context = ImportContext(skip_invalid=True, label_map={"truck": None, "lorry": None})
+    found = import_cvat_xml(path, dataclasses.replace(source(anns()), importing=context))
+    assert (len(found.shapes), context.dropped, context.problem_count) == (1, 2, 3)
