@@ -48,6 +48,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     inprocess_worker: bool = True
     # Deliver webhooks from the projector process (`vellum serve` / `vellum projector`).
     webhook_delivery: bool = True
+    # A webhook event not delivered this long after it happened is given up (recorded as a
+    # failed delivery, which can be redelivered); later events then go on in order.
+    webhook_max_age_s: int = 24 * 3600
+    # The address clients reach this server at, for absolute URLs built outside a request
+    # (webhook payloads); empty: http://HOST:PORT.
+    public_url: str = ""
     ray_address: str = ""
     # Task data uploads: the most one task's files may add up to (archives may unpack to
     # four times this).
@@ -91,7 +97,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
         if self.remote_timeout_s <= 0:
             raise SettingsError(f"{PREFIX}REMOTE_TIMEOUT_S must be positive")
-        for name in ("session_age_s", "login_max_failures", "login_failure_window_s"):
+        for name in ("session_age_s", "login_max_failures", "login_failure_window_s",
+                     "webhook_max_age_s"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1")
         if self.db_pool_min < 0 or self.db_pool_min > self.db_pool_max:
@@ -105,7 +112,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             AllowList.parse(self.url_allowlist)
         except ValueError as exc:
             raise SettingsError(f"{PREFIX}URL_ALLOWLIST is invalid: {exc}") from None
-        for name in ("database_url", "redis_url"):
+        for name in ("database_url", "redis_url", "public_url"):
             url = getattr(self, name)
             if url and "://" not in url:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be a URL, got {url!r}")
@@ -113,6 +120,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def embedded(self) -> bool:
         return not self.database_url or not self.redis_url
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach this server (VELLUM_PUBLIC_URL, else http://HOST:PORT)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 _FIELDS = {f.name for f in msgspec.structs.fields(Settings)}

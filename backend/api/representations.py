@@ -5,12 +5,26 @@ read-model queries they are built from. Fields the clients require are always pr
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
-from backend.api.routing import ApiRequest
 from backend.domain.job_workflow import STAGES, STATES, TASK_STATUS_PRECEDENCE, job_status
+
+
+class Linker(Protocol):
+    """What builds absolute URLs: the request (as the client reached the server), or the
+    configured base URL where there is no request (webhook payloads)."""
+
+    def absolute_url(self, path: str) -> str: ...
+
+
+class BaseUrl:
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    def absolute_url(self, path: str) -> str:
+        return self.base + "/" + path.lstrip("/")
 
 
 class UserSummary(msgspec.Struct, frozen=True):
@@ -219,7 +233,7 @@ JOB_SELECT = (
 JOB_SOURCE = "jobs j JOIN tasks t ON t.id = j.task_id LEFT JOIN users au ON au.id = j.assignee_id"
 
 
-def user_summary(req: ApiRequest, row: dict[str, Any], prefix: str) -> UserSummary | None:
+def user_summary(req: Linker, row: dict[str, Any], prefix: str) -> UserSummary | None:
     user_id = row.get(f"{prefix}_id")
     if user_id is None or row.get(f"{prefix}_username") is None:
         return None
@@ -234,7 +248,7 @@ def _storage(value: Any) -> StorageRead | None:
     return None if value is None else msgspec.convert(value, StorageRead)
 
 
-def project_read(req: ApiRequest, row: dict[str, Any]) -> ProjectRead:
+def project_read(req: Linker, row: dict[str, Any]) -> ProjectRead:
     pid = row["id"]
     return ProjectRead(
         url=req.absolute_url(f"/api/projects/{pid}"), id=pid, name=row["name"],
@@ -251,7 +265,7 @@ def project_read(req: ApiRequest, row: dict[str, Any]) -> ProjectRead:
     )  # fmt: skip
 
 
-def task_read(req: ApiRequest, row: dict[str, Any]) -> TaskRead:
+def task_read(req: Linker, row: dict[str, Any]) -> TaskRead:
     tid = row["id"]
     has_data = row["data"] is not None
     data = row["data"] or {}
@@ -277,7 +291,7 @@ def task_read(req: ApiRequest, row: dict[str, Any]) -> TaskRead:
     )  # fmt: skip
 
 
-def job_read(req: ApiRequest, row: dict[str, Any]) -> JobRead:
+def job_read(req: Linker, row: dict[str, Any]) -> JobRead:
     jid = row["id"]
     return JobRead(
         url=req.absolute_url(f"/api/jobs/{jid}"), id=jid, task_id=row["task_id"],

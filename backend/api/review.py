@@ -18,7 +18,13 @@ from backend.api import access
 from backend.api.errors import bad_request, not_found, permission_denied
 from backend.api.filters import Field
 from backend.api.lists import Paginated, Resource, fetch_row, list_page
-from backend.api.representations import Summary, UserSummary, user_columns, user_summary
+from backend.api.representations import (
+    Linker,
+    Summary,
+    UserSummary,
+    user_columns,
+    user_summary,
+)
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.domain import review
 from backend.iam import policy
@@ -107,7 +113,7 @@ class CommentRead(msgspec.Struct, frozen=True):
     updated_date: datetime
 
 
-def _issue_read(req: ApiRequest, row: dict[str, Any]) -> IssueRead:
+def issue_read(req: Linker, row: dict[str, Any]) -> IssueRead:
     return IssueRead(
         id=row["id"], frame=row["frame"], position=list(row["position"]), job=row["job_id"],
         owner=user_summary(req, row, "owner"), assignee=user_summary(req, row, "assignee"),
@@ -118,7 +124,7 @@ def _issue_read(req: ApiRequest, row: dict[str, Any]) -> IssueRead:
     )  # fmt: skip
 
 
-def _comment_read(req: ApiRequest, row: dict[str, Any]) -> CommentRead:
+def comment_read(req: Linker, row: dict[str, Any]) -> CommentRead:
     return CommentRead(
         id=row["id"], issue=row["issue_id"], owner=user_summary(req, row, "owner"),
         message=row["message"], created_date=row["created_at"], updated_date=row["updated_at"],
@@ -156,7 +162,7 @@ async def _load_issue(req: ApiRequest, issue_id: int) -> IssueRead:
         row = await fetch_row(conn, ISSUES, issue_id)
     if row is None:
         raise not_found(f"Issue {issue_id} does not exist.")
-    return _issue_read(req, row)
+    return issue_read(req, row)
 
 
 async def _load_comment(req: ApiRequest, comment_id: int) -> CommentRead:
@@ -164,7 +170,7 @@ async def _load_comment(req: ApiRequest, comment_id: int) -> CommentRead:
         row = await fetch_row(conn, COMMENTS, comment_id)
     if row is None:
         raise not_found(f"Comment {comment_id} does not exist.")
-    return _comment_read(req, row)
+    return comment_read(req, row)
 
 
 async def _assignee(req: ApiRequest, assignee: int | UnsetType | None) -> None:
@@ -180,7 +186,7 @@ async def _assignee(req: ApiRequest, assignee: int | UnsetType | None) -> None:
             summary="List review issues")  # fmt: skip
 async def list_issues(req: ApiRequest) -> Paginated[IssueRead]:
     page = await list_page(req, ISSUES, policy.visible_issues_sql(req.principal, "i"))
-    return page.paginated([_issue_read(req, row) for row in page.rows])
+    return page.paginated([issue_read(req, row) for row in page.rows])
 
 
 @router.post(
@@ -228,7 +234,7 @@ async def create_issue(req: ApiRequest) -> IssueRead:
 @router.get("/api/issues/{id:int}", response=IssueRead, summary="A review issue")
 async def get_issue(req: ApiRequest) -> IssueRead:
     row, _ = await _issue(req, req.path["id"], "view")
-    return _issue_read(req, row)
+    return issue_read(req, row)
 
 
 @router.patch("/api/issues/{id:int}", body=IssueWrite, response=IssueRead,
@@ -293,7 +299,7 @@ def _visible_comments(req: ApiRequest) -> Any:
             summary="List comments of review issues")  # fmt: skip
 async def list_comments(req: ApiRequest) -> Paginated[CommentRead]:
     page = await list_page(req, COMMENTS, _visible_comments(req))
-    return page.paginated([_comment_read(req, row) for row in page.rows])
+    return page.paginated([comment_read(req, row) for row in page.rows])
 
 
 @router.post("/api/comments", body=CommentWrite, response=CommentRead, status=201,
@@ -322,7 +328,7 @@ async def create_comment(req: ApiRequest) -> CommentRead:
 
 @router.get("/api/comments/{id:int}", response=CommentRead, summary="A comment")
 async def get_comment(req: ApiRequest) -> CommentRead:
-    return _comment_read(req, await _comment(req, req.path["id"], "view"))
+    return comment_read(req, await _comment(req, req.path["id"], "view"))
 
 
 @router.patch("/api/comments/{id:int}", body=CommentWrite, response=CommentRead,

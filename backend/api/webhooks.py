@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
+from psycopg import sql
 from starlette.responses import Response
 
 from backend.api.errors import bad_request, not_found, permission_denied
@@ -25,7 +26,7 @@ from backend.domain import webhooks as domain
 from backend.iam import policy
 from backend.net.safe_fetch import FetchError, FetchPolicy, early_problem, parse_url, resolve
 from backend.services.webhooks import WebhookService
-from backend.webhooks import delivery
+from backend.webhooks import delivery, payloads
 
 router = ApiRouter("webhooks")
 
@@ -341,20 +342,17 @@ async def delete_webhook(req: ApiRequest) -> None:
 # --- ping and deliveries -----------------------------------------------------------------
 
 
-async def _send_now(
-    req: ApiRequest, row: dict[str, Any], event: str, payload: dict[str, Any],
-    position: int | None, *, redelivery: bool,
-) -> int:  # fmt: skip
-    """Send outside the delivery loop (ping, redelivery) and record the attempt; the
-    webhook's cursor is not touched."""
+async def _ping(req: ApiRequest, row: dict[str, Any], payload: dict[str, Any]) -> int:
+    """Send the ping now and record it. Synchronous as CVAT's: the answer is the delivery
+    with the receiver's status code (what cvat-sdk's create_ping returns), at most
+    delivery.TIMEOUT_S later. The webhook's cursor is not touched."""
     policy_ = delivery.delivery_policy(_fetch_policy(req), row["enable_ssl"])
     secret = delivery.open_secret(_box(req), row["secret"])
     status, response = await delivery.send(row["target_url"], payload, secret, policy_)
     async with req.container.pool.connection() as conn:
         return await delivery.record(
-            conn, row["id"], event, position, payload, status, response, delivery.utcnow(),
-            redelivery=redelivery,
-        )  # fmt: skip
+            conn, row["id"], "ping", None, payload, status, response, delivery.utcnow()
+        )
 
 
 async def _delivery_row(req: ApiRequest, webhook_id: int, delivery_id: int) -> dict[str, Any]:
@@ -365,17 +363,15 @@ async def _delivery_row(req: ApiRequest, webhook_id: int, delivery_id: int) -> d
     return row
 
 
-def _sender(req: ApiRequest) -> dict[str, Any]:
-    return {"id": req.principal.id, "username": req.principal.username}
-
-
 @router.post("/api/webhooks/{id:int}/ping", response=WebhookDeliveryRead,
              summary="Send a ping event to the target now")  # fmt: skip
 async def ping_webhook(req: ApiRequest) -> WebhookDeliveryRead:
     row = await _row(req, req.path["id"])
     hook = msgspec.to_builtins(await _load(req, row["id"]))
-    payload = {"event": "ping", "webhook": hook, "sender": _sender(req)}
-    delivery_id = await _send_now(req, row, "ping", payload, None, redelivery=False)
+    async with req.container.pool.connection() as conn:
+        sender = await payloads.sender(conn, req, req.principal.id)
+    payload = {"event": "ping", "webhook": hook, "sender": sender}
+    delivery_id = await _ping(req, row, payload)
     return _delivery_read(await _delivery_row(req, row["id"], delivery_id))
 
 
@@ -384,8 +380,6 @@ async def ping_webhook(req: ApiRequest) -> WebhookDeliveryRead:
             summary="The delivery attempts of a webhook, newest first")  # fmt: skip
 async def list_deliveries(req: ApiRequest) -> Paginated[WebhookDeliveryRead]:
     row = await _row(req, req.path["id"])
-    from psycopg import sql
-
     page = await list_page(
         req, DELIVERIES, sql.SQL("d.webhook_id = {}").format(sql.Literal(row["id"]))
     )
@@ -400,9 +394,11 @@ async def get_delivery(req: ApiRequest) -> WebhookDeliveryRead:
 
 
 @router.post("/api/webhooks/{id:int}/deliveries/{delivery_id:int}/redelivery", status=200,
-             summary="Send a delivery's payload again now (recorded as a redelivery)")  # fmt: skip
+             summary="Queue a delivery's payload to be sent again")  # fmt: skip
 async def redeliver(req: ApiRequest) -> Response:
     row = await _row(req, req.path["id"])
     old = await _delivery_row(req, row["id"], req.path["delivery_id"])
-    await _send_now(req, row, old["event"], dict(old["request"]), None, redelivery=True)
-    return Response(status_code=200)  # CVAT answers 200 with no body
+    async with req.container.pool.connection() as conn:
+        await delivery.request_redelivery(conn, row["id"], old["event"], dict(old["request"]))
+    # As CVAT: queued for the delivery loop, answered at once with 200 and no body.
+    return Response(status_code=200)

@@ -47,9 +47,10 @@ _CHUNK = 256 * 1024
 class FetchError(Exception):
     """A URL that cannot be used or fetched; the message names the URL and the reason."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, *, timed_out: bool = False) -> None:
         self.url = url
         self.reason = reason
+        self.timed_out = timed_out  # no answer within the time limit
         super().__init__(f"{url}: {reason}")
 
 
@@ -312,9 +313,9 @@ async def open_stream(
             raise FetchError(url, f"redirected to {exc.url}: {exc.reason}") from None
         raise
     except TimeoutError:
-        raise FetchError(url, f"took longer than {policy.timeout_s:g} s") from None
+        raise FetchError(url, f"took longer than {policy.timeout_s:g} s", timed_out=True) from None
     except httpx.TimeoutException:
-        raise FetchError(url, f"timed out (limit {policy.timeout_s:g} s)") from None
+        raise FetchError(url, f"timed out (limit {policy.timeout_s:g} s)", timed_out=True) from None
     except httpx.HTTPError as exc:
         raise FetchError(url, f"request failed ({type(exc).__name__}: {exc})") from None
 

@@ -11,9 +11,12 @@ def all_projections() -> list[Projection]:
     from backend.projections.jobs import JobsProjection
     from backend.projections.resources import ResourcesProjection
     from backend.projections.review import ReviewProjection
-    from backend.projections.webhooks import WebhooksProjection
+    from backend.projections.webhooks import WebhookSnapshotsProjection, WebhooksProjection
 
+    # The webhook pair brackets the resource projections: snapshots of what an event is
+    # about to change come first, the payloads read after it last.
     return [
-        JobsProjection(), JobObjectsProjection(), ResourcesProjection(), CloudStoragesProjection(),
-        ReviewProjection(), WebhooksProjection(),
+        WebhookSnapshotsProjection(), JobsProjection(), JobObjectsProjection(),
+        ResourcesProjection(), CloudStoragesProjection(), ReviewProjection(),
+        WebhooksProjection(),
     ]  # fmt: skip

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import psycopg
 import structlog
@@ -40,6 +40,16 @@ class Projection(Protocol):
         ...
 
 
+@runtime_checkable
+class Bounded(Protocol):
+    """A projection that needs the others' read models exactly as of some events: it says
+    how many of a batch's events one step may apply (at least 1)."""
+
+    async def boundary(
+        self, conn: psycopg.AsyncConnection[tuple[object, ...]], events: Sequence[RecordedEvent]
+    ) -> int: ...
+
+
 class ProjectionLag(Exception):
     """A read-your-writes wait ran out of time (the HTTP layer answers 503 + Retry-After)."""
 
@@ -59,6 +69,7 @@ class Projector:
         self.projections = list(projections)
         self.batch = batch
         self.poll_s = poll_s
+        self.behind = False  # the last step left events it had read for the next one
 
     async def checkpoints(self) -> dict[str, int]:
         async with self.pool.connection() as conn:
@@ -79,14 +90,27 @@ class Projector:
         marks = await self.checkpoints()
         low = min(marks.values(), default=0)
         events = await self.store.read_all(low, self.batch)
+        full = len(events) == self.batch
         if until_position is not None:
             events = [e for e in events if e.position <= until_position]
         if not events:
             return 0
+        end = await self._boundary(events)
+        self.behind = full or end < len(events)
+        events = events[:end]
         for projection in self.projections:
             if events[-1].position > marks[projection.name]:
                 await self._apply(projection, events)
         return len(events)
+
+    async def _boundary(self, events: list[RecordedEvent]) -> int:
+        end = len(events)
+        bounded = [p for p in self.projections if isinstance(p, Bounded)]
+        if bounded:
+            async with self.pool.connection() as conn:
+                for projection in bounded:
+                    end = min(end, max(1, await projection.boundary(conn, events)))
+        return end
 
     async def _apply(self, projection: Projection, events: list[RecordedEvent]) -> None:
         async with self.pool.connection() as conn, conn.transaction():
@@ -121,12 +145,12 @@ class Projector:
         async with doorbell(conninfo_of(self.pool)) as ring:
             while not stop.is_set():
                 try:
-                    read = await self.step()
+                    await self.step()
                 except Exception:
                     log.exception("projector step failed; retrying")
-                    read = 0
+                    self.behind = False
                     await asyncio.sleep(self.poll_s)
-                if read < self.batch:
+                if not self.behind:
                     await ring(self.poll_s)
 
 

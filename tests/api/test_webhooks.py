@@ -3,7 +3,7 @@ receiver on 127.0.0.1 (allowed through VELLUM_URL_ALLOWLIST).
 
 The server runs with VELLUM_WEBHOOK_DELIVERY=false: each test drives the delivery loop
 (backend/webhooks/delivery.py) itself against the server's database, with a clock it
-controls, so retries and a ten-minute outage take no real time."""
+controls, so retries, a ten-minute outage and giving up take no real time."""
 
 from __future__ import annotations
 
@@ -134,10 +134,13 @@ async def pool(hook_server: Server) -> AsyncIterator[AsyncConnectionPool]:
         yield p
 
 
-def deliverer(server: Server, pool: AsyncConnectionPool, clock: Clock) -> Deliverer:
+def deliverer(
+    server: Server, pool: AsyncConnectionPool, clock: Clock, *, max_age_s: float = 86400,
+    timeout_s: float = 5,
+) -> Deliverer:  # fmt: skip
     box = credentials.fernet("", server.data_dir)
-    policy = FetchPolicy(allowlist=AllowList.parse("127.0.0.1"), timeout_s=5)
-    return Deliverer(pool, box, policy, clock=clock)
+    policy = FetchPolicy(allowlist=AllowList.parse("127.0.0.1"), timeout_s=timeout_s)
+    return Deliverer(pool, box, policy, clock=clock, max_age_s=max_age_s)
 
 
 def deliver_all(server: Server, clock: Clock) -> None:
@@ -152,7 +155,7 @@ def deliver_all(server: Server, clock: Clock) -> None:
 
 async def drain(d: Deliverer) -> None:
     """Step until nothing is due now (a failing receiver leaves its webhook waiting)."""
-    while await d.due():
+    while await d.due() or await d.due_redeliveries():
         await d.step()
 
 
@@ -170,6 +173,17 @@ def webhook(client: httpx.Client, project_id: int, url: str, events: list[str]) 
     assert r.status_code == 201, r.text
     assert SECRET not in r.text
     return int(r.json()["id"])
+
+
+def get(client: httpx.Client, path: str) -> Any:
+    r = client.get(path)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def redeliver(client: httpx.Client, webhook_id: int, delivery_id: int) -> None:
+    r = client.post(f"/api/webhooks/{webhook_id}/deliveries/{delivery_id}/redelivery")
+    assert r.status_code == 200, r.text
 
 
 def rename(client: httpx.Client, project_id: int, name: str) -> None:
@@ -282,10 +296,15 @@ async def test_update_delivers_before_update_and_a_valid_signature(
     expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers["X-Signature-256"], expected)
     payload = json.loads(body)
+    assert headers["Content-Type"] == "application/json"
     assert payload["event"] == "update:project" and payload["webhook_id"] == hid
-    assert payload["project"]["id"] == pid and payload["project"]["name"] == "after"
-    assert payload["before_update"] == {"name": "before"}
-    assert payload["sender"]["username"] == "admin"
+    # The object as GET returns it (nothing changed it since), as CVAT sends its ProjectRead.
+    assert payload["project"] == get(admin, f"/api/projects/{pid}")
+    assert payload["before_update"]["name"] == "before"
+    assert set(payload["before_update"]) <= {"name", "updated_date"}
+    me = get(admin, "/api/users/self")
+    assert payload["sender"] == {k: me[k] for k in ("url", "id", "username", "first_name",
+                                                     "last_name")}  # fmt: skip
 
 
 async def test_order_across_events_and_retries(
@@ -325,14 +344,13 @@ async def test_ten_minute_outage_then_everything_in_order(
         clock.advance(30)
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT count(*), count(status_code), max(position) FROM webhook_deliveries"
-            " WHERE webhook_id = %s",
-            [hid],
+            "SELECT status_code, response FROM webhook_deliveries WHERE webhook_id = %s", [hid]
         )
-        row = await cur.fetchone()
-    assert row is not None
-    attempts, answered, _ = row
-    assert 5 <= attempts <= 12 and answered == 0  # backed off, not hammering
+        rows = await cur.fetchall()
+    assert 5 <= len(rows) <= 12  # backed off, not hammering
+    # As CVAT records it: no answer is a 502, the reason in the response.
+    assert {status for status, _ in rows} == {502}
+    assert all(r.startswith("no answer: ") and "cannot connect" in r for _, r in rows)
     back = Receiver(port)
     try:
         clock.advance(600)  # the longest backoff
@@ -376,10 +394,14 @@ def test_redelivery_sends_the_same_payload_again(
     assert one["request"]["project"]["name"] == "d1" and one["response"] == "thanks"
     r = admin.post(f"/api/webhooks/{hid}/deliveries/{first[0]['id']}/redelivery")
     assert r.status_code == 200, r.text
+    assert len(receiver.payloads()) == 1  # queued: the delivery loop sends it, not the request
+    deliver_all(hook_server, Clock())
     assert receiver.payloads()[0] == receiver.payloads()[1]
     latest = admin.get(f"/api/webhooks/{hid}/deliveries").json()["results"][0]
     assert latest["redelivery"] is True and latest["status_code"] == 200
-    assert latest["changed_fields"] == "name"
+    # CVAT's changed_fields: the keys of before_update (updated_date changed too).
+    assert latest["changed_fields"].split(",") == list(latest["request"]["before_update"])
+    assert "name" in latest["changed_fields"].split(",")
     assert admin.get(f"/api/webhooks/{hid}/deliveries/999999").status_code == 404
 
 
@@ -450,12 +472,16 @@ def test_review_and_job_events_reach_the_project_webhook(
     assert r.status_code == 200, r.text
     deliver_all(hook_server, Clock())
     got = receiver.payloads()
-    assert [p["event"] for p in got] == events
+    # An issue's first message is a comment of its own (CVAT creates both).
+    assert [p["event"] for p in got] == [
+        "create:issue", "create:comment", "update:issue", "create:comment", "update:job"
+    ]  # fmt: skip
     assert got[0]["issue"]["id"] == iid and got[0]["issue"]["job"] == job
-    assert got[1]["before_update"] == {"resolved": False} and got[1]["issue"]["resolved"]
-    assert got[2]["comment"]["message"] == "ok" and got[2]["comment"]["issue"] == iid
-    assert got[3]["before_update"] == {"stage": "annotation"}
-    assert got[3]["job"]["stage"] == "validation"
+    assert got[1]["comment"]["message"] == "fix it" and got[1]["comment"]["issue"] == iid
+    assert got[2]["before_update"]["resolved"] is False and got[2]["issue"]["resolved"]
+    assert got[3]["comment"]["message"] == "ok" and got[3]["comment"]["issue"] == iid
+    assert got[4]["before_update"]["stage"] == "annotation"
+    assert got[4]["job"] == admin.get(f"/api/jobs/{job}").json()
 
 
 async def test_a_final_4xx_answer_is_not_retried(
@@ -522,3 +548,99 @@ def test_cvat_sdk_creates_pings_and_reads_webhooks(
         events, _ = api.retrieve_events(type="project")
         assert "update:project" in [e.key for e in events.events]
         api.destroy(made.id)
+
+
+def test_deleting_a_task_sends_what_it_held_first(
+    admin: httpx.Client, receiver: Receiver, hook_server: Server
+) -> None:
+    """CVAT deletes a task's jobs, issues and comments with it and sends a delete event for
+    each (children first); every payload is the object as GET showed it just before."""
+    pid = project(admin, "doomed")
+    jobs = project_task_jobs(admin, pid)
+    task_id = admin.get(f"/api/jobs/{jobs[0]}").json()["task_id"]
+    r = admin.post("/api/issues", json={"job": jobs[0], "frame": 0, "position": [1, 2, 3, 4],
+                                        "message": "first"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    iid = r.json()["id"]
+    assert admin.post("/api/comments", json={"issue": iid, "message": "second"}).status_code == 201
+    webhook(admin, pid, receiver.url, ["delete:comment", "delete:issue", "delete:job",
+                                       "delete:task"])  # fmt: skip
+    comments = admin.get("/api/comments", params={"issue_id": iid}).json()["results"]
+    before = {
+        "task": [admin.get(f"/api/tasks/{task_id}").json()],
+        "job": [admin.get(f"/api/jobs/{j}").json() for j in jobs],
+        "issue": [admin.get(f"/api/issues/{iid}").json()],
+        "comment": sorted(comments, key=lambda c: c["id"]),
+    }
+    assert admin.delete(f"/api/tasks/{task_id}").status_code == 204
+    deliver_all(hook_server, Clock())
+    got = receiver.payloads()
+    kinds = ["comment", "comment", "issue", "job", "job", "task"]
+    assert [p["event"] for p in got] == [f"delete:{k}" for k in kinds]
+    sent: dict[str, list[Any]] = {}
+    for kind, payload in zip(kinds, got, strict=True):
+        sent.setdefault(kind, []).append(payload[kind])
+        assert payload["sender"]["username"] == "admin" and "before_update" not in payload
+    assert sent == before
+
+
+async def test_an_entry_undelivered_past_the_max_age_is_given_up_and_later_ones_go_on(
+    admin: httpx.Client, hook_server: Server, pool: AsyncConnectionPool
+) -> None:
+    first = Receiver()
+    port = first.port
+    first.close()  # refused until a receiver listens there again
+    clock = Clock()
+    pid = project(admin, "a0")
+    hid = webhook(admin, pid, f"http://127.0.0.1:{port}/hook", ["update:project"])
+    rename(admin, pid, "a1")
+    rename(admin, pid, "a2")
+    d = deliverer(hook_server, pool, clock, max_age_s=3600)
+    await drain(d)  # a1 fails
+    async with pool.connection() as conn:  # a1 and a2 happened two hours ago
+        await conn.execute(
+            "UPDATE webhook_outbox SET created_at = created_at - interval '2 hours'"
+            " WHERE webhook_id = %s",
+            [hid],
+        )
+    clock.advance(60)
+    await drain(d)  # a1 fails once more, two hours old: a1 and a2 are given up
+    back = Receiver(port)
+    try:
+        rename(admin, pid, "a3")
+        clock.advance(60)
+        await drain(d)
+        assert back.names() == ["a3"]  # what came later is not held back
+        rows = get(admin, f"/api/webhooks/{hid}/deliveries")["results"][::-1]
+        assert [(d["request"]["project"]["name"], d["status_code"]) for d in rows] == [
+            ("a1", 502), ("a1", 502), ("a1", None), ("a2", None), ("a3", 200)
+        ]  # fmt: skip
+        assert all(d["response"].startswith("not sent: given up") for d in rows[2:4])
+        # A given-up delivery can be sent again by hand.
+        redeliver(admin, hid, rows[2]["id"])
+        await drain(d)
+        assert back.names() == ["a3", "a1"]
+        assert get(admin, f"/api/webhooks/{hid}/deliveries")["results"][0]["redelivery"]
+    finally:
+        back.close()
+
+
+async def test_no_answer_in_time_is_recorded_as_a_504_and_retried(
+    admin: httpx.Client, receiver: Receiver, hook_server: Server, pool: AsyncConnectionPool
+) -> None:
+    pid = project(admin, "t0")
+    hid = webhook(admin, pid, receiver.url, ["update:project"])
+    rename(admin, pid, "t1")
+    receiver.hold_at = 1  # the first request gets no answer until released
+    clock = Clock()
+    try:
+        await drain(deliverer(hook_server, pool, clock, timeout_s=0.5))
+    finally:
+        receiver.release.set()
+    rows = get(admin, f"/api/webhooks/{hid}/deliveries")["results"]
+    assert [d["status_code"] for d in rows] == [504]
+    assert rows[0]["response"].startswith("no answer: ") and "0.5 s" in rows[0]["response"]
+    assert get(admin, f"/api/webhooks/{hid}")["last_status"] == 504
+    clock.advance(60)
+    await drain(deliverer(hook_server, pool, clock))
+    assert receiver.names() == ["t1", "t1"]  # the held one was answered late, then resent

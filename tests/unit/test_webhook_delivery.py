@@ -1,4 +1,5 @@
-"""Pure parts of webhook delivery: the backoff schedule, CVAT's signature, what settles."""
+"""Pure parts of webhook delivery: the backoff schedule, CVAT's signature, what settles,
+what before_update holds."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hmac
 import itertools
 
 from backend.webhooks.delivery import MAX_BACKOFF_S, backoff_s, body_of, settled, signature
+from backend.webhooks.payloads import before_update
 
 
 def test_backoff_doubles_and_is_capped_at_ten_minutes() -> None:
@@ -26,3 +28,10 @@ def test_signature_is_the_hmac_sha256_of_the_exact_body() -> None:
 def test_what_ends_a_delivery() -> None:
     assert settled(200) and settled(204) and settled(404) and settled(410)
     assert not any(settled(s) for s in (None, 408, 429, 500, 502, 503))
+
+
+def test_before_update_holds_the_old_values_of_what_changed_but_labels() -> None:
+    old = {"id": 1, "name": "a", "assignee": None, "labels": {"count": 1}, "bug_tracker": ""}
+    new = {"id": 1, "name": "b", "assignee": {"id": 4}, "labels": {"count": 2}, "bug_tracker": ""}
+    assert before_update(old, new) == {"name": "a", "assignee": None}
+    assert before_update(new, new) == {}
