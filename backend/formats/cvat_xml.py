@@ -19,6 +19,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from backend.formats.cancel import checkpoint
 from backend.formats.cvat_xml_export import image_name, write_images_xml, write_video_xml
 from backend.formats.cvat_xml_import import import_cvat_xml
 from backend.formats.cvat_xml_project import (
@@ -51,6 +52,7 @@ def _save_images(source: ExportSource, out_dir: Path) -> None:
         return
     root = out_dir / IMAGES_DIR
     for frame in source.frames:
+        checkpoint()
         original = source.image_path(frame.number)
         target = root / image_name(frame.name, original)
         target.parent.mkdir(parents=True, exist_ok=True)

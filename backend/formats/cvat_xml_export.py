@@ -36,6 +36,7 @@ from backend.domain.objects import (
     SkeletonElementTrack,
     TrackedShape,
 )
+from backend.formats.cancel import checkpoint
 from backend.formats.model import ExportSource, FormatError, FrameSpec
 
 __all__ = [
@@ -536,6 +537,7 @@ def write_images_body(
         if span.has(tag.frame):
             tags.setdefault(tag.frame, []).append(tag)
     for frame in sorted(source.frames, key=lambda f: f.number):
+        checkpoint()
         name = frame.name if name_of is None else name_of(frame)
         w.open(
             "image",
@@ -688,12 +690,14 @@ def write_video_body(
     `track_extra` goes between source and group_id (a project's task_id and subset)."""
     span = _Span.of(source)
     for track in source.annotations.tracks:
+        checkpoint()
         shapes, element_shapes = _track_shapes(names, track, span)
         _write_track(w, names, index, track, shapes, element_shapes, numbering, track_extra)
         index += 1
     for shape in source.annotations.shapes:
         if not span.has(shape.frame):
             continue
+        checkpoint()
         shapes, element_shapes = _shape_as_track(names, shape, span.last)
         _write_track(w, names, index, shape, shapes, element_shapes, numbering, track_extra)
         index += 1

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from backend.domain.labels import LabelSpec
+from backend.formats.cancel import checkpoint
 from backend.formats.cvat_xml_export import (
     FrameNumbering,
     MetaValue,
@@ -198,6 +199,7 @@ def save_project_images(sources: Sequence[ExportSource], out_dir: Path) -> None:
             continue
         root = out_dir / "images" / task.subset
         for number, name in task.names.items():
+            checkpoint()
             original = image_path(number)
             target = root / image_name(name, original)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -544,6 +544,7 @@ class FrameItems(DatasetBase):  # type: ignore[misc]
     def __iter__(self) -> Iterator[DatasetItem]:
         source, options, labels = self._source, self._options, self._labels
         for index, frame in enumerate(source.frames):
+            checkpoint()
             annotations: list[Annotation] = [
                 Label(
                     labels.index[tag.label_id],

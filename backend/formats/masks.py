@@ -10,6 +10,7 @@ from datumaro.util import mask_tools
 
 from backend.domain.annotations import CvatAnnotations
 from backend.domain.objects import LabeledShape
+from backend.formats.cancel import checkpoint
 from backend.formats.dm_bridge import cvat_rle_to_mask
 from backend.formats.model import FrameSpec
 
@@ -21,6 +22,7 @@ def masks_to_polygons(data: CvatAnnotations, frames: Mapping[int, FrameSpec]) ->
         return data
     shapes: list[LabeledShape] = []
     for shape in data.shapes:
+        checkpoint()
         frame = frames.get(shape.frame)
         if shape.type != "mask" or frame is None:
             shapes.append(shape)

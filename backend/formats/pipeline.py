@@ -10,6 +10,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from backend.formats.cancel import checkpoint
 from backend.formats.model import Exporter, ExportSource, FormatError
 from backend.media import archive
 from backend.media.images import MediaError
@@ -67,6 +68,7 @@ def zip_directory(directory: Path, target: Path) -> None:
         for path in sorted(directory.rglob("*")):
             if not path.is_file():
                 continue
+            checkpoint()
             stored = path.suffix.lower() in _STORED_SUFFIXES
             zf.write(
                 path,

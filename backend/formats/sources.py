@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 
 from backend.domain.annotations import CvatAnnotations
 from backend.domain.objects import LabeledImage, LabeledShape, LabeledTrack
+from backend.formats.cancel import checkpoint
 from backend.formats.model import ExportSource, FrameSpec
 from backend.media import serving, video_serving
 from backend.media.chunk_cache import ChunkCache
@@ -121,6 +122,7 @@ def _image_path(
         def decoded(frame: int) -> Path:
             target = where / f"frame_{frame:06d}.png"
             if not target.is_file():
+                checkpoint()
                 where.mkdir(parents=True, exist_ok=True)
                 video_serving.write_frame(
                     storage, stored, frame, "original", target, video_frames.cache
