@@ -460,28 +460,33 @@ def test_review_and_job_events_reach_the_project_webhook(
 ) -> None:
     pid = project(admin, "reviewed")
     job = project_task_jobs(admin, pid)[0]
-    events = ["create:issue", "update:issue", "create:comment", "update:job"]
+    events = ["create:issue", "update:issue", "create:comment", "update:comment", "update:job"]
     webhook(admin, pid, receiver.url, events)
     r = admin.post("/api/issues", json={"job": job, "frame": 0, "position": [1, 2, 3, 4],
                                         "message": "fix it"})  # fmt: skip
     assert r.status_code == 201, r.text
     iid = r.json()["id"]
     assert admin.patch(f"/api/issues/{iid}", json={"resolved": True}).status_code == 200
-    assert admin.post("/api/comments", json={"issue": iid, "message": "ok"}).status_code == 201
+    r = admin.post("/api/comments", json={"issue": iid, "message": "ok"})
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    assert admin.patch(f"/api/comments/{cid}", json={"message": "ok!"}).status_code == 200
     r = admin.patch(f"/api/jobs/{job}", json={"stage": "validation"})
     assert r.status_code == 200, r.text
     deliver_all(hook_server, Clock())
     got = receiver.payloads()
     # An issue's first message is a comment of its own (CVAT creates both).
     assert [p["event"] for p in got] == [
-        "create:issue", "create:comment", "update:issue", "create:comment", "update:job"
+        "create:issue", "create:comment", "update:issue", "create:comment", "update:comment",
+        "update:job",
     ]  # fmt: skip
     assert got[0]["issue"]["id"] == iid and got[0]["issue"]["job"] == job
     assert got[1]["comment"]["message"] == "fix it" and got[1]["comment"]["issue"] == iid
     assert got[2]["before_update"]["resolved"] is False and got[2]["issue"]["resolved"]
     assert got[3]["comment"]["message"] == "ok" and got[3]["comment"]["issue"] == iid
-    assert got[4]["before_update"]["stage"] == "annotation"
-    assert got[4]["job"] == admin.get(f"/api/jobs/{job}").json()
+    assert got[4]["before_update"]["message"] == "ok" and got[4]["comment"]["message"] == "ok!"
+    assert got[5]["before_update"]["stage"] == "annotation"
+    assert got[5]["job"] == admin.get(f"/api/jobs/{job}").json()
 
 
 async def test_a_final_4xx_answer_is_not_retried(
@@ -564,7 +569,7 @@ def test_deleting_a_task_sends_what_it_held_first(
     iid = r.json()["id"]
     assert admin.post("/api/comments", json={"issue": iid, "message": "second"}).status_code == 201
     webhook(admin, pid, receiver.url, ["delete:comment", "delete:issue", "delete:job",
-                                       "delete:task"])  # fmt: skip
+                                       "delete:task", "delete:project"])  # fmt: skip
     comments = admin.get("/api/comments", params={"issue_id": iid}).json()["results"]
     before = {
         "task": [admin.get(f"/api/tasks/{task_id}").json()],
@@ -573,9 +578,11 @@ def test_deleting_a_task_sends_what_it_held_first(
         "comment": sorted(comments, key=lambda c: c["id"]),
     }
     assert admin.delete(f"/api/tasks/{task_id}").status_code == 204
+    before["project"] = [admin.get(f"/api/projects/{pid}").json()]
+    assert admin.delete(f"/api/projects/{pid}").status_code == 204
     deliver_all(hook_server, Clock())
     got = receiver.payloads()
-    kinds = ["comment", "comment", "issue", "job", "job", "task"]
+    kinds = ["comment", "comment", "issue", "job", "job", "task", "project"]
     assert [p["event"] for p in got] == [f"delete:{k}" for k in kinds]
     sent: dict[str, list[Any]] = {}
     for kind, payload in zip(kinds, got, strict=True):

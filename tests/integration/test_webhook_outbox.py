@@ -51,7 +51,9 @@ def hook(project_id: int, events: list[str]) -> WebhookFields:
 async def test_each_payload_is_the_object_as_of_its_event(env, pool) -> None:
     service, webhooks, projector = env
     pid, _ = await service.create_project(1, ProjectFields(name="n0"), [LabelEdit(name="car")])
-    await webhooks.create(1, hook(pid, ["update:project", "create:task", "update:task"]))
+    await webhooks.create(
+        1, hook(pid, ["update:project", "create:task", "update:task", "create:job"])
+    )
     await projector.catch_up()
     # Three changes written before the projector runs again: it reads them in one batch.
     await service.update_project(1, pid, ProjectFields(name="n1"), [])
@@ -62,8 +64,11 @@ async def test_each_payload_is_the_object_as_of_its_event(env, pool) -> None:
         frames=[FrameInfo(name=f"{i}.png", width=8, height=6) for i in range(4)]))  # fmt: skip
     await projector.catch_up()
     got = await outbox(pool)
-    assert [e for e, _ in got] == ["update:project", "create:task", "update:project", "update:task"]
-    first, created, second, attached = (p for _, p in got)
+    assert [e for e, _ in got] == [
+        "update:project", "create:task", "update:project", "update:task", "create:job",
+        "create:job",
+    ]  # fmt: skip
+    first, created, second, attached, job0, job1 = (p for _, p in got)
     assert first["project"]["name"] == "n1" and first["before_update"]["name"] == "n0"
     assert first["project"]["tasks"]["count"] == 0  # the task came after this event
     assert created["task"]["size"] == 0 and created["task"]["jobs"]["count"] == 0
@@ -71,6 +76,9 @@ async def test_each_payload_is_the_object_as_of_its_event(env, pool) -> None:
     assert second["project"]["tasks"]["count"] == 1
     assert attached["task"]["size"] == 4 and attached["before_update"]["size"] == 0
     assert first["project"]["url"] == f"{BASE}/api/projects/{pid}"
+    assert [(j["job"]["start_frame"], j["job"]["task_id"]) for j in (job0, job1)] == [
+        (0, task_id), (2, task_id)
+    ]  # fmt: skip
 
 
 async def test_a_rebuild_leaves_the_live_outbox_alone(env, pool, fresh_db_url) -> None:
