@@ -206,3 +206,120 @@ def test_draw_every_shape_type(server: Server, http: httpx.Client, page: Any) ->
     page.wait_for_function("window.__vellum.ws.store.queued === 0")
     assert page.locator(".ws-obj").count() == len(kinds) + 1
     shot(page, "workspace")
+
+
+# --- two people in one job -------------------------------------------------------------------
+
+
+def shapes_in(page: Any) -> list[dict[str, Any]]:
+    return list(page.evaluate("[...window.__vellum.ws.store.view.shapes.values()].filter(s => s.id > 0)"))
+
+
+def wait_shapes(page: Any, count: int, timeout_ms: float = 1000) -> None:
+    page.wait_for_function(
+        "n => [...window.__vellum.ws.store.view.shapes.keys()].filter(k => k > 0).length === n",
+        arg=count, timeout=timeout_ms,
+    )  # fmt: skip
+
+
+def test_two_users_see_each_other_and_lose_nothing_offline(
+    server: Server, http: httpx.Client, page: Any, new_page: Any
+) -> None:
+    job = Job(http)
+    other = register(server.url)
+    r = http.patch(f"/api/jobs/{job.id}", json={"assignee": other["id"]})
+    assert r.status_code == 200, r.text
+    alice, bob = page, new_page()
+    open_job(alice, job, server.admin)
+    open_job(bob, job, (str(other["username"]), PASSWORD))
+
+    # each sees the other in the job, and where
+    alice.wait_for_selector(f"[aria-label='{other['username']} on frame 0']")
+    bob.wait_for_selector(f"[aria-label='{server.admin[0]} on frame 0']")
+
+    # each sees the other's edits within a second
+    tool(alice, "Rectangle")
+    drag(alice, (40, 40), (140, 100))
+    wait_shapes(bob, 1)
+    tool(bob, "Polygon")
+    for p in [(300, 300), (380, 310), (340, 380)]:
+        click(bob, *p)
+    bob.keyboard.press("n")
+    wait_shapes(alice, 2)
+    # a move by one shows up at the other's
+    rect = next(s for s in shapes_in(bob) if s["type"] == "rectangle")
+    tool(bob, "Select")
+    drag(bob, (90, 70), (190, 170))
+    alice.wait_for_function(
+        "id => window.__vellum.ws.store.view.shapes.get(id).points[0] > 130", arg=rect["id"], timeout=1000
+    )  # fmt: skip
+    shot(alice, "workspace-two-users")
+
+    # Alice drops off the network, keeps working; Bob edits meanwhile
+    alice.context.set_offline(True)
+    alice.wait_for_selector(".ws-conn[data-state='offline']")
+    tool(alice, "Rectangle")
+    drag(alice, (400, 40), (480, 90))
+    drag(alice, (500, 40), (600, 90))
+    alice.wait_for_selector(".ws-conn[data-queued='2']")
+    assert "2 queued edits" in alice.locator(".ws-conn").inner_text()
+    shot(alice, "workspace-offline")
+    tool(bob, "Ellipse")
+    drag(bob, (100, 300), (150, 340))
+    job.wait(lambda d: len(d["shapes"]) == 3)  # Bob's ellipse; Alice's edits wait
+
+    alice.context.set_offline(False)
+    alice.wait_for_selector(".ws-conn[data-state='live'][data-queued='0']", timeout=15_000)
+    data = job.wait(lambda d: len(d["shapes"]) == 5)
+    assert sorted(s["type"] for s in data["shapes"]) == [
+        "ellipse", "polygon", "rectangle", "rectangle", "rectangle",
+    ]  # fmt: skip
+    # both end with the server's state, nothing duplicated
+    for p in (alice, bob):
+        wait_shapes(p, 5, timeout_ms=5000)
+        assert sorted(s["id"] for s in shapes_in(p)) == sorted(s["id"] for s in data["shapes"])
+
+
+# --- tracks ------------------------------------------------------------------------------------
+
+
+def scene(page: Any) -> list[dict[str, Any]]:
+    return list(page.evaluate("window.__vellum.ws.objects().filter(o => !o.outside)"))
+
+
+def test_track_across_frames(server: Server, http: httpx.Client, page: Any) -> None:
+    job = Job(http)
+    open_job(page, job, server.admin)
+    page.get_by_label("Track").check()
+    tool(page, "Rectangle")
+    drag(page, (40, 240), (160, 320))
+    data = job.wait(lambda d: len(d["tracks"]) == 1)
+    assert data["tracks"][0]["shapes"][0]["frame"] == 0
+    for _ in range(4):
+        page.keyboard.press("f")
+    page.wait_for_selector("canvas[data-frame='4'][data-loaded='1']")
+    # between keyframes the track holds its last keyframe's place
+    [held] = scene(page)
+    assert held["interpolated"] and held["points"] == pytest.approx([40, 240, 160, 320], abs=1.5)
+    tool(page, "Select")
+    drag(page, (100, 280), (220, 280))  # move it 120 px right: a keyframe on frame 4
+    data = job.wait(lambda d: [s["frame"] for s in d["tracks"][0]["shapes"]] == [0, 4])
+    first, last = data["tracks"][0]["shapes"]
+    assert last["points"][0] == pytest.approx(first["points"][0] + 120, abs=1.5)
+    page.keyboard.press("d")
+    page.keyboard.press("d")
+    page.wait_for_selector("canvas[data-frame='2']")
+    [middle] = scene(page)
+    assert not middle["keyframe"]
+    expected = [(a + b) / 2 for a, b in zip(first["points"], last["points"], strict=True)]
+    assert middle["points"] == pytest.approx(expected, abs=0.01)
+    shot(page, "workspace-track")
+    # O on frame 5 ends the track there
+    page.get_by_label("Frame number").fill("5")
+    page.get_by_label("Frame number").press("Enter")
+    page.wait_for_selector("canvas[data-frame='5']")
+    click(page, 220, 280)  # the object, held at frame 4's place
+    page.keyboard.press("o")
+    data = job.wait(lambda d: len(d["tracks"][0]["shapes"]) == 3)
+    assert data["tracks"][0]["shapes"][2]["frame"] == 5 and data["tracks"][0]["shapes"][2]["outside"]
+    page.wait_for_function("window.__vellum.ws.objects().every(o => o.outside)")

@@ -250,17 +250,20 @@ export class Workspace {
       this.edit(createCmd({ tags: [{ frame: this.frame, label_id: label } as never] }), "Add tag");
       return;
     }
-    const base = { type, points, rotation: opts.rotation ?? 0, occluded: false, outside: false, z_order: this.topZ() + 1, attributes: this.defaultAttributes(label) };
+    const attributes = this.defaultAttributes(label);
+    const base = { type, points, rotation: opts.rotation ?? 0, occluded: false, outside: false, z_order: this.topZ() + 1, attributes };
     if (opts.track) {
+      // Immutable attributes belong to the track, mutable ones to its keyframes.
+      const mutable = new Set(this.labelById.get(label)?.attributes.filter((a) => a.mutable).map((a) => a.id));
       const track = {
-        frame: this.frame, label_id: label, group: 0, source: "manual", attributes: [],
-        shapes: type === "skeleton" ? [] : [{ ...base, frame: this.frame }],
+        frame: this.frame, label_id: label, group: 0, source: "manual",
+        attributes: attributes.filter((a) => !mutable.has(a.spec_id)),
+        shapes: [{ ...base, attributes: attributes.filter((a) => mutable.has(a.spec_id)), frame: this.frame }],
         elements: (opts.elements ?? []).map((e) => ({
           frame: this.frame, label_id: e.labelId, group: 0, source: "manual", attributes: [],
           shapes: [{ type: "points", points: e.points, frame: this.frame, occluded: false, outside: false, z_order: 0, rotation: 0, attributes: [] }],
         })),
       }; // prettier-ignore
-      if (type === "skeleton") track.shapes = [];
       this.edit(createCmd({ tracks: [track as unknown as Track] }), `Draw ${type} track`);
     } else {
       const shape = {
@@ -299,10 +302,8 @@ export class Workspace {
     if (o.kind === "shape") {
       this.edit(updateCmd({ shapes: [{ id: o.id, ...changes }] }), what);
     } else if (o.kind === "track") {
-      if (o.type === "skeleton" && !this.state.tracks.get(o.id)?.shapes.length) {
-        // a skeleton track keeps its keyframes on its elements
-        const elements = o.elements.map((e) => ({ element_id: e.id, shape: { type: "points", points: e.points, outside: changes.outside ?? e.outside, occluded: changes.occluded ?? e.occluded, z_order: 0, rotation: 0, attributes: [], frame: this.frame } as unknown as TrackedShape }));
-        this.edit({ type: "set_keyframe", track_id: o.id, elements }, what);
+      if (o.type === "skeleton") {
+        this.edit(this.skeletonKeyframe(o, new Map(), changes), what);
         return;
       }
       this.edit({ type: "set_keyframe", track_id: o.id, shape: this.keyframe(o, changes) }, what);
@@ -314,10 +315,20 @@ export class Workspace {
     if (o.kind === "shape") {
       this.edit(updateCmd({ shapes: [{ id: o.id, elements: [{ id: elementId, points }] }] }), "Move skeleton point");
     } else {
-      const e = o.elements.find((x) => x.id === elementId);
-      const shape = { type: "points", points, outside: e?.outside ?? false, occluded: e?.occluded ?? false, z_order: 0, rotation: 0, attributes: [], frame: this.frame } as unknown as TrackedShape;
-      this.edit({ type: "set_keyframe", track_id: o.id, elements: [{ element_id: elementId, shape }] }, "Move skeleton point");
+      this.edit(this.skeletonKeyframe(o, new Map([[elementId, points]]), {}), "Move skeleton point");
     }
+  }
+
+  /** A keyframe of a skeleton track here: its body and every point (moved ones at `moved`). */
+  private skeletonKeyframe(o: SceneObject, moved: Map<number, number[]>, changes: { occluded?: boolean; outside?: boolean }): OpCommand {
+    const elements = o.elements.map((e) => ({
+      element_id: e.id,
+      shape: {
+        type: "points", points: moved.get(e.id) ?? e.points, outside: changes.outside ?? e.outside,
+        occluded: changes.occluded ?? e.occluded, z_order: 0, rotation: 0, attributes: [], frame: this.frame,
+      } as unknown as TrackedShape,
+    })); // prettier-ignore
+    return { type: "set_keyframe", track_id: o.id, shape: this.keyframe(o, { ...changes, points: [] }), elements };
   }
 
   moveSkeleton(o: SceneObject, dx: number, dy: number): void {
@@ -326,11 +337,7 @@ export class Workspace {
     if (o.kind === "shape") {
       this.edit(updateCmd({ shapes: [{ id: o.id, elements: o.elements.map((e) => ({ id: e.id, points: moved(e) })) }] }), "Move skeleton");
     } else {
-      const elements = o.elements.map((e) => ({
-        element_id: e.id,
-        shape: { type: "points", points: moved(e), outside: e.outside, occluded: e.occluded, z_order: 0, rotation: 0, attributes: [], frame: this.frame } as unknown as TrackedShape,
-      }));
-      this.edit({ type: "set_keyframe", track_id: o.id, elements }, "Move skeleton");
+      this.edit(this.skeletonKeyframe(o, new Map(o.elements.map((e) => [e.id, moved(e)])), {}), "Move skeleton");
     }
   }
 

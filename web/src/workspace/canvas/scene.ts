@@ -2,8 +2,8 @@
 // SceneObjects that the renderer draws and hit-tests. Memoised per (state, frame): states
 // are immutable, so a new state object means something changed.
 import type { JobState } from "../model/apply";
-import type { AttributeVal, ShapeType, Track, TrackedShape } from "../model/types";
-import { trackShapeAt } from "../model/tracks";
+import type { AttributeVal, ShapeType, Track } from "../model/types";
+import { trackAt } from "../model/tracks";
 
 export interface SceneElement {
   id: number;
@@ -77,22 +77,18 @@ export function frameObjects(state: JobState, frame: number): SceneObject[] {
 
 function trackObject(t: Track, frame: number): SceneObject | null {
   if (t.frame > frame) return null;
-  const at = trackShapeAt(t.shapes, frame);
-  // A skeleton track's own keyframes may be empty: its elements carry the points.
-  const elements: SceneElement[] = [];
-  for (const e of t.elements) {
-    const es = trackShapeAt(e.shapes, frame);
-    if (es) elements.push({ id: e.id, labelId: e.label_id, points: es.shape.points, outside: es.shape.outside, occluded: es.shape.occluded });
-  }
-  const shape: TrackedShape | undefined = at?.shape;
-  if (!shape && !elements.length) return null;
-  const type = (shape?.type ?? t.shapes[0]?.type ?? "skeleton") as ShapeType;
+  const at = trackAt(t, frame);
+  if (!at) return null;
+  // A skeleton's points are its element tracks', in the track's element order.
+  const elements: SceneElement[] = at.elements.map((e, i) => ({
+    id: t.elements[i]?.id ?? 0, labelId: e.label_id, points: e.points as number[], outside: e.outside, occluded: e.occluded,
+  })); // prettier-ignore
+  const skeletonOutside = at.type === "skeleton" && elements.length > 0 && elements.every((e) => e.outside);
   return {
-    key: keyOf("track", t.id), kind: "track", id: t.id, labelId: t.label_id, type,
-    points: shape?.points ?? [], rotation: shape?.rotation ?? 0, occluded: shape?.occluded ?? false,
-    outside: shape ? shape.outside : elements.every((e) => e.outside), zOrder: shape?.z_order ?? 0,
-    group: t.group ?? 0, source: t.source, keyframe: at?.keyframe ?? false,
-    interpolated: at ? !at.keyframe : false, attributes: t.attributes,
-    shapeAttributes: shape?.attributes ?? [], elements,
+    key: keyOf("track", t.id), kind: "track", id: t.id, labelId: t.label_id, type: at.type as ShapeType,
+    points: at.points as number[], rotation: at.rotation, occluded: at.occluded,
+    outside: at.outside || skeletonOutside, zOrder: at.z_order, group: t.group ?? 0, source: t.source,
+    keyframe: at.keyframe, interpolated: !at.keyframe, attributes: t.attributes,
+    shapeAttributes: at.attributes as AttributeVal[], elements,
   }; // prettier-ignore
 }

@@ -1,16 +1,11 @@
-// A track's state on a frame. Interpolation between keyframes is ported separately
-// (web/src/annotation/interpolation.ts, checked against the Python golden fixtures); until
-// it is there, a track shows on its keyframes only.
-import type { TrackedShape } from "./types";
+// A track's state on a frame, from the shared TypeScript port of the domain's
+// interpolation (web/src/annotation/interpolation.ts, held to the Python golden fixtures).
+import { shapeAt } from "../../annotation/interpolation";
+import type { InterpolatedShape } from "../../annotation/types";
+import type { Track, TrackedShape } from "./types";
 
-export interface TrackAt {
-  shape: TrackedShape;
-  keyframe: boolean;
-}
-
-export function trackShapeAt(keyframes: TrackedShape[], frame: number): TrackAt | null {
-  for (const k of keyframes) if (k.frame === frame) return { shape: k, keyframe: true };
-  return null;
+export function trackAt(track: Track, frame: number): InterpolatedShape | null {
+  return shapeAt(track, frame);
 }
 
 /** The keyframe at or before `frame` (what an edit between keyframes starts from). */
