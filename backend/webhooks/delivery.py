@@ -11,8 +11,9 @@ exponential backoff (capped at MAX_BACKOFF_S) and holds back only its own webhoo
 Retries end: when an attempt fails for an entry older than `max_age_s`
 (VELLUM_WEBHOOK_MAX_AGE_S) after its event, it is given up with the entries behind it that
 are as old, each recorded as a delivery with no status code saying so (it can be
-redelivered), and the webhook goes on with the next entry in order. Redeliveries asked for through the API are
-sent here too, each on its own (as CVAT queues them), with the same retries.
+redelivered), and the webhook goes on with the next entry in order. Redeliveries asked
+for through the API are sent here too, each on its own (as CVAT queues them), with the
+same retries.
 
 The clock is injected so tests can live through long outages without waiting."""
 
@@ -23,7 +24,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -182,8 +183,17 @@ class Deliverer:
         """One attempt for every webhook and redelivery that is due; returns how many
         entries were settled (delivered or given up)."""
         webhooks, again = await self.due(), await self.due_redeliveries()
+        # Each attempt holds a pooled connection for up to TIMEOUT_S: leave the rest of the
+        # pool (shared with the API in `vellum serve`) free.
+        limit = asyncio.Semaphore(max(1, self.pool.max_size // 2))
+
+        async def bounded(attempt: Awaitable[bool]) -> bool:
+            async with limit:
+                return await attempt
+
         results = await asyncio.gather(
-            *(self.attempt(w) for w in webhooks), *(self.redeliver(r) for r in again)
+            *(bounded(self.attempt(w)) for w in webhooks),
+            *(bounded(self.redeliver(r)) for r in again),
         )
         return sum(results)
 
