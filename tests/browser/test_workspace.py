@@ -117,8 +117,9 @@ def open_job(page: Any, job: Job, user: tuple[str, str]) -> None:
 def screen(page: Any, x: float, y: float) -> tuple[float, float]:
     """Page coordinates of image point (x, y) in the current view."""
     return tuple(page.evaluate(  # type: ignore[return-value]
-        """([x, y]) => { const c = window.__vellum.canvas; const r = c.canvas.getBoundingClientRect();
-            return [r.left + c.view.x + x * c.view.scale, r.top + c.view.y + y * c.view.scale]; }""",
+        """([x, y]) => { const c = window.__vellum.canvas, v = c.view;
+            const r = c.canvas.getBoundingClientRect();
+            return [r.left + v.x + x * v.scale, r.top + v.y + y * v.scale]; }""",
         [x, y],
     ))  # fmt: skip
 
@@ -212,7 +213,8 @@ def test_draw_every_shape_type(server: Server, http: httpx.Client, page: Any) ->
 
 
 def shapes_in(page: Any) -> list[dict[str, Any]]:
-    return list(page.evaluate("[...window.__vellum.ws.store.view.shapes.values()].filter(s => s.id > 0)"))
+    shapes = "[...window.__vellum.ws.store.view.shapes.values()]"
+    return list(page.evaluate(f"{shapes}.filter(s => s.id > 0)"))
 
 
 def wait_shapes(page: Any, count: int, timeout_ms: float = 1000) -> None:
@@ -251,7 +253,8 @@ def test_two_users_see_each_other_and_lose_nothing_offline(
     tool(bob, "Select")
     drag(bob, (90, 70), (190, 170))
     alice.wait_for_function(
-        "id => window.__vellum.ws.store.view.shapes.get(id).points[0] > 130", arg=rect["id"], timeout=1000
+        "id => window.__vellum.ws.store.view.shapes.get(id).points[0] > 130",
+        arg=rect["id"], timeout=1000,
     )  # fmt: skip
     shot(alice, "workspace-two-users")
 
@@ -321,5 +324,144 @@ def test_track_across_frames(server: Server, http: httpx.Client, page: Any) -> N
     click(page, 220, 280)  # the object, held at frame 4's place
     page.keyboard.press("o")
     data = job.wait(lambda d: len(d["tracks"][0]["shapes"]) == 3)
-    assert data["tracks"][0]["shapes"][2]["frame"] == 5 and data["tracks"][0]["shapes"][2]["outside"]
+    end = data["tracks"][0]["shapes"][2]
+    assert end["frame"] == 5 and end["outside"]
     page.wait_for_function("window.__vellum.ws.objects().every(o => o.outside)")
+
+
+# --- performance ---------------------------------------------------------------------------------
+
+MEASURE = """async (ms) => {
+  const deltas = []; let last = performance.now(); const end = last + ms;
+  await new Promise((done) => { const tick = (t) => { deltas.push(t - last); last = t;
+    if (t < end) requestAnimationFrame(tick); else done(); }; requestAnimationFrame(tick); });
+  return deltas;
+}"""
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def test_frame_time_with_5000_objects(server: Server, http: httpx.Client, page: Any) -> None:
+    job = Job(http)
+    label = job.labels["car"]["id"]
+    shapes = []
+    for frame in range(6):  # 5,000 on frame 0, 50,000 in the job
+        count = 5000 if frame == 0 else 9000
+        for i in range(count):
+            x, y = (i % 100) * 6.3, (i // 100 % 75) * 6.3
+            shapes.append({"type": "rectangle", "frame": frame, "label_id": label,
+                           "points": [x, y, x + 5, y + 5], "z_order": i})  # fmt: skip
+    r = http.put(f"/api/jobs/{job.id}/annotations", json={"shapes": shapes})
+    assert r.status_code == 200, r.text[:300]
+    page.set_default_timeout(60_000)
+    open_job(page, job, server.admin)
+    page.wait_for_function("window.__vellum.ws.objects().length === 5000")
+    tool(page, "Select")
+    # drag one object (the topmost at 320,240) while measuring animation frames
+    target = page.evaluate("window.__vellum.canvas.hit([320.5, 240.5]).id")
+    page.evaluate("window.__vellum.canvas.drawTimes.length = 0")
+    measuring = page.evaluate_handle(f"({MEASURE})(2500)")
+    page.mouse.move(*screen(page, 320.5, 240.5))
+    page.mouse.down()
+    for k in range(60):
+        page.mouse.move(*screen(page, 320.5 + k, 240.5 + k / 2))
+    page.mouse.up()
+    drag_deltas = measuring.json_value()
+    drag_draws = list(page.evaluate("window.__vellum.canvas.drawTimes"))
+    job.wait(lambda d: any(s["id"] == target and s["points"][0] > 370 for s in d["shapes"]), 30)
+    # pan the whole frame
+    page.evaluate("window.__vellum.canvas.drawTimes.length = 0")
+    measuring = page.evaluate_handle(f"({MEASURE})(2500)")
+    box = page.locator("canvas").bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 5)  # the background outside the image
+    page.mouse.down()
+    for k in range(60):
+        page.mouse.move(box["x"] + 5 + k * 3, box["y"] + 5 + k * 2)
+    page.mouse.up()
+    pan_deltas = measuring.json_value()
+    pan_draws = list(page.evaluate("window.__vellum.canvas.drawTimes"))
+    assert page.evaluate("window.__vellum.canvas.view.x") > 0
+    for name, deltas, draws in (("drag", drag_deltas, drag_draws), ("pan", pan_deltas, pan_draws)):
+        assert draws, f"nothing was drawn while {name}ging"
+        p50, p95 = percentiles(deltas)
+        d50, d95 = percentiles(draws)
+        print(f"\n5000 objects, {name}: animation frame p50 {p50:.1f} ms p95 {p95:.1f} ms; "
+              f"canvas draw p50 {d50:.1f} ms p95 {d95:.1f} ms ({len(draws)} draws)")  # fmt: skip
+    shot(page, "workspace-5000")
+
+
+# --- undo, history, review ----------------------------------------------------------------------
+
+
+def test_undo_redo_history_and_time_travel(server: Server, http: httpx.Client, page: Any) -> None:
+    job = Job(http)
+    open_job(page, job, server.admin)
+    tool(page, "Rectangle")
+    drag(page, (40, 40), (140, 100))
+    drag(page, (200, 40), (300, 100))
+    job.wait(lambda d: len(d["shapes"]) == 2)
+    page.locator("canvas").focus()
+    page.keyboard.press("Control+z")
+    job.wait(lambda d: len(d["shapes"]) == 1)
+    wait_shapes(page, 1)
+    page.keyboard.press("Control+Shift+z")
+    job.wait(lambda d: len(d["shapes"]) == 2)
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+y")
+    data = job.wait(lambda d: len(d["shapes"]) == 2)
+    wait_shapes(page, 2)
+
+    page.get_by_role("tab", name="History").click()
+    history = page.get_by_role("list", name="Job history")
+    history.get_by_text("created 1 shape").first.wait_for()
+    assert history.locator("li").count() >= 6  # job creation, 2 creates, 2 undos, 2 redos
+    # the revision before the second rectangle: the job as it was, read-only
+    entries = http.get(f"/api/jobs/{job.id}/history", params={"type": "ObjectsCreated"}).json()
+    second = entries["results"][1]["revision"]
+    history.get_by_role("button").filter(has_text=f"r{second - 1} ").click()
+    page.get_by_role("status").filter(has_text=f"revision {second - 1}").wait_for()
+    assert page.evaluate("window.__vellum.ws.objects().length") == 1
+    shot(page, "workspace-history")
+    assert page.get_by_role("button", name="Polygon", exact=True).is_disabled()
+    drag(page, (300, 300), (350, 350))  # the rectangle tool is still on
+    page.locator(".ws-toast").filter(has_text="read-only").wait_for()
+    page.get_by_role("button", name="Back to the present").first.click()
+    page.wait_for_function("window.__vellum.ws.objects().length === 2")
+    assert len(job.annotations()["shapes"]) == len(data["shapes"])
+
+
+def test_review_issue_live(server: Server, http: httpx.Client, page: Any, new_page: Any) -> None:
+    job = Job(http)
+    other = register(server.url)
+    assert http.patch(f"/api/jobs/{job.id}", json={"assignee": other["id"]}).status_code == 200
+    reviewer, annotator = page, new_page()
+    open_job(reviewer, job, server.admin)
+    open_job(annotator, job, (str(other["username"]), PASSWORD))
+    annotator.get_by_role("tab", name="Issues").click()
+
+    reviewer.once("dialog", lambda d: d.accept("The wheel is not covered"))
+    tool(reviewer, "Issue")
+    drag(reviewer, (40, 290), (200, 340))
+    issue = annotator.get_by_role("list", name="Issues").get_by_role("button").first
+    issue.filter(has_text="frame 0 · open").wait_for(timeout=2000)
+    issue.click()
+    annotator.get_by_text("The wheel is not covered").wait_for()
+    annotator.get_by_label("Comment", exact=True).fill("Fixed, thanks")
+    annotator.get_by_role("button", name="Comment", exact=True).click()
+    annotator.get_by_role("button", name="Resolve").click()
+    [row] = http.get("/api/issues", params={"job_id": job.id}).json()["results"]
+    deadline = time.monotonic() + 10
+    while not row["resolved"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+        row = http.get(f"/api/issues/{row['id']}").json()
+    assert row["position"] == pytest.approx([40, 290, 200, 340], abs=1.5)
+    query = {"issue_id": row["id"], "sort": "id"}
+    comments = http.get("/api/comments", params=query).json()["results"]
+    assert [c["message"] for c in comments] == ["The wheel is not covered", "Fixed, thanks"]
+    reviewer.get_by_role("tab", name="Issues").click()
+    reviewer.get_by_role("list", name="Issues").get_by_text("resolved").wait_for(timeout=2000)
+    shot(annotator, "workspace-review")

@@ -59,7 +59,7 @@ function IssueThread({ ws, issue }: { ws: Workspace; issue: Issue }) {
   const [comments, setComments] = useState<Comment[]>([]);
   const [text, setText] = useState("");
   useEffect(() => {
-    api<{ results: Comment[] }>("GET", `/api/comments?issue_id=${issue.id}&page_size=1000`).then(
+    api<{ results: Comment[] }>("GET", `/api/comments?issue_id=${issue.id}&sort=id&page_size=1000`).then(
       (r) => setComments(r.results),
       (e: Error) => ws.say(e.message),
     );
