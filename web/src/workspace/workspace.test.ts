@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { stateFromData } from "./model/apply";
+import { JobStore } from "./model/store";
+import type { Label, LabeledData } from "./model/types";
+import { Workspace } from "./workspace";
+
+const LABELS = [
+  { id: 1, name: "car", color: "#ff0000", type: "any", svg: "", sublabels: [], parent_id: null,
+    attributes: [
+      { id: 10, name: "color", mutable: false, input_type: "select", values: ["red", "blue"], default_value: "red" },
+      { id: 11, name: "parked", mutable: true, input_type: "checkbox", values: ["false"], default_value: "false" },
+    ] },
+  { id: 2, name: "person", color: "#00ff00", type: "any", svg: "", sublabels: [], parent_id: null, attributes: [] },
+] as Label[]; // prettier-ignore
+
+function rect(id: number, frame: number, x: number) {
+  return { id, type: "rectangle", frame, label_id: 1, points: [x, 0, x + 10, 10], elements: [] };
+}
+
+function workspace(data: Partial<LabeledData>) {
+  const store = new JobStore();
+  store.loadSnapshot(5, { shapes: [], tracks: [], tags: [], ...data } as LabeledData);
+  const ws = new Workspace(
+    { id: 1, task_id: 1, start_frame: 0, stop_frame: 9, mode: "annotation" },
+    Array.from({ length: 10 }, (_, i) => i),
+    () => ({ width: 100, height: 100, name: "f" }),
+    LABELS,
+    store,
+    null,
+  );
+  return { ws, store };
+}
+
+const last = (store: JobStore) => store.pending[store.pending.length - 1].command;
+
+describe("Workspace edits", () => {
+  it("a track drawn in track mode keeps immutable attributes on the track, mutable on the keyframe", () => {
+    const { ws, store } = workspace({});
+    ws.create("rectangle", [1, 1, 5, 5], { track: true });
+    const cmd = last(store);
+    expect(cmd.type).toBe("create");
+    if (cmd.type !== "create") return;
+    expect(cmd.tracks[0].attributes).toEqual([{ spec_id: 10, value: "red" }]);
+    expect(cmd.tracks[0].shapes[0].attributes).toEqual([{ spec_id: 11, value: "false" }]);
+    expect(ws.objects()).toHaveLength(1); // shown at once
+  });
+
+  it("moving a track between keyframes sets a keyframe on this frame", () => {
+    const { ws, store } = workspace({
+      tracks: [{ id: 3, frame: 0, label_id: 1, shapes: [{ frame: 0, type: "rectangle", points: [0, 0, 10, 10] }], elements: [] } as never],
+    });
+    ws.goto(4);
+    const [o] = ws.objects();
+    expect(o.interpolated).toBe(true);
+    ws.change(o, { points: [5, 5, 15, 15] }, "Move");
+    expect(last(store)).toMatchObject({ type: "set_keyframe", track_id: 3, shape: { frame: 4, points: [5, 5, 15, 15] } });
+    expect(ws.objects()[0].keyframe).toBe(true);
+  });
+
+  it("locked objects are not edited unless forced; time travel is read-only", () => {
+    const { ws, store } = workspace({ shapes: [rect(1, 0, 0)] as never });
+    ws.select("shape:1");
+    ws.toggleLocal(ws.locked);
+    ws.toggleOccluded();
+    ws.remove();
+    expect(store.pending).toHaveLength(0);
+    ws.remove(ws.selection, true);
+    expect(store.pending).toHaveLength(1);
+    ws.past = { revision: 2, state: stateFromData(2, { shapes: [], tracks: [], tags: [] }) };
+    ws.create("rectangle", [0, 0, 1, 1]);
+    expect(store.pending).toHaveLength(1);
+    expect(ws.messages.at(-1)!.text).toMatch(/read-only/);
+  });
+
+  it("merge turns shapes on several frames into one track and removes them", () => {
+    const { ws, store } = workspace({ shapes: [rect(1, 0, 0), rect(2, 3, 30), rect(3, 6, 60)] as never });
+    for (const [frame, id] of [[3, 2], [0, 1], [6, 3]]) {
+      ws.goto(frame);
+      ws.mergeSelection.push({ ...ws.find(`shape:${id}`)!, frameOf: frame });
+    }
+    ws.merge();
+    const [create, del] = store.pending.map((p) => p.command);
+    expect(create.type === "create" && create.tracks[0].shapes.map((s) => [s.frame, s.points[0]])).toEqual([[0, 0], [3, 30], [6, 60]]);
+    expect(del).toMatchObject({ type: "delete", shapes: [{ id: 1 }, { id: 2 }, { id: 3 }] });
+    expect(store.view.shapes.size).toBe(0);
+    expect(store.view.tracks.size).toBe(1);
+  });
+
+  it("split ends the track here and continues it as a new one", () => {
+    const kf = (frame: number, x: number) => ({ frame, type: "rectangle", points: [x, 0, x + 10, 10] });
+    const { ws, store } = workspace({
+      tracks: [{ id: 3, frame: 0, label_id: 1, shapes: [kf(0, 0), kf(4, 40), kf(8, 80)], elements: [] } as never],
+    });
+    ws.goto(2);
+    ws.select("track:3");
+    ws.split();
+    const cmds = store.pending.map((p) => p.command);
+    expect(cmds[0].type === "create" && cmds[0].tracks[0].shapes.map((s) => s.frame)).toEqual([2, 4, 8]);
+    expect(cmds[1]).toMatchObject({ type: "set_keyframe", track_id: 3, shape: { frame: 2, outside: true } });
+    expect(cmds.slice(2)).toEqual([
+      { type: "delete_keyframe", track_id: 3, frame: 4 },
+      { type: "delete_keyframe", track_id: 3, frame: 8 },
+    ]);
+    expect(store.view.tracks.get(3)!.shapes.map((s) => s.frame)).toEqual([0, 2]);
+  });
+
+  it("copy/paste, propagate and group", () => {
+    const { ws, store } = workspace({ shapes: [rect(1, 0, 0), rect(2, 0, 50)] as never });
+    ws.select("shape:1");
+    ws.copy();
+    ws.paste();
+    const pasted = last(store);
+    expect(pasted.type === "create" && pasted.shapes[0].points).toEqual([10, 10, 20, 20]); // offset on its own frame
+    ws.propagate(3);
+    const copies = last(store);
+    expect(copies.type === "create" && copies.shapes.map((s) => s.frame)).toEqual([1, 2, 3]);
+    ws.goto(0);
+    ws.select("shape:1");
+    ws.select("shape:2", true);
+    ws.group();
+    expect(last(store)).toMatchObject({ type: "update", shapes: [{ id: 1, group: 1 }, { id: 2, group: 1 }] });
+  });
+
+  it("a new label brings its default attributes", () => {
+    const { ws, store } = workspace({ shapes: [rect(1, 0, 0)] as never });
+    ws.setLabelOf(ws.find("shape:1")!, 2);
+    expect(last(store)).toMatchObject({ type: "update", shapes: [{ id: 1, label_id: 2, attributes: [] }] });
+  });
+});
