@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "./client";
-import { nextDelay, percent, pollRequest, MAX_POLL_ERRORS } from "./polling";
+import { describeRequest, nextDelay, percent, pollRequest, MAX_POLL_ERRORS } from "./polling";
 import type { BackgroundRequest } from "./types";
 
 function rq(status: BackgroundRequest["status"], progress: number | null = null): BackgroundRequest {
@@ -64,5 +64,23 @@ describe("request polling", () => {
     expect(percent(rq("started", 0.426))).toBe(43);
     expect(percent(rq("queued"))).toBeNull();
     expect(percent(rq("finished", 0.2))).toBe(100);
+  });
+});
+
+describe("request descriptions", () => {
+  const of = (type: string, target: string, extra: Partial<BackgroundRequest["operation"]> = {}) => ({
+    ...rq("queued"),
+    operation: { type, target, task_id: null, project_id: null, job_id: null, format: null, ...extra },
+  });
+  it("names the work and its subject", () => {
+    expect(describeRequest(of("create:task", "task", { task_id: 4 }))).toBe("Creation of task #4");
+    expect(describeRequest(of("export:dataset", "project", { project_id: 2, format: "COCO 1.0" }))).toBe(
+      "Export of project #2 (COCO 1.0)",
+    );
+    expect(describeRequest(of("import:annotations", "job", { job_id: 9, task_id: 3, format: "CVAT 1.1" }))).toBe(
+      "Import into job #9 (CVAT 1.1)",
+    );
+    expect(describeRequest(of("export:backup", "task", { task_id: 1 }))).toBe("Backup of task #1");
+    expect(describeRequest(of("import:backup", "project"))).toBe("Restore of a project backup");
   });
 });

@@ -87,3 +87,17 @@ export function percent(request: BackgroundRequest): number | null {
   // CVAT reports a fraction 0..1.
   return Math.max(0, Math.min(100, Math.round(request.progress * 100)));
 }
+
+/** A request in words, from its operation ("Export of task #3 (COCO 1.0)"). */
+export function describeRequest(request: BackgroundRequest): string {
+  const o = request.operation;
+  const [action, what] = o.type.split(":");
+  const id = o.job_id ?? o.task_id ?? o.project_id;
+  const subject = `${o.target}${id !== null && id !== undefined ? ` #${id}` : ""}`;
+  const format = o.format ? ` (${o.format})` : "";
+  if (o.type === "create:task") return `Creation of ${subject}`;
+  if (what === "backup") return action === "export" ? `Backup of ${subject}` : `Restore of a ${o.target} backup`;
+  if (action === "export") return `Export of ${subject}${format}`;
+  if (action === "import") return `Import into ${subject}${format}`;
+  return `${o.type} of ${subject}`;
+}

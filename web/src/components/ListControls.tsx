@@ -21,10 +21,12 @@ interface ToolbarProps {
   onChange: (query: ListQuery) => void;
   filters?: FilterSpec[];
   sorts: SortSpec[];
+  /** False for lists the API does not search (requests). */
+  searchable?: boolean;
   children?: ReactNode;
 }
 
-export function ListToolbar({ what, query, onChange, filters = [], sorts, children }: ToolbarProps) {
+export function ListToolbar({ what, query, onChange, filters = [], sorts, searchable = true, children }: ToolbarProps) {
   const [search, setSearch] = useState(query.search);
   useEffect(() => setSearch(query.search), [query.search]);
 
@@ -32,26 +34,28 @@ export function ListToolbar({ what, query, onChange, filters = [], sorts, childr
     onChange(changed(query, { filters: { ...query.filters, [name]: value } }));
 
   return (
-    <div className="toolbar" role="search">
-      <form
-        className="search"
-        onSubmit={(e) => {
-          e.preventDefault();
-          onChange(changed(query, { search }));
-        }}
-      >
-        <input
-          type="search"
-          aria-label={`Search ${what}`}
-          placeholder={`Search ${what}`}
-          value={search}
-          onChange={(e) => {
-            setSearch(e.target.value);
-            if (!e.target.value && query.search) onChange(changed(query, { search: "" }));
+    <div className="toolbar" role={searchable ? "search" : "group"} aria-label={`Find ${what}`}>
+      {searchable && (
+        <form
+          className="search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            onChange(changed(query, { search }));
           }}
-        />
-        <button type="submit">Search</button>
-      </form>
+        >
+          <input
+            type="search"
+            aria-label={`Search ${what}`}
+            placeholder={`Search ${what}`}
+            value={search}
+            onChange={(e) => {
+              setSearch(e.target.value);
+              if (!e.target.value && query.search) onChange(changed(query, { search: "" }));
+            }}
+          />
+          <button type="submit">Search</button>
+        </form>
+      )}
       {filters.map((f) =>
         f.options ? (
           <label key={f.name} className="inline-field">
@@ -108,14 +112,14 @@ export function Pager({ query, count, onChange, what }: { query: ListQuery; coun
   const go = (page: number) => onChange({ ...query, page });
   return (
     <nav className="pager" aria-label={`Pages of ${what}`}>
-      <button type="button" onClick={() => go(query.page - 1)} disabled={query.page <= 1}>
-        ‹ Previous
+      <button type="button" onClick={() => go(query.page - 1)} disabled={query.page <= 1} aria-label="Previous page">
+        <span aria-hidden="true">‹</span> Previous
       </button>
       <span aria-live="polite">
         Page {Math.min(query.page, pages)} of {pages} · {count} {count === 1 ? what.replace(/s$/, "") : what}
       </span>
-      <button type="button" onClick={() => go(query.page + 1)} disabled={query.page >= pages}>
-        Next ›
+      <button type="button" onClick={() => go(query.page + 1)} disabled={query.page >= pages} aria-label="Next page">
+        Next <span aria-hidden="true">›</span>
       </button>
       <label className="inline-field">
         <span>Per page</span>

@@ -4,10 +4,11 @@
 // is done with a toast: a download for exports and backups, a link for new tasks.
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { pollRequest } from "../api/polling";
+import { describeRequest, pollRequest } from "../api/polling";
 import { requests } from "../api/resources";
 import type { BackgroundRequest } from "../api/types";
 import { localPath } from "../api/upload";
+import { useAuth } from "./Auth";
 import { useNotify, type ToastAction } from "./Notifications";
 
 export interface Tracked {
@@ -89,6 +90,28 @@ export function RequestsProvider({ children }: { children: ReactNode }) {
     controllers.current.get(id)?.abort();
     setTracked((all) => all.filter((t) => t.id !== id));
   }, []);
+
+  // After a reload (or on signing in), follow the user's requests still running.
+  const { user } = useAuth();
+  useEffect(() => {
+    if (user === null) {
+      // Signed out: what was followed belonged to the previous user.
+      controllers.current.forEach((c) => c.abort());
+      controllers.current.clear();
+      setTracked([]);
+    }
+    if (!user) return;
+    let live = true;
+    for (const status of ["queued", "started"]) {
+      requests.list(`?status=${status}&page_size=20`).then(
+        (page) => live && page.results.forEach((r) => track(r.id, { title: describeRequest(r) })),
+        () => {}, // nothing to resume is no error worth a toast
+      );
+    }
+    return () => {
+      live = false;
+    };
+  }, [user, track]);
 
   useEffect(() => {
     const all = controllers.current;

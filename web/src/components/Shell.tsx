@@ -9,7 +9,6 @@ import { useNotify } from "./Notifications";
 import { paths } from "./paths";
 import { useRequests } from "./Requests";
 import { ProgressBar } from "./ui";
-import { forgetUsers } from "./UserSelect";
 import { CloseIcon } from "./icons";
 
 export function Shell() {
@@ -84,7 +83,7 @@ function ActiveRequests() {
         onClick={() => menu.setOpen(!menu.open)}
       >
         {active.length ? <span className="spinner" aria-hidden="true" /> : null}
-        Background work ({active.length} running)
+        Background work{active.length ? ` (${active.length} running)` : ""}
       </button>
       {menu.open && (
         <div id="requests-menu" className="menu-panel requests-panel">
@@ -150,7 +149,6 @@ function UserMenu() {
               } catch (e) {
                 notify.error("Sign out failed", (e as Error).message);
               }
-              forgetUsers();
               navigate(paths.signIn);
             }}
           >

@@ -84,7 +84,7 @@ export default function ProjectPage() {
           <dd>{userName(p.owner)}</dd>
           <dt>Assignee</dt>
           <dd>
-            <UserSelect label="Assignee of the project" hideLabel value={p.assignee} onChange={(assignee_id) => update({ assignee_id }, "The assignee").catch(() => {})} />
+            <UserSelect label="Assignee of the project" hideLabel value={p.assignee} onChange={(assignee_id) => update({ assignee_id }, "The assignee")} />
           </dd>
           <dt>Subsets</dt>
           <dd>{p.task_subsets.join(", ") || "—"}</dd>

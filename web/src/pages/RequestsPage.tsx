@@ -59,7 +59,7 @@ export default function RequestsPage() {
       <div className="page-header">
         <h1>Requests</h1>
       </div>
-      <ListToolbar what="requests" query={query} onChange={setQuery} filters={FILTERS} sorts={SORTS} />
+      <ListToolbar what="requests" query={query} onChange={setQuery} filters={FILTERS} sorts={SORTS} searchable={false} />
       <ErrorNote error={list.error} title="The requests could not be loaded" />
       {list.data && list.data.results.length === 0 && (
         <Empty>
@@ -74,7 +74,7 @@ export default function RequestsPage() {
               <th scope="col">Of</th>
               <th scope="col">Status</th>
               <th scope="col">Progress</th>
-              <th scope="col">Started</th>
+              <th scope="col">Created</th>
               <th scope="col">
                 <span className="visually-hidden">Actions</span>
               </th>

@@ -5,7 +5,6 @@ import { Link, Navigate, useLocation, useNavigate } from "react-router-dom";
 import { useAuth } from "../components/Auth";
 import { nextPage, paths } from "../components/paths";
 import { ErrorNote } from "../components/ui";
-import { forgetUsers } from "../components/UserSelect";
 
 export default function SignInPage() {
   const { user, signIn } = useAuth();
@@ -24,7 +23,6 @@ export default function SignInPage() {
     setError(null);
     try {
       await signIn(username.trim(), password);
-      forgetUsers();
       navigate(nextPage(location.search), { replace: true });
     } catch (err) {
       setError(err as Error);

@@ -7,7 +7,6 @@ import { ApiError } from "../api/client";
 import { useAuth } from "../components/Auth";
 import { nextPage, paths } from "../components/paths";
 import { ErrorNote } from "../components/ui";
-import { forgetUsers } from "../components/UserSelect";
 
 const FIELDS = [
   { name: "first_name", label: "First name", type: "text", auto: "given-name", required: false },
@@ -44,7 +43,6 @@ export default function SignUpPage() {
     setBusy(true);
     try {
       await signUp({ ...values, username: values.username.trim(), email: values.email.trim() });
-      forgetUsers();
       navigate(nextPage(location.search), { replace: true });
     } catch (err) {
       setBusy(false);
@@ -71,10 +69,7 @@ export default function SignUpPage() {
         <div className="two-columns">
           {FIELDS.map((f) => (
             <label key={f.name} className={`field${f.name.startsWith("password") || f.name === "username" || f.name === "email" ? " span-2" : ""}`}>
-              <span>
-                {f.label}
-                {f.required && <span aria-hidden="true"> *</span>}
-              </span>
+              <span className={f.required ? "required" : undefined}>{f.label}</span>
               <input
                 type={f.type}
                 autoComplete={f.auto}

@@ -90,7 +90,7 @@ export default function TaskPage() {
           <dd>{userName(t.owner)}</dd>
           <dt id="task-assignee">Assignee</dt>
           <dd>
-            <UserSelect label="Assignee of the task" hideLabel value={t.assignee} onChange={(assignee_id) => update({ assignee_id }, "The assignee").catch(() => {})} />
+            <UserSelect label="Assignee of the task" hideLabel value={t.assignee} onChange={(assignee_id) => update({ assignee_id }, "The assignee")} />
           </dd>
           <dt>Subset</dt>
           <dd>{t.subset || "—"}</dd>
