@@ -208,6 +208,27 @@ def test_draw_every_shape_type(server: Server, http: httpx.Client, page: Any) ->
     assert page.locator(".ws-obj").count() == len(kinds) + 1
     shot(page, "workspace")
 
+    # edit: a rectangle's corner, its rotation handle, Alt+click deletes a polygon point
+    tool(page, "Select")
+    click(page, 100, 85)
+    drag(page, (150, 120), (200, 160))
+    job.wait(
+        lambda d: shape_of(d, rect["id"])["points"] == pytest.approx([50, 50, 200, 160], abs=1.5)
+    )
+    top = page.evaluate("window.__vellum.canvas.view.scale")
+    drag(page, (125, 50 - 24 / top), (240, 105))  # the handle above the top edge, to the right
+    job.wait(lambda d: shape_of(d, rect["id"])["rotation"] == pytest.approx(90, abs=2))
+    polygon = by_type["polygon"]
+    click(page, 230, 90)
+    page.keyboard.down("Alt")
+    click(page, 280, 60)
+    page.keyboard.up("Alt")
+    job.wait(lambda d: len(shape_of(d, polygon["id"])["points"]) == 6)
+
+
+def shape_of(data: dict[str, Any], shape_id: int) -> dict[str, Any]:
+    return next(s for s in data["shapes"] if s["id"] == shape_id)
+
 
 # --- two people in one job -------------------------------------------------------------------
 

@@ -95,7 +95,8 @@ export const SHORTCUTS: Shortcut[] = [
       const v = values[(Number(e.key) + 9) % 10];
       if (v !== undefined && (spec.input_type === "select" || spec.input_type === "radio" || spec.input_type === "checkbox")) ws.setAttribute(o, spec.id, v);
     } },
-  { keys: "Shift+B+= / Shift+B+-", what: "Brightness up / down", group: "Image", match: () => false, run: () => undefined },
+  { keys: "Shift+B+= / Shift+B+-", what: "Brightness up / down (Shift+C: contrast)", group: "Image", match: () => false, run: () => undefined },
+  { keys: "Alt+Click on a point", what: "Delete the point (polygon, polyline, points)", group: "Objects", match: () => false, run: () => undefined },
 ];
 
 function jumpKeyframe(ws: Workspace, dir: 1 | -1): void {

@@ -244,6 +244,14 @@ export class CanvasController {
     }
     // select tool
     const h = this.hitHandle(p);
+    if (h && e.altKey && h.handle.kind === "vertex" && MIN_POINTS[h.obj.type] !== undefined) {
+      // Alt+click on a point deletes it (as CVAT), keeping the shape's minimum
+      if (h.obj.points.length / 2 > MIN_POINTS[h.obj.type]) {
+        const points = h.obj.points.filter((_, i) => Math.floor(i / 2) !== h.handle.index);
+        this.ws.change(h.obj, { points }, "Delete point");
+      } else this.ws.say(`A ${h.obj.type} keeps at least ${MIN_POINTS[h.obj.type]} points`);
+      return;
+    }
     if (h) {
       this.drag = { kind: "vertex", key: h.obj.key, obj: h.obj, handle: h.handle };
       return;
