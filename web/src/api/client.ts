@@ -37,6 +37,9 @@ export function errorMessage(body: unknown, status: number): string {
   return `Request failed (${status})`;
 }
 
+/** Dispatched on window when a request was refused for want of a session. */
+export const UNAUTHORIZED = "vellum:unauthorized";
+
 export async function api<T = unknown>(
   method: string,
   path: string,
@@ -63,6 +66,10 @@ export async function api<T = unknown>(
     } catch {
       parsed = text;
     }
+  }
+  if (res.status === 401 && !path.startsWith("/api/auth/")) {
+    // The session ended (expired, signed out elsewhere): the app goes back to signing in.
+    window.dispatchEvent(new Event(UNAUTHORIZED));
   }
   if (!res.ok) throw new ApiError(res.status, errorMessage(parsed, res.status), parsed);
   return (text ? parsed : undefined) as T;

@@ -3,7 +3,7 @@
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { Navigate, useLocation } from "react-router-dom";
-import { ApiError } from "../api/client";
+import { ApiError, UNAUTHORIZED } from "../api/client";
 import { auth } from "../api/resources";
 import type { User } from "../api/types";
 
@@ -37,6 +37,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     whoAmI().then(setUser, () => setUser(null));
+    const lost = () => setUser(null);
+    window.addEventListener(UNAUTHORIZED, lost);
+    return () => window.removeEventListener(UNAUTHORIZED, lost);
   }, []);
 
   const signIn = useCallback(async (username: string, password: string) => {

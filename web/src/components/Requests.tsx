@@ -104,7 +104,10 @@ export function RequestsProvider({ children }: { children: ReactNode }) {
     let live = true;
     for (const status of ["queued", "started"]) {
       requests.list(`?status=${status}&page_size=20`).then(
-        (page) => live && page.results.forEach((r) => track(r.id, { title: describeRequest(r) })),
+        // Admins list everyone's requests: follow only one's own.
+        (page) =>
+          live &&
+          page.results.filter((r) => r.owner?.id === user.id).forEach((r) => track(r.id, { title: describeRequest(r) })),
         () => {}, // nothing to resume is no error worth a toast
       );
     }

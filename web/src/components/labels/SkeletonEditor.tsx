@@ -87,6 +87,9 @@ export function SkeletonEditor({ label, labelName, onChange, readOnly }: Props) 
                 className={`skeleton-point${readOnly ? "" : " movable"}`}
                 tabIndex={readOnly ? -1 : 0}
                 role={readOnly ? "img" : "slider"}
+                aria-roledescription={readOnly ? undefined : "movable point"}
+                aria-valuemin={readOnly ? undefined : 0}
+                aria-valuemax={readOnly ? undefined : 100}
                 aria-label={`Point ${pointName(i)}`}
                 aria-valuetext={`x ${p.x}, y ${p.y}`}
                 aria-valuenow={readOnly ? undefined : p.x}
