@@ -56,23 +56,6 @@ def scratch_dir(data_dir: str | Path, rq_id: str) -> Path:
     return Path(data_dir) / "data" / "format_work" / rq_id
 
 
-# An export's archive stays downloadable this long (CVAT keeps exports about a day too);
-# every new export removes the ones past it.
-EXPORT_TTL_S = 24 * 3600
-
-
-def _remove_expired_exports(data_dir: str | Path, now: float) -> None:
-    root = pipeline.exports_dir(data_dir, "x").parent
-    if not root.is_dir():
-        return
-    for old in root.iterdir():
-        try:
-            if now - old.stat().st_mtime > EXPORT_TTL_S:
-                shutil.rmtree(old, ignore_errors=True)
-        except FileNotFoundError:
-            continue
-
-
 class Progress:
     """Progress reported from the worker thread, written to the request now and then;
     `cancelled` is set once the user cancels (the thread stops at its next checkpoint)."""
@@ -222,9 +205,11 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
 
     async def body(row: requests.RequestRow) -> Done:
         info = registry.exporter_for(str(row.operation.format))
-        await asyncio.to_thread(_remove_expired_exports, data_dir, time.time())
+        await asyncio.to_thread(pipeline.remove_expired_exports, data_dir)
         exporter = info.exporter
         assert exporter is not None
+        # the read models hold at least what the request's version says (it may be reused)
+        await container.waiter.wait(int(row.params.get("position") or 0))
         parts = await _export_parts(container, row)
         target = pipeline.exports_dir(data_dir, rq_id) / str(row.params["filename"])
         progress = Progress(container, rq_id)

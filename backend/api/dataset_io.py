@@ -8,6 +8,10 @@ which streams it to the request's owner (404 once gone). With location=cloud_sto
 
 Without location, the resource's target storage decides.
 
+An export to a local file reuses the archive of an earlier finished export of the same
+object, format and save_images while the object has not changed since (CVAT's export
+cache): the request is finished at once, with the same archive under its own name.
+
 Import: /api/{jobs,tasks}/{id}/annotations/?format=&filename= over the single-file upload
 protocol (backend/api/file_upload.py) -> 202 {rq_id}; the arq job replaces the annotations
 (import_mode=replace, CVAT's default) or adds to them (import_mode=append) with one event
@@ -22,6 +26,7 @@ Permissions: a resource the user may not see is a 404, a refused action a 403.""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from typing import Any, Literal
 
@@ -33,7 +38,7 @@ from backend.api.errors import bad_request, not_found
 from backend.api.requests import RqId, enqueue
 from backend.api.routing import ApiRequest, ApiRouter
 from backend.cloud import export_target
-from backend.formats import pipeline, project_export, registry
+from backend.formats import pipeline, project_export, registry, sources
 from backend.services import requests
 from backend.services.labels import labels_for_task
 
@@ -141,20 +146,45 @@ async def _export(req: ApiRequest, target: Target) -> Response:
         raise bad_request("filename", f"{filename!r} is not a plain file name")
     filename = pipeline.safe_file_name(filename)
     kind = "export:dataset" if query.save_images else "export:annotations"
+    operation = requests.Operation(
+        type=kind, target=target, task_id=found["task_id"], project_id=found["project_id"],
+        job_id=found["job_id"], format=info.display_name,
+    )  # fmt: skip
     async with req.container.pool.connection() as conn:
+        version, position = await sources.export_version(
+            conn, found["task_id"] if target != "project" else None, found["job_id"],
+            found["project_id"],
+        )  # fmt: skip
         rq_id = await requests.create(
-            conn, owner_id=req.principal.id,
-            operation=requests.Operation(
-                type=kind, target=target, task_id=found["task_id"],
-                project_id=found["project_id"], job_id=found["job_id"], format=info.display_name,
-            ),
+            conn, owner_id=req.principal.id, operation=operation,
             params={
                 "save_images": query.save_images, "filename": filename,
                 "cloud_storage_id": storage_id, "cloud_key": cloud_key,
-                "base_url": req.absolute_url("/"),
+                "base_url": req.absolute_url("/"), "version": version, "position": position,
             },
         )  # fmt: skip
+        if storage_id is None and await _reuse(req, conn, rq_id, operation, version, filename):
+            return Response(msgspec.json.encode(RqId(rq_id)), 202, media_type="application/json")
     return await enqueue(req, "export_dataset", rq_id)
+
+
+async def _reuse(
+    req: ApiRequest, conn: Any, rq_id: str, operation: requests.Operation, version: str,
+    filename: str,
+) -> bool:  # fmt: skip
+    """Finish the request with the archive of an earlier export of the same version, if
+    one is still there (linked under this request's name); False when there is none."""
+    data_dir = req.container.settings.data_dir
+    await asyncio.to_thread(pipeline.remove_expired_exports, data_dir)
+    for earlier, name in await requests.finished_exports(conn, operation, version):
+        source = pipeline.exports_dir(data_dir, earlier) / name
+        target = pipeline.exports_dir(data_dir, rq_id) / filename
+        if await asyncio.to_thread(pipeline.link_export, source, target):
+            await requests.mark_started(conn, rq_id)
+            url = req.absolute_url(f"/api/requests/{rq_id}/download")
+            await requests.finish(conn, rq_id, result_url=url)
+            return True
+    return False
 
 
 _EXPORT_DOC = dict(

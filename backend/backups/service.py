@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from backend.backups.layout import PROJECT_FILE, BackupError, ProjectIn
 from backend.backups.reading import BackupArchive
 from backend.domain import tasks as domain
 from backend.domain.errors import DomainError
+from backend.formats import pipeline
 from backend.media.archive import ArchiveLimits
 from backend.media.storage import TaskStorage
 
@@ -48,23 +48,7 @@ def limits(container: Container) -> ArchiveLimits:
 def sweep_expired(data_dir: str | Path, ttl_s: float = EXPORT_TTL_S) -> int:
     """Remove finished backups older than `ttl_s`, and builds, scratch directories and
     uploads a killed process left behind (as old). Returns how many entries went."""
-    removed = 0
-    folder = root(data_dir)
-    if not folder.is_dir():
-        return 0
-    deadline = time.time() - ttl_s
-    for entry in folder.iterdir():
-        try:
-            if entry.stat().st_mtime >= deadline:
-                continue
-        except FileNotFoundError:
-            continue
-        if entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-        removed += 1
-    return removed
+    return pipeline.sweep_older(root(data_dir), ttl_s)
 
 
 async def export_backup(

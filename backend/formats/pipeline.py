@@ -5,8 +5,10 @@ an importer. No database here (workers/formats_jobs.py does the requests and eve
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -20,9 +22,38 @@ _STORED_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".zip", ".gz", ".mp4", ".t
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-. ]+")
 
 
+# An export's archive stays downloadable (and reusable) this long (CVAT keeps exports about
+# a day too); every new export removes the ones past it.
+EXPORT_TTL_S = 24 * 3600
+
+
 def exports_dir(data_dir: str | Path, rq_id: str) -> Path:
     """Where an export request's archive lives until it is removed."""
     return Path(data_dir) / "data" / "exports" / rq_id
+
+
+def sweep_older(folder: Path, ttl_s: float) -> int:
+    """Remove the entries of `folder` last modified more than `ttl_s` ago; how many."""
+    if not folder.is_dir():
+        return 0
+    deadline = time.time() - ttl_s
+    removed = 0
+    for entry in folder.iterdir():
+        try:
+            if entry.stat().st_mtime >= deadline:
+                continue
+        except FileNotFoundError:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def remove_expired_exports(data_dir: str | Path) -> int:
+    return sweep_older(exports_dir(data_dir, "x").parent, EXPORT_TTL_S)
 
 
 def archive_name(
@@ -58,6 +89,21 @@ def run_exporter(exporter: Exporter, source: ExportSource, out: Path, save_image
     """Export one source (a job or a task) into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     exporter(source, out, save_images)
+
+
+def link_export(source: Path, target: Path) -> bool:
+    """An earlier export's archive under a new request's name (a hard link, else a copy);
+    False when the earlier archive is gone."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+    except FileNotFoundError:
+        shutil.rmtree(target.parent, ignore_errors=True)
+        return False
+    return True
 
 
 def zip_directory(directory: Path, target: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from backend.formats.cancel import checkpoint
 from backend.formats.model import ExportSource, FrameSpec
 from backend.media import serving, video_serving
 from backend.media.chunk_cache import ChunkCache
+from backend.media.spec import frame_step
 from backend.media.storage import StoredData, TaskStorage
 from backend.services.labels import label_rows_for_task, label_set
 from backend.services.task_annotations import JobContent, JobRange, merge
@@ -96,8 +98,14 @@ def _iso(value: datetime.datetime | None) -> str:
 
 def _frames(stored: StoredData, mode: str) -> list[FrameSpec]:
     frames = stored.spec.frames
-    if mode == "interpolation":  # a video: CVAT names its frames frame_NNNNNN
-        return [FrameSpec(n, f"frame_{n:06d}", f.width, f.height) for n, f in enumerate(frames)]
+    if mode == "interpolation":
+        # a video: CVAT names a frame after its number in the video, frame_NNNNNN with
+        # NNNNNN = start_frame + n * step (bindings.py, TaskData._init_frame_info)
+        start, step = stored.spec.start_frame, frame_step(stored.spec.frame_filter)
+        return [
+            FrameSpec(n, f"frame_{start + n * step:06d}", f.width, f.height)
+            for n, f in enumerate(frames)
+        ]
     return [FrameSpec(n, f.name, f.width, f.height) for n, f in enumerate(frames)]
 
 
@@ -206,3 +214,40 @@ async def project_task_ids(conn: Any, project_id: int) -> list[int]:
         raise SourceMissing(f"project {project_id} does not exist")
     rows = await _all(conn, "SELECT id FROM tasks WHERE project_id = %s ORDER BY id", [project_id])
     return [int(r["id"]) for r in rows]
+
+
+async def export_version(
+    conn: Any, task_id: int | None, job_id: int | None, project_id: int | None
+) -> tuple[str, int]:
+    """What an export of the job (job_id), task or project (task_id None) is made of, as
+    (a digest of each stream's last event position, the highest of them): the object's
+    stream, its tasks' and jobs' streams and its project's (labels). Equal digests mean
+    an equal export (CVAT reuses an export while the object is unchanged); a removed task
+    changes the digest too."""
+    if job_id is not None:
+        streams = [f"job-{job_id}", f"task-{task_id}"]
+    else:
+        if task_id is not None:
+            tasks = [task_id]
+        else:
+            assert project_id is not None
+            tasks = await project_task_ids(conn, project_id)
+        rows = await _all(
+            conn,
+            "SELECT id FROM jobs WHERE task_id = ANY(%s) ORDER BY id",
+            [tasks],
+        )
+        streams = [f"task-{t}" for t in tasks] + [f"job-{r['id']}" for r in rows]
+    if project_id is not None:
+        streams.append(f"project-{project_id}")
+    rows = await _all(
+        conn,
+        "SELECT s.stream, e.position FROM unnest(%s::text[]) AS s(stream),"
+        " LATERAL (SELECT position FROM events WHERE stream_id = s.stream"
+        " ORDER BY revision DESC LIMIT 1) e ORDER BY s.stream",
+        [streams],
+    )
+    digest = hashlib.sha256(
+        "\n".join(f"{r['stream']}@{r['position']}" for r in rows).encode()
+    ).hexdigest()
+    return digest, max((int(r["position"]) for r in rows), default=0)

@@ -170,6 +170,26 @@ async def finish(
     )
 
 
+async def finished_exports(
+    conn: AsyncConnection[Any], operation: Operation, version: str
+) -> list[tuple[str, str]]:
+    """(request id, file name) of the finished local exports of the same object, format and
+    kind whose object version was `version`, newest first, younger than a day."""
+    same = {
+        "type": operation.type, "target": operation.target, "task_id": operation.task_id,
+        "job_id": operation.job_id, "project_id": operation.project_id,
+        "format": operation.format,
+    }  # fmt: skip
+    cur = await conn.execute(
+        "SELECT id::text, params ->> 'filename' FROM requests WHERE status = 'finished'"
+        " AND operation @> %s AND params ->> 'version' = %s"
+        " AND params ->> 'cloud_storage_id' IS NULL"
+        " AND finished_date > now() - interval '1 day' ORDER BY finished_date DESC LIMIT 5",
+        [Jsonb(same), version],
+    )
+    return [(str(r[0]), str(r[1])) for r in await cur.fetchall() if r[1]]
+
+
 async def fail(conn: AsyncConnection[Any], rq_id: str, message: str) -> None:
     await conn.execute(
         "UPDATE requests SET status = 'failed', finished_date = now(), message = %s"
