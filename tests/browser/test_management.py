@@ -10,6 +10,7 @@ import io
 import math
 import re
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -318,3 +319,36 @@ def test_search_and_paging_of_the_tasks_list(server: Server, page: Any, http: ht
     page.get_by_label("Search tasks").fill(f"{prefix} nothing-like-this")
     page.get_by_label("Search tasks").press("Enter")
     expect(page.get_by_text("No task matches.")).to_be_visible()
+
+
+def test_export_and_backup_end_in_a_download(server: Server, page: Any, tmp_path: Path) -> None:
+    api = Api(server, name=unique("export"))
+    done = api.create([(f"{i}.png", png(street_picture(i))) for i in range(2)])
+    assert done["status"] == "finished", done
+    signed_in(page, server, f"/tasks/{api.task_id}")
+    toasts = page.get_by_role("region", name="Notifications")
+
+    page.get_by_role("button", name="Export dataset").click()
+    dialog = page.get_by_role("dialog", name=re.compile("^Export"))
+    dialog.get_by_label("Format").select_option("CVAT for images 1.1")
+    dialog.get_by_label("Include the images").check()
+    dialog.get_by_role("button", name="Export").click()
+    expect(dialog).to_be_hidden()
+    with page.expect_download() as download:
+        toasts.get_by_role("link", name="Download").click()
+    archive = tmp_path / "export.zip"
+    download.value.save_as(archive)
+    with zipfile.ZipFile(archive) as zf:
+        names = zf.namelist()
+    assert "annotations.xml" in names
+    assert sum(name.endswith(".png") for name in names) == 2  # with the images
+    for toast in toasts.get_by_role("button", name="Dismiss notification").all():
+        toast.click()
+
+    page.get_by_role("button", name="Backup").click()
+    with page.expect_download() as download:
+        toasts.get_by_role("link", name="Download").click()
+    backup = tmp_path / "backup.zip"
+    download.value.save_as(backup)
+    with zipfile.ZipFile(backup) as zf:
+        assert "task.json" in zf.namelist()
