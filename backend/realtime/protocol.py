@@ -60,7 +60,7 @@ Op commands (`op.command`, tagged by `type`) reuse the REST bodies of
 from __future__ import annotations
 
 import enum
-from typing import Literal, TypeAlias
+from typing import Annotated, Literal, TypeAlias
 
 import msgspec
 
@@ -71,6 +71,9 @@ from backend.domain.objects import TrackedShape
 PROTOCOL_VERSION = 1
 # The largest text frame a client may send; larger frames get `error {reason: too_big}`.
 MAX_MESSAGE_BYTES = 1 << 20
+# An op id is stored with its events and indexed (re-sent ops are found by it): a client's
+# short token, not a payload (a btree entry cannot exceed ~2.7 kB).
+MAX_OP_ID = 128
 
 
 class CloseCode(enum.IntEnum):
@@ -201,7 +204,7 @@ class Unsubscribe(_Msg, tag="unsubscribe", kw_only=True):
 
 
 class Op(_Msg, tag="op", kw_only=True):
-    op_id: str
+    op_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_OP_ID)]
     job: int
     # The revision the client saw when it made the edit. Commands are property-level and
     # the server decides them on its newest state, so this is informative (it is kept

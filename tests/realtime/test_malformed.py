@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import httpx
 
 from backend.realtime import protocol
@@ -72,3 +74,19 @@ async def test_a_wrong_protocol_version_is_closed_with_a_reason(pair: Pair) -> N
             pass
         assert ws.close_code == protocol.CloseCode.PROTOCOL_TOO_OLD
         assert ws.close_reason == protocol.CLOSE_REASONS[protocol.CloseCode.PROTOCOL_TOO_OLD]
+
+
+async def test_an_op_id_too_long_to_store_is_nacked_naming_it(
+    pair: Pair, admin_http: httpx.Client
+) -> None:
+    """Op ids are kept with the events and indexed: one past the limit is refused before
+    anything is appended (it used to fail inside Postgres' index, with no answer)."""
+    task, job = new_job(admin_http)
+    async with RealtimeClient(pair.ws(), basic=pair.a.admin) as client:
+        before = (await client.subscribe(job)).revision
+        long_id = secrets.token_hex(2000)  # random: Postgres cannot compress it into its index
+        refused = await client.op(job, {"type": "create", "shapes": [rect(task)]}, op_id=long_id)
+        assert isinstance(refused, protocol.Nack) and refused.op_id == long_id
+        assert (refused.reason, refused.field) == ("invalid", "op_id")
+        ack = await client.op(job, {"type": "create", "shapes": [rect(task)]})
+        assert isinstance(ack, protocol.Ack) and ack.revision == before + 1
