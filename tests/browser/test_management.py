@@ -37,6 +37,28 @@ def unique(prefix: str) -> str:
     return f"{prefix} {uuid.uuid4().hex[:8]}"
 
 
+# Every visible control and its accessible name (aria-label, aria-labelledby, a <label>, a
+# button's text or a title): the ones without a name.
+UNLABELLED_JS = """() => [...document.querySelectorAll(
+    'input, select, textarea, button, a[href], [role=slider], [role=tab]')]
+  .filter(el => el.getClientRects().length && el.type !== 'hidden')
+  .filter(el => {
+    const by = (el.getAttribute('aria-labelledby') || '').split(' ')
+      .map(id => document.getElementById(id)?.textContent || '').join('');
+    const name = (el.getAttribute('aria-label') || '') + by
+      + [...(el.labels || [])].map(l => l.textContent).join('')
+      + (['BUTTON', 'A'].includes(el.tagName) || el.getAttribute('role') ? el.textContent : '')
+      + (el.getAttribute('title') || '');
+    return !name.trim();
+  })
+  .map(el => el.outerHTML.slice(0, 160))"""
+
+
+def assert_labelled(page: Any) -> None:
+    unlabelled = page.evaluate(UNLABELLED_JS)
+    assert unlabelled == [], unlabelled
+
+
 def sign_in_form(page: Any, username: str, password: str) -> None:
     page.get_by_label("Username or e-mail").fill(username)
     page.get_by_label("Password").fill(password)
@@ -164,6 +186,7 @@ def test_project_labels_with_every_attribute_type_and_a_skeleton(
     page.keyboard.press("ArrowRight")
     page.get_by_role("button", name="+ Add edge").click()  # joins point 1 and head
     page.get_by_role("article", name="Label car").evaluate("e => e.scrollIntoView()")
+    assert_labelled(page)
     shot(page, "labels-editor")
     page.get_by_role("button", name="Create project").click()
     expect(page).to_have_url(re.compile(r"/projects/\d+$"))
@@ -220,6 +243,7 @@ def test_a_task_from_uploaded_images_is_followed_to_its_jobs(
     page.get_by_text("Advanced").click()
     page.get_by_label("Segment size (frames per job)").fill(str(segment))
     page.evaluate("window.scrollTo(0, 0)")
+    assert_labelled(page)
     shot(page, "create-task")
     page.get_by_role("button", name="Create task").click()
 
@@ -244,6 +268,7 @@ def test_a_task_from_uploaded_images_is_followed_to_its_jobs(
     expect(page.get_by_role("link", name=f"Open job #{jobs[0]['id']}")).to_have_attribute(
         "href", f"/tasks/{task_id}/jobs/{jobs[0]['id']}"
     )
+    assert_labelled(page)
     shot(page, "task-page")
 
 

@@ -107,7 +107,7 @@ export function SkeletonEditor({ label, labelName, onChange, readOnly }: Props) 
           ))}
         </svg>
         <div className="skeleton-lists">
-          <h4>Points</h4>
+          <h3>Points</h3>
           <ol className="plain-list">
             {points.map((p, i) => (
               <li key={p.key} className="row">
@@ -137,7 +137,7 @@ export function SkeletonEditor({ label, labelName, onChange, readOnly }: Props) 
               + Add point
             </button>
           )}
-          <h4>Edges</h4>
+          <h3>Edges</h3>
           {label.edges.length === 0 && <p className="muted small">No edges: join points by pairs.</p>}
           <ul className="plain-list">
             {label.edges.map(([a, b], i) => (
