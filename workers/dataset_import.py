@@ -13,6 +13,7 @@ a failed or cancelled import leaves the project as it was."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ import structlog
 from backend.domain import tasks as domain
 from backend.domain.annotations import CvatAnnotations
 from backend.domain.errors import DomainError
+from backend.domain.label_edits import LabelEdit
 from backend.formats import pipeline, project_export, registry
 from backend.formats.cancel import checkpoint
 from backend.formats.import_context import ImportContext
@@ -110,7 +112,7 @@ def _build(
 async def _discard(container: Container, task_ids: list[int], actor: int) -> None:
     for task_id in task_ids:
         try:
-            await container.resources.delete_task(actor, task_id)
+            await container.waiter.wait(await container.resources.delete_task(actor, task_id))
         except DomainError:
             pass
         await asyncio.to_thread(TaskStorage(container.settings.data_dir, task_id).remove_all)
@@ -131,19 +133,29 @@ async def import_project_dataset(ctx: dict[str, Any], rq_id: str) -> str:
         limits = ArchiveLimits(max_unpacked_bytes=container.settings.max_upload_mb * 4 * 2**20)
         progress = Progress(container, rq_id)
         upload = await fetch_input(container, row, work)
-        context = import_context(row.params, subsets=True)
-        images, data = await in_thread(
-            progress,
-            lambda: _read(
-                upload, filename, work, limits, importer, project.labels, row.params, context
-            ),
-        )
-        parts, left_out = split_by_subset(len(images), context.subsets or {}, data)
-        progress.set(0.2)
         actor = row.owner_id
+        added: list[int] = []
+        if not project.labels:  # CVAT: a project without labels takes the dataset's
+            probe = dataclasses.replace(import_context(row.params), skip_invalid=True)
+            await in_thread(
+                progress,
+                lambda: _read(upload, filename, work / "probe", limits, importer, [], {}, probe),
+            )
+            added = await _add_labels(container, actor, op.project_id, probe.unknown_labels)
+            async with container.pool.connection() as conn:
+                project = await project_export.project_info(conn, op.project_id)
+        context = import_context(row.params, subsets=True)
         created: list[int] = []
         summary = []
         try:
+            images, data = await in_thread(
+                progress,
+                lambda: _read(
+                    upload, filename, work, limits, importer, project.labels, row.params, context
+                ),
+            )
+            parts, left_out = split_by_subset(len(images), context.subsets or {}, data)
+            progress.set(0.2)
             for index, part in enumerate(parts):
                 names = _subset_names(images, part)
                 received = [
@@ -180,9 +192,13 @@ async def import_project_dataset(ctx: dict[str, Any], rq_id: str) -> str:
                 await progress.check_cancelled()
         except BaseException:
             await _discard(container, created, actor)
+            await _remove_labels(container, actor, op.project_id, added)
             raise
         log.info("dataset imported", rq_id=rq_id, project_id=op.project_id, tasks=created)
         lines = [f"Created {len(created)} tasks: {', '.join(summary)}."]
+        if added:
+            taken = ", ".join(label.name for label in project.labels)
+            lines.append(f"The project took the dataset's labels: {taken}.")
         if left_out:
             shown = ", ".join(images[n][0] for n in left_out[:10])
             more = f" and {len(left_out) - 10} more" if len(left_out) > 10 else ""
@@ -194,6 +210,37 @@ async def import_project_dataset(ctx: dict[str, Any], rq_id: str) -> str:
 
     cleanup = upload_cleanup(container, work)
     return await run_request(container, rq_id, "import the dataset", body, cleanup)
+
+
+async def _add_labels(
+    container: Container, actor: int, project_id: int, names: set[str]
+) -> list[int]:
+    """The dataset's labels, added to the project (type any); their ids."""
+    if not names:
+        return []
+    edits = [LabelEdit(name=name) for name in sorted(names)]
+    position = await container.resources.update_project(
+        actor, project_id, domain.ProjectFields(), edits
+    )
+    await container.waiter.wait(position)
+    async with container.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id FROM labels WHERE project_id = %s AND name = ANY(%s)",
+            [project_id, sorted(names)],
+        )
+        return [int(r[0]) for r in await cur.fetchall()]
+
+
+async def _remove_labels(
+    container: Container, actor: int, project_id: int, label_ids: list[int]
+) -> None:
+    """A failed import takes the labels it added away again."""
+    if label_ids:
+        edits = [LabelEdit(id=label_id, deleted=True) for label_id in label_ids]
+        position = await container.resources.update_project(
+            actor, project_id, domain.ProjectFields(), edits
+        )
+        await container.waiter.wait(position)
 
 
 def _publish(storage: TaskStorage, build_dir: Path) -> None:

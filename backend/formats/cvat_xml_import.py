@@ -330,6 +330,7 @@ class _Reader:
         if name is None:
             self.fail(f"no {key} attribute", node)
         if name not in self.top:
+            self.context.unknown_labels.add(name)
             self.fail(f"label {name!r} is not a label of {self.what} (labels: {self.known})", node)
         label = self.top[name]
         if label is None:

@@ -734,6 +734,11 @@ class _Importer:
         self.label_set = LabelSet(target.labels)
         self.checked: set[tuple[int, str | AttributeVal]] = set()
         self.dm_labels: list[tuple[str, str]] = [(c.name, c.parent) for c in label_cat.items]
+        self.context.unknown_labels.update(
+            name
+            for name, parent in self.dm_labels
+            if not parent and name not in self.top and name not in options.ignore_labels
+        )
         self.shapes: list[LabeledShape] = []
         self.tags: list[LabeledImage] = []
         self.track_parts: dict[Any, list[tuple[int, LabeledShape, bool]]] = defaultdict(list)
@@ -743,12 +748,16 @@ class _Importer:
         format's background, or a label the label map drops)."""
         if index in (None, NO_LABEL) and self.options.default_label is not None:
             name = self.options.default_label
-            if self.top.get(name) is None:
+            if name not in self.top:
+                self.context.unknown_labels.add(name)
                 raise _Skip(
                     f"the format's annotations belong to a label '{name}', which the task "
                     "does not have"
                 )
-            return self.top[name]
+            found = self.top[name]
+            if found is None:
+                self.context.dropped += 1
+            return found
         if index is None or not 0 <= index < len(self.dm_labels):
             raise _Skip("an annotation without a known label")
         name, parent = self.dm_labels[index]

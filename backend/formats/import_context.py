@@ -53,6 +53,9 @@ class ImportContext:
     subsets: dict[int, str] | None = None
     problems: dict[str, Problem] = field(default_factory=dict)
     dropped: int = 0  # annotations whose label the label map drops
+    # label names of the file that the target does not have (a project without labels
+    # takes them, as CVAT's does)
+    unknown_labels: set[str] = field(default_factory=set)
 
     @property
     def problem_count(self) -> int:

@@ -312,3 +312,35 @@ def test_import_parameters_cvat_sdk_sends_are_checked(server: Any) -> None:
     # a plain POST naming no bucket is no upload either
     r = api.http.post(url, params={"format": COCO, "filename": "a.json"})
     assert r.status_code == 400 and "upload protocol" in r.text
+
+
+def test_a_project_without_labels_takes_the_datasets_labels(server: Any) -> None:
+    http = httpx.Client(base_url=server.url, auth=server.admin, timeout=30)
+    archive = zip_bytes({
+        "images/default/a.png": image_bytes(64, 48, (1, 2, 3)),
+        "annotations/instances_default.json": _coco(
+            [("a.png", 64, 48)], [(0, "car", 3.0), (0, "truck", 9.0)]),
+    })  # fmt: skip
+    r = http.post("/api/projects", json={"name": "no labels yet"})
+    assert r.status_code == 201, r.text
+    empty = r.json()["id"]
+    done = _import_dataset(http, empty, COCO, "cars.zip", archive)
+    assert done["status"] == "finished", done
+    found = http.get("/api/labels", params={"project_id": empty}).json()["results"]
+    assert sorted(label["name"] for label in found) == ["car", "person", "truck"]
+    (task,) = _tasks(http, empty).values()
+    assert [(name, label) for name, label, _, _ in _by_frame_name(http, task["id"])] == [
+        ("a.png", "car"), ("a.png", "truck")
+    ]  # fmt: skip
+
+    # a failed import gives the labels it added back
+    r = http.post("/api/projects", json={"name": "still no labels"})
+    other = r.json()["id"]
+    broken = zip_bytes({
+        "images/default/a.png": image_bytes(64, 48, (1, 2, 3)),
+        "annotations/instances_default.json": _coco([("a.png", 64, 48)], [(0, "car", 999.0)]),
+    })  # fmt: skip
+    failed = _import_dataset(http, other, COCO, "far.zip", broken)
+    assert failed["status"] == "failed" and "x=999" in failed["message"], failed
+    assert http.get("/api/labels", params={"project_id": other}).json()["count"] == 0
+    assert _tasks(http, other) == {}
