@@ -214,7 +214,7 @@ async def _check_target(req: ApiRequest, url: str) -> None:
     fetch_policy = _fetch_policy(req)
     problem = early_problem(url, fetch_policy)
     if problem is not None:
-        raise bad_request("target_url", f"{url}: {problem}")
+        raise bad_request("target_url", problem)  # it names the URL
     try:
         await resolve(parse_url(url), fetch_policy, url)
     except FetchError as exc:

@@ -173,6 +173,8 @@ def parse_url(url: str) -> Target:
     host = _normal_host(parsed.raw_host.decode("ascii", "replace"))
     if not host:
         raise FetchError(url, "the URL has no host")
+    if parsed.port is not None and not 0 < parsed.port < 65536:  # httpx takes any number
+        raise FetchError(url, f"port {parsed.port} is out of range (1-65535)")
     return Target(parsed, host, parsed.port or DEFAULT_PORTS[parsed.scheme])
 
 

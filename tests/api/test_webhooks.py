@@ -259,6 +259,21 @@ def test_bad_input_is_a_400_naming_the_field(admin: httpx.Client) -> None:
     assert admin.get("/api/webhooks", params={"project_id": pid}).json()["count"] == 0
 
 
+def test_bad_targets_are_refused_with_one_clear_message(admin: httpx.Client) -> None:
+    pid = project(admin)
+    cases = {
+        "http://127.0.0.1:99999/hook": "port 99999 is out of range (1-65535)",
+        "http://10.1.2.3/hook": "10.1.2.3 is a private address; not allowed",
+        "ftp://example.com/hook": "only http and https URLs are allowed (scheme: ftp)",
+    }
+    for url, reason in cases.items():
+        body = {"type": "project", "project_id": pid, "target_url": url, "events": []}
+        r = admin.post("/api/webhooks", json=body)
+        assert r.status_code == 400, r.text
+        assert r.json() == {"target_url": [f"{url}: {reason}"]}
+    assert admin.get("/api/webhooks", params={"project_id": pid}).json()["count"] == 0
+
+
 def test_events_list(admin: httpx.Client) -> None:
     r = admin.get("/api/webhooks/events", params={"type": "project"})
     assert r.status_code == 200
