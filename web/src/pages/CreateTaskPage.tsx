@@ -77,10 +77,19 @@ export default function CreateTaskPage() {
     return (
       <div className="page narrow-page">
         <h1>Create a task</h1>
-        <Progress phase={phase} onAgain={() => setPhase({ step: "form" })} onNew={() => {
-          setForm(emptyTaskForm(form.projectId));
-          setPhase({ step: "form" });
-        }} />
+        <Progress
+          phase={phase}
+          onAgain={() => setPhase({ step: "form" })}
+          onRetry={async () => {
+            // The task without data goes; the form keeps what was typed.
+            if (phase.task) await tasks.remove(phase.task.id).catch(() => {});
+            setPhase({ step: "form" });
+          }}
+          onNew={() => {
+            setForm(emptyTaskForm(form.projectId));
+            setPhase({ step: "form" });
+          }}
+        />
       </div>
     );
   }
@@ -332,7 +341,14 @@ function CloudFiles({ storageId, selected, onChange }: { storageId: number | nul
   );
 }
 
-function Progress({ phase, onAgain, onNew }: { phase: Exclude<Phase, { step: "form" }>; onAgain: () => void; onNew: () => void }) {
+interface ProgressProps {
+  phase: Exclude<Phase, { step: "form" }>;
+  onAgain: () => void;
+  onRetry: () => void;
+  onNew: () => void;
+}
+
+function Progress({ phase, onAgain, onRetry, onNew }: ProgressProps) {
   const tracked = useTracked(phase.step === "working" ? phase.rqId : null);
   const request: BackgroundRequest | null = tracked?.request ?? null;
 
@@ -361,14 +377,14 @@ function Progress({ phase, onAgain, onNew }: { phase: Exclude<Phase, { step: "fo
           {phase.total ? "Uploading files" : "Sending the data request"}
           <ProgressBar value={phase.task ? uploadPct : 0} label="Upload progress" />
         </li>
-        <li className={done ? "done" : phase.rqId ? "active" : ""}>
+        <li className={done ? "done" : failed ? "failed" : phase.rqId ? "active" : ""}>
           Building frames and jobs{request ? ` (${request.status})` : ""}
           <ProgressBar value={request ? percent(request) : phase.rqId ? null : 0} label="Task creation progress" />
           {request?.message && !failed && <p className="muted small">{request.message}</p>}
         </li>
       </ol>
       {failed && <ErrorNote error={new Error(request?.message || tracked?.error || "failed")} />}
-      {(done || failed) && (
+      {done && (
         <div className="row">
           {phase.task && (
             <Link className="button primary" to={paths.task(phase.task.id)}>
@@ -378,6 +394,14 @@ function Progress({ phase, onAgain, onNew }: { phase: Exclude<Phase, { step: "fo
           <button type="button" onClick={onNew}>
             Create another task
           </button>
+        </div>
+      )}
+      {failed && (
+        <div className="row">
+          <button type="button" className="primary" onClick={onRetry}>
+            Change the form and try again
+          </button>
+          {phase.task && <Link to={paths.task(phase.task.id)}>Keep the task without data</Link>}
         </div>
       )}
     </section>
