@@ -5,7 +5,6 @@ import { createCmd, deleteCmd, updateCmd, type OpCommand } from "./model/command
 import type { JobState } from "./model/apply";
 import type { RealtimeClient } from "./model/realtime";
 import type { JobStore } from "./model/store";
-import { previousKeyframe } from "./model/tracks";
 import type { AttributeVal, Label, Shape, ShapeType, Track, TrackedShape } from "./model/types";
 import { frameObjects, keyOf, type SceneObject } from "./canvas/scene";
 import { translate } from "./canvas/geometry";
@@ -285,13 +284,12 @@ export class Workspace {
     return objs.length ? objs[objs.length - 1].zOrder : 0;
   }
 
-  /** The keyframe shape of a track at the current frame, with `changes` on top. */
+  /** The keyframe shape of a track at the current frame (as interpolation shows it there,
+   * carried attributes included), with `changes` on top. */
   private keyframe(o: SceneObject, changes: Partial<TrackedShape>): TrackedShape {
-    const track = this.state.tracks.get(o.id);
-    const prev = track ? previousKeyframe(track.shapes, this.frame) : null;
     return {
       type: o.type as ShapeType, points: o.points, rotation: o.rotation, occluded: o.occluded,
-      outside: o.outside, z_order: o.zOrder, attributes: prev?.attributes ?? o.shapeAttributes,
+      outside: o.outside, z_order: o.zOrder, attributes: o.shapeAttributes,
       ...changes, frame: this.frame,
     } as TrackedShape; // prettier-ignore
   }

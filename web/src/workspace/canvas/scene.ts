@@ -3,7 +3,7 @@
 // are immutable, so a new state object means something changed.
 import type { JobState } from "../model/apply";
 import type { AttributeVal, ShapeType, Track } from "../model/types";
-import { trackAt } from "../model/tracks";
+import { shapeAt } from "../../annotation/interpolation";
 
 export interface SceneElement {
   id: number;
@@ -76,8 +76,9 @@ export function frameObjects(state: JobState, frame: number): SceneObject[] {
 }
 
 function trackObject(t: Track, frame: number): SceneObject | null {
-  if (t.frame > frame) return null;
-  const at = trackAt(t, frame);
+  // The shared interpolation (held to the server's golden fixtures) is the only place that
+  // knows where a track is between keyframes.
+  const at = shapeAt(t, frame);
   if (!at) return null;
   // A skeleton's points are its element tracks', in the track's element order.
   const elements: SceneElement[] = at.elements.map((e, i) => ({

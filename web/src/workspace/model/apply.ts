@@ -1,6 +1,12 @@
 // The client's copy of backend/domain/apply.py: how an event changes a job's objects.
 // Objects are replaced, never mutated; maps are copied on write by the caller (JobState).
 import type {
+  LabeledImage,
+  LabeledShape,
+  LabeledTrack,
+  SkeletonElementTrack,
+} from "../../annotation/types";
+import type {
   AttributeVal,
   ElementShape,
   ElementTrack,
@@ -30,9 +36,9 @@ export function emptyState(revision = -1): JobState {
 
 export function stateFromData(revision: number, data: LabeledData): JobState {
   const state = emptyState(revision);
-  for (const s of data.shapes ?? []) state.shapes.set(s.id, normShape(s));
-  for (const t of data.tracks ?? []) state.tracks.set(t.id, normTrack(t));
-  for (const t of data.tags ?? []) state.tags.set(t.id, normTag(t));
+  for (const s of (data.shapes ?? []).map(normShape)) state.shapes.set(s.id, s);
+  for (const t of (data.tracks ?? []).map(normTrack)) state.tracks.set(t.id, t);
+  for (const t of (data.tags ?? []).map(normTag)) state.tags.set(t.id, t);
   return state;
 }
 
@@ -45,8 +51,12 @@ export function toData(state: JobState): LabeledData {
   };
 }
 
-// Fill CVAT's defaults so the rest of the UI can rely on every field being there.
-function normShapeFields<T extends Partial<ElementShape>>(s: T) {
+// Fill CVAT's defaults so the rest of the UI can rely on every field being there. Objects
+// come as the server sends them (the shared annotation types: ids the server gave, or a
+// client's temporary ones).
+type Wire<T> = Partial<T> & { id?: number | null };
+
+function normShapeFields<T extends object>(s: T) {
   return {
     occluded: false,
     outside: false,
@@ -60,7 +70,7 @@ function normShapeFields<T extends Partial<ElementShape>>(s: T) {
   };
 }
 
-export function normShape(s: Partial<Shape>): Shape {
+export function normShape(s: Wire<LabeledShape>): Shape {
   const frame = s.frame ?? 0;
   return {
     ...normShapeFields(s),
@@ -76,7 +86,7 @@ function normTracked(s: Partial<TrackedShape>): TrackedShape {
   return rest as unknown as TrackedShape;
 }
 
-function normElementTrack(t: Partial<ElementTrack>): ElementTrack {
+function normElementTrack(t: Wire<SkeletonElementTrack>): ElementTrack {
   return {
     group: 0,
     source: "manual",
@@ -86,11 +96,11 @@ function normElementTrack(t: Partial<ElementTrack>): ElementTrack {
   } as ElementTrack;
 }
 
-export function normTrack(t: Partial<Track>): Track {
+export function normTrack(t: Wire<LabeledTrack>): Track {
   return { ...normElementTrack(t), elements: (t.elements ?? []).map(normElementTrack) } as Track;
 }
 
-export function normTag(t: Partial<Tag>): Tag {
+export function normTag(t: Wire<LabeledImage>): Tag {
   return { group: 0, source: "manual", attributes: [], ...t } as Tag;
 }
 

@@ -154,7 +154,7 @@ export function resolveIds(
 
 /** The command as sent: new objects and keyframes carry no id (the server numbers them). */
 export function wire(cmd: OpCommand): OpCommand {
-  const strip = <T extends { id?: number }>(o: T): T => {
+  const strip = <T extends { id?: number | null }>(o: T): T => {
     const { id: _id, ...rest } = o;
     return rest as T;
   };

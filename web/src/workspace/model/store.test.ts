@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { applyEvent, decodeEvent, emptyState, stateFromData } from "./apply";
 import { createCmd, deleteCmd, updateCmd } from "./commands";
+import { shapeAt } from "../../annotation/interpolation";
 import { JobStore } from "./store";
 import type { Shape } from "./types";
 
@@ -56,6 +57,50 @@ describe("apply", () => {
     s = applyEvent(s, decodeEvent("AnnotationsCleared", {}), 3);
     expect(s.shapes.size).toBe(0);
     expect(emptyState().revision).toBe(-1);
+  });
+});
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object" && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+describe("immutability (interpolation caches per track and `shapes` array)", () => {
+  it("every event leaves the previous objects untouched and replaces a changed track's keyframes", () => {
+    const box = (frame: number, x: number, outside = false) => ({ frame, type: "rectangle", points: [x, 0, x + 10, 10], outside });
+    const skeleton = {
+      id: 6, frame: 0, label_id: 2, shapes: [{ ...box(0, 0), type: "skeleton", points: [] }],
+      elements: [{ id: 7, frame: 0, label_id: 3, shapes: [{ ...box(0, 0), type: "points", points: [1, 1] }] }],
+    }; // prettier-ignore
+    const start = stateFromData(0, {
+      shapes: [rect(0, [0, 0, 1, 1], { id: 1 })],
+      tracks: [{ id: 5, frame: 0, label_id: 1, shapes: [box(0, 0), box(10, 100)] } as never, skeleton as never],
+      tags: [],
+    });
+    const track = start.tracks.get(5)!;
+    const keyframes = track.shapes;
+    // Maps are copied by applyEvent; freeze the objects in them (a write would throw).
+    for (const m of [start.shapes, start.tracks, start.tags]) for (const v of m.values()) deepFreeze(v);
+    expect(shapeAt(track, 5)!.points).toEqual([50, 0, 60, 10]);
+    const events: [string, object][] = [
+      ["TrackKeyframesChanged", { tracks: [{ track_id: 5, upserted: [box(5, 20)], removed_frames: [], elements: [] },
+        { track_id: 6, upserted: [], removed_frames: [], elements: [{ element_id: 7, upserted: [{ ...box(4, 0), type: "points", points: [4, 4] }], removed_frames: [] }] }] }],
+      ["ObjectsUpdated", { shapes: [{ id: 1, points: [2, 2, 3, 3] }], tracks: [{ id: 5, label_id: 2 }, { id: 6, elements: [{ id: 7, attributes: [{ spec_id: 1, value: "x" }] }] }] }],
+      ["ObjectsDeleted", { shapes: [1], tracks: [6] }],
+    ]; // prettier-ignore
+    let s = start;
+    for (const [type, data] of events) s = applyEvent(s, decodeEvent(type, data));
+    const changed = s.tracks.get(5)!;
+    expect(changed.shapes).not.toBe(keyframes);
+    expect(keyframes.map((k) => k.frame)).toEqual([0, 10]);
+    expect(shapeAt(changed, 5)!.points).toEqual([20, 0, 30, 10]);
+    expect(shapeAt(changed, 5)!.keyframe).toBe(true);
+    expect(shapeAt(track, 5)!.points).toEqual([50, 0, 60, 10]); // the old object still says so
+    expect(start.shapes.get(1)!.points).toEqual([0, 0, 1, 1]);
+    expect(start.tracks.get(6)!.elements[0].shapes).toHaveLength(1);
   });
 });
 

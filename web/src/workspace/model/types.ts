@@ -1,81 +1,44 @@
-// CVAT's annotation JSON as the server sends it (snapshot, events, REST), with the field
-// names of backend/domain/objects.py. Objects are treated as immutable: a change replaces
-// the object, so views can share them and compare by identity.
+// CVAT's annotation JSON as the workspace holds it. The object types are the shared ones
+// (web/src/annotation/types.ts, which interpolation reads); the store numbers every object
+// and fills CVAT's defaults (apply.ts), so here ids, groups, sources and skeleton lists are
+// always there. Objects are immutable: a change replaces the object (and a track's
+// `shapes` array, which interpolation's cache relies on).
+import type {
+  AttributeVal,
+  LabeledImage,
+  LabeledShape,
+  LabeledTrack,
+  SkeletonElementShape,
+  SkeletonElementTrack,
+  Source,
+  TrackedShape,
+} from "../../annotation/types";
 
-export type ShapeType =
-  | "rectangle"
-  | "polygon"
-  | "polyline"
-  | "points"
-  | "ellipse"
-  | "cuboid"
-  | "mask"
-  | "skeleton";
+export type {
+  AttributeVal,
+  LabeledData,
+  ShapeFields,
+  ShapeType,
+  Source,
+  TrackedShape,
+} from "../../annotation/types";
 
-export interface AttributeVal {
-  spec_id: number;
-  value: string;
-}
-
-export interface ShapeFields {
-  type: ShapeType;
-  occluded: boolean;
-  outside: boolean;
-  z_order: number;
-  rotation: number;
-  points: number[];
-}
-
-export interface ElementShape extends ShapeFields {
+/** What the store guarantees of every object it holds. */
+interface Held {
   id: number;
-  frame: number;
-  label_id: number;
   group: number | null;
-  source: string;
-  attributes: AttributeVal[];
+  source: Source;
 }
 
-export interface Shape extends ElementShape {
-  elements: ElementShape[];
-}
+type Numbered<T> = Omit<T, keyof Held> & Held;
 
-export interface TrackedShape extends ShapeFields {
-  id: number;
-  frame: number;
-  attributes: AttributeVal[];
-}
-
-export interface ElementTrack {
-  id: number;
-  frame: number;
-  label_id: number;
-  group: number | null;
-  source: string;
-  shapes: TrackedShape[];
-  attributes: AttributeVal[];
-}
-
-export interface Track extends ElementTrack {
-  elements: ElementTrack[];
-}
-
-export interface Tag {
-  id: number;
-  frame: number;
-  label_id: number;
-  group: number | null;
-  source: string;
-  attributes: AttributeVal[];
-}
+export type ElementShape = Numbered<SkeletonElementShape>;
+export type Shape = Numbered<Omit<LabeledShape, "elements">> & { elements: ElementShape[] };
+export type ElementTrack = Numbered<SkeletonElementTrack>;
+export type Track = Numbered<Omit<LabeledTrack, "elements">> & { elements: ElementTrack[] };
+export type Tag = Numbered<LabeledImage>;
 
 export type Kind = "shape" | "track" | "tag";
-
-export interface LabeledData {
-  version?: number;
-  shapes: Shape[];
-  tracks: Track[];
-  tags: Tag[];
-}
 
 // --- events (backend/domain/events.py) --------------------------------------------------
 
