@@ -223,6 +223,22 @@ def test_project_labels_with_every_attribute_type_and_a_skeleton(
     car = http.get("/api/labels", params={"project_id": project_id, "name": "car"}).json()
     assert "model" in {a["name"] for a in car["results"][0]["attributes"]}
 
+    # Rename, then delete behind a confirmation (Cancel keeps it).
+    page.get_by_role("button", name="Rename project").click()
+    page.get_by_label("New name of the project").fill(f"{name} renamed")
+    page.get_by_label("New name of the project").press("Enter")
+    expect(page.get_by_role("heading", name=f"{name} renamed", level=1)).to_be_visible()
+    assert http.get(f"/api/projects/{project_id}").json()["name"] == f"{name} renamed"
+    confirm = page.get_by_role("dialog", name="Delete project")
+    page.get_by_role("button", name="Delete", exact=True).click()
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(confirm).to_be_hidden()
+    assert http.get(f"/api/projects/{project_id}").status_code == 200
+    page.get_by_role("button", name="Delete", exact=True).click()
+    confirm.get_by_role("button", name="Delete project").click()
+    expect(page).to_have_url(re.compile(r"/projects$"))
+    assert http.get(f"/api/projects/{project_id}").status_code == 404
+
 
 def test_a_task_from_uploaded_images_is_followed_to_its_jobs(
     server: Server, page: Any, http: httpx.Client, tmp_path: Path
