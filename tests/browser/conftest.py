@@ -26,7 +26,9 @@ DIST = Path(__file__).resolve().parents[2] / "web" / "dist" / "index.html"
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser(server: Server) -> Iterator[object]:
+    # `server` first: its start-up runs asyncio, which refuses to run inside the event loop
+    # that sync_playwright keeps in this thread once started.
     from playwright.sync_api import sync_playwright
 
     if not DIST.is_file():
