@@ -467,7 +467,7 @@ def test_review_issue_live(server: Server, http: httpx.Client, page: Any, new_pa
     tool(reviewer, "Issue")
     drag(reviewer, (40, 290), (200, 340))
     issue = annotator.get_by_role("list", name="Issues").get_by_role("button").first
-    issue.filter(has_text="frame 0 · open").wait_for(timeout=2000)
+    issue.filter(has_text="frame 0 · open").wait_for(timeout=5000)
     issue.click()
     annotator.get_by_text("The wheel is not covered").wait_for()
     annotator.get_by_label("Comment", exact=True).fill("Fixed, thanks")

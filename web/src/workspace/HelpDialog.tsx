@@ -15,13 +15,16 @@ export function HelpDialog({ ws }: { ws: Workspace }) {
   return (
     <dialog ref={ref} className="ws-help" aria-labelledby="help-title">
       <h2 id="help-title">Keyboard shortcuts</h2>
+      {ws.readOnly && <p className="ws-muted">The job is read-only for you now: shortcuts marked “edits” are off.</p>}
       {groups.map((g) => (
         <section key={g}>
           <h3>{g}</h3>
           <table>
             <tbody>
               {SHORTCUTS.filter((s) => s.group === g).map((s) => (
-                <tr key={s.keys}><th scope="row"><kbd>{s.keys}</kbd></th><td>{s.what}</td></tr>
+                <tr key={s.keys} className={s.edits && ws.readOnly ? "ws-off" : undefined}>
+                  <th scope="row"><kbd>{s.keys}</kbd></th><td>{s.what}{s.edits && ws.readOnly ? " (edits: off)" : ""}</td>
+                </tr>
               ))}
             </tbody>
           </table>

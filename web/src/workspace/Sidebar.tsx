@@ -88,12 +88,12 @@ function Details({ ws, o }: { ws: Workspace; o: SceneObject }) {
   const label = ws.labelById.get(o.labelId);
   const labels = ws.labels.filter((l) => (o.kind === "tag" ? l.type === "tag" || l.type === "any" : l.type !== "tag") && (l.type !== "skeleton" || o.type === "skeleton"));
   const toggles = o.kind === "tag" ? [] : [
-    { name: "Lock", on: ws.locked.has(o.key), run: () => ws.toggleLocal(ws.locked, [o.key]), key: "L" },
-    { name: "Hide", on: ws.hidden.has(o.key), run: () => ws.toggleLocal(ws.hidden, [o.key]), key: "H" },
-    { name: "Occluded", on: o.occluded, run: () => ws.toggleOccluded(o), key: "Q" },
+    { name: "Lock", on: ws.locked.has(o.key), run: () => ws.toggleLocal(ws.locked, [o.key]), key: "L", edits: false },
+    { name: "Hide", on: ws.hidden.has(o.key), run: () => ws.toggleLocal(ws.hidden, [o.key]), key: "H", edits: false },
+    { name: "Occluded", on: o.occluded, run: () => ws.toggleOccluded(o), key: "Q", edits: true },
     ...(o.kind === "track" ? [
-      { name: "Outside", on: o.outside, run: () => ws.toggleOutside(o), key: "O" },
-      { name: "Keyframe", on: o.keyframe, run: () => ws.toggleKeyframe(o), key: "K" },
+      { name: "Outside", on: o.outside, run: () => ws.toggleOutside(o), key: "O", edits: true },
+      { name: "Keyframe", on: o.keyframe, run: () => ws.toggleKeyframe(o), key: "K", edits: true },
     ] : []),
   ]; // prettier-ignore
   const values = new Map([...o.attributes, ...o.shapeAttributes].map((a) => [a.spec_id, a.value]));
@@ -109,19 +109,19 @@ function Details({ ws, o }: { ws: Workspace; o: SceneObject }) {
       </label>
       <div className="ws-toggles" role="group" aria-label="Object state">
         {toggles.map((t) => (
-          <button key={t.name} type="button" aria-pressed={t.on} onClick={t.run} title={`${t.name} (${t.key})`}>{t.name}</button>
+          <button key={t.name} type="button" aria-pressed={t.on} onClick={t.run} disabled={t.edits && ws.readOnly} title={`${t.name} (${t.key})`}>{t.name}</button>
         ))}
       </div>
       {o.kind !== "tag" && (
         <div className="ws-row" role="group" aria-label="Order and clipboard">
-          <button type="button" onClick={() => ws.zOrder(1, o)} title="To foreground (+)">Front</button>
-          <button type="button" onClick={() => ws.zOrder(-1, o)} title="To background (-)">Back</button>
+          <button type="button" disabled={ws.readOnly} onClick={() => ws.zOrder(1, o)} title="To foreground (+)">Front</button>
+          <button type="button" disabled={ws.readOnly} onClick={() => ws.zOrder(-1, o)} title="To background (-)">Back</button>
           <button type="button" onClick={() => ws.copy(o)} title="Copy (Ctrl+C)">Copy</button>
-          <button type="button" onClick={() => {
+          <button type="button" disabled={ws.readOnly} onClick={() => {
             const n = Number(window.prompt("Propagate to how many following frames?", "5"));
             if (n > 0) ws.propagate(Math.floor(n), o);
           }} title="Propagate (Ctrl+B)">Propagate</button>
-          {o.kind === "track" && <button type="button" onClick={() => ws.split(o)} title="Split the track here (Alt+M)">Split</button>}
+          {o.kind === "track" && <button type="button" disabled={ws.readOnly} onClick={() => ws.split(o)} title="Split the track here (Alt+M)">Split</button>}
         </div>
       )}
       {(label?.attributes ?? []).map((spec, i) => (

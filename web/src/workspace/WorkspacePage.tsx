@@ -139,6 +139,12 @@ function Loaded({ ws, frames }: Loaded) {
   return (
     <div className={`ws ${ws.past ? "ws-past" : ""}`}>
       <TopBar ws={ws} controller={controller} />
+      {ws.accessReason && (
+        <div className="ws-readonly" role="status">
+          <strong>Read-only</strong>: {ws.accessReason}. Drawing and editing are off; you can look
+          through the job, open issues and comment.
+        </div>
+      )}
       <div className="ws-body">
         <Toolbar ws={ws} controller={controller} />
         <CanvasView ws={ws} frames={frames} controller={controller} />

@@ -9,6 +9,8 @@ export interface Shortcut {
   group: "Main" | "Player" | "Modes" | "Objects" | "Tracks" | "Attribute annotation mode" | "Image";
   match: (e: KeyboardEvent) => boolean;
   run: (ws: Workspace, c: CanvasController | null, e: KeyboardEvent) => void;
+  /** It changes the job's annotations: off while the job is read-only for this user. */
+  edits?: true;
 }
 
 const plain = (key: string) => (e: KeyboardEvent) => e.key.toLowerCase() === key && !e.ctrlKey && !e.metaKey && !e.altKey;
@@ -17,30 +19,30 @@ const ctrl = (key: string, shift = false) => (e: KeyboardEvent) =>
 
 export const SHORTCUTS: Shortcut[] = [
   { keys: "F1", what: "Show or hide the shortcuts", group: "Main", match: (e) => e.key === "F1", run: (ws) => { ws.showHelp = !ws.showHelp; ws.notify(); } },
-  { keys: "Ctrl+Z", what: "Undo your latest change", group: "Main", match: ctrl("z"), run: (ws) => ws.undo() },
-  { keys: "Ctrl+Shift+Z or Ctrl+Y", what: "Redo", group: "Main", match: (e) => ctrl("z", true)(e) || ctrl("y")(e), run: (ws) => ws.redo() },
+  { edits: true, keys: "Ctrl+Z", what: "Undo your latest change", group: "Main", match: ctrl("z"), run: (ws) => ws.undo() },
+  { edits: true, keys: "Ctrl+Shift+Z or Ctrl+Y", what: "Redo", group: "Main", match: (e) => ctrl("z", true)(e) || ctrl("y")(e), run: (ws) => ws.redo() },
   { keys: "F", what: "Next frame", group: "Player", match: plain("f"), run: (ws) => ws.stepBy(1) },
   { keys: "D", what: "Previous frame", group: "Player", match: plain("d"), run: (ws) => ws.stepBy(-1) },
   { keys: "V", what: "Forward by the player step", group: "Player", match: plain("v"), run: (ws) => ws.stepBy(ws.step) },
   { keys: "C", what: "Backward by the player step", group: "Player", match: plain("c"), run: (ws) => ws.stepBy(-ws.step) },
   { keys: "Space", what: "Play / pause", group: "Player", match: (e) => e.key === " " && !e.ctrlKey, run: (ws) => ws.togglePlay() },
   { keys: "` or ~", what: "Focus the frame number", group: "Player", match: (e) => e.key === "`" || e.key === "~", run: () => document.getElementById("frame-number")?.focus() },
-  { keys: "N", what: "Draw again with the latest tool / finish a polygon, polyline, points or mask", group: "Modes", match: plain("n"), run: (ws, c) => {
+  { edits: true, keys: "N", what: "Draw again with the latest tool / finish a polygon, polyline, points or mask", group: "Modes", match: plain("n"), run: (ws, c) => {
       if (c?.drawing && c.finish()) return;
       if (ws.tool.kind === "draw") return;
       ws.setTool({ kind: "draw", ...ws.lastDraw });
     } },
   { keys: "Enter", what: "Finish the shape being drawn", group: "Modes", match: (e) => e.key === "Enter" && !!(e.target as HTMLElement)?.closest?.("canvas"), run: (_ws, c) => void c?.finish() },
-  { keys: "M", what: "Merge mode: click shapes on several frames, M again merges them into a track", group: "Modes", match: plain("m"), run: (ws) => {
+  { edits: true, keys: "M", what: "Merge mode: click shapes on several frames, M again merges them into a track", group: "Modes", match: plain("m"), run: (ws) => {
       if (ws.mergeMode) ws.merge();
       else { ws.mergeMode = true; ws.mergeSelection = []; ws.say("Merge: click shapes on frames of the track, then M"); ws.notify(); }
     } },
-  { keys: "Alt+M", what: "Split the active track at this frame", group: "Modes", match: (e) => e.altKey && e.key.toLowerCase() === "m", run: (ws) => ws.split() },
-  { keys: "G", what: "Group mode: click objects, G again groups them", group: "Modes", match: (e) => plain("g")(e) && !e.shiftKey, run: (ws) => {
+  { edits: true, keys: "Alt+M", what: "Split the active track at this frame", group: "Modes", match: (e) => e.altKey && e.key.toLowerCase() === "m", run: (ws) => ws.split() },
+  { edits: true, keys: "G", what: "Group mode: click objects, G again groups them", group: "Modes", match: (e) => plain("g")(e) && !e.shiftKey, run: (ws) => {
       if (ws.groupMode) { ws.group(); ws.groupMode = false; } else { ws.groupMode = true; ws.say("Group: click objects, then G"); }
       ws.notify();
     } },
-  { keys: "Shift+G", what: "Reset the group of the selected objects", group: "Modes", match: (e) => e.shiftKey && e.key.toLowerCase() === "g" && !e.ctrlKey, run: (ws) => { ws.group(true); ws.groupMode = false; ws.notify(); } },
+  { edits: true, keys: "Shift+G", what: "Reset the group of the selected objects", group: "Modes", match: (e) => e.shiftKey && e.key.toLowerCase() === "g" && !e.ctrlKey, run: (ws) => { ws.group(true); ws.groupMode = false; ws.notify(); } },
   { keys: "Esc", what: "Cancel drawing or any mode", group: "Modes", match: (e) => e.key === "Escape", run: (ws, c) => {
       if (c?.cancel()) return;
       ws.groupMode = ws.mergeMode = false;
@@ -52,25 +54,25 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: "Backspace", what: "Remove the last point drawn", group: "Modes", match: (e) => e.key === "Backspace", run: (_ws, c) => c?.undoPoint() },
   { keys: "L", what: "Lock / unlock the active object", group: "Objects", match: plain("l"), run: (ws) => ws.toggleLocal(ws.locked) },
   { keys: "H", what: "Hide / show the active object", group: "Objects", match: plain("h"), run: (ws) => ws.toggleLocal(ws.hidden) },
-  { keys: "Q or /", what: "Occluded", group: "Objects", match: (e) => plain("q")(e) || e.key === "/", run: (ws) => ws.toggleOccluded() },
-  { keys: "Del, Shift+Del", what: "Delete the selected objects (Shift: locked ones too)", group: "Objects", match: (e) => e.key === "Delete", run: (ws, _c, e) => ws.remove(ws.selection, e.shiftKey) },
-  { keys: "- or _", what: "Send to background", group: "Objects", match: (e) => (e.key === "-" || e.key === "_") && !e.ctrlKey, run: (ws) => ws.zOrder(-1) },
-  { keys: "+ or =", what: "Bring to foreground", group: "Objects", match: (e) => (e.key === "+" || e.key === "=") && !e.ctrlKey, run: (ws) => ws.zOrder(1) },
+  { edits: true, keys: "Q or /", what: "Occluded", group: "Objects", match: (e) => plain("q")(e) || e.key === "/", run: (ws) => ws.toggleOccluded() },
+  { edits: true, keys: "Del, Shift+Del", what: "Delete the selected objects (Shift: locked ones too)", group: "Objects", match: (e) => e.key === "Delete", run: (ws, _c, e) => ws.remove(ws.selection, e.shiftKey) },
+  { edits: true, keys: "- or _", what: "Send to background", group: "Objects", match: (e) => (e.key === "-" || e.key === "_") && !e.ctrlKey, run: (ws) => ws.zOrder(-1) },
+  { edits: true, keys: "+ or =", what: "Bring to foreground", group: "Objects", match: (e) => (e.key === "+" || e.key === "=") && !e.ctrlKey, run: (ws) => ws.zOrder(1) },
   { keys: "Ctrl+C", what: "Copy the active object", group: "Objects", match: ctrl("c"), run: (ws) => ws.copy() },
-  { keys: "Ctrl+V", what: "Paste on this frame", group: "Objects", match: ctrl("v"), run: (ws) => ws.paste() },
-  { keys: "Ctrl+B", what: "Propagate the active object to the next frames", group: "Objects", match: ctrl("b"), run: (ws) => {
+  { edits: true, keys: "Ctrl+V", what: "Paste on this frame", group: "Objects", match: ctrl("v"), run: (ws) => ws.paste() },
+  { edits: true, keys: "Ctrl+B", what: "Propagate the active object to the next frames", group: "Objects", match: ctrl("b"), run: (ws) => {
       if (!ws.active) return;
       const n = Number(window.prompt("Propagate to how many following frames?", "5"));
       if (n > 0) ws.propagate(Math.floor(n));
     } },
-  { keys: "Ctrl+0..9", what: "Label of the active object (or of the next one drawn)", group: "Objects", match: (e) => (e.ctrlKey || e.metaKey) && /^[0-9]$/.test(e.key), run: (ws, _c, e) => {
+  { edits: true, keys: "Ctrl+0..9", what: "Label of the active object (or of the next one drawn)", group: "Objects", match: (e) => (e.ctrlKey || e.metaKey) && /^[0-9]$/.test(e.key), run: (ws, _c, e) => {
       const label = ws.labels[(Number(e.key) + 9) % 10];
       if (!label) return;
       if (ws.active) ws.setLabelOf(ws.active, label.id);
       else ws.setLabel(label.id);
     } },
-  { keys: "K", what: "Keyframe on / off (tracks)", group: "Tracks", match: plain("k"), run: (ws) => ws.toggleKeyframe() },
-  { keys: "O", what: "Outside on / off (tracks)", group: "Tracks", match: plain("o"), run: (ws) => ws.toggleOutside() },
+  { edits: true, keys: "K", what: "Keyframe on / off (tracks)", group: "Tracks", match: plain("k"), run: (ws) => ws.toggleKeyframe() },
+  { edits: true, keys: "O", what: "Outside on / off (tracks)", group: "Tracks", match: plain("o"), run: (ws) => ws.toggleOutside() },
   { keys: "R", what: "Next keyframe of the active track", group: "Tracks", match: plain("r"), run: (ws) => jumpKeyframe(ws, 1) },
   { keys: "E", what: "Previous keyframe of the active track", group: "Tracks", match: plain("e"), run: (ws) => jumpKeyframe(ws, -1) },
   { keys: "Up / Down", what: "Previous / next attribute", group: "Attribute annotation mode", match: (e) => (e.key === "ArrowUp" || e.key === "ArrowDown"), run: (ws, _c, e) => {
@@ -124,7 +126,8 @@ export function handleKey(e: KeyboardEvent, ws: Workspace, c: CanvasController |
   if ((e.key === " " || e.key === "Enter") && target && (target.tagName === "BUTTON" || target.tagName === "A")) return false;
   for (const s of SHORTCUTS) {
     if (s.match(e)) {
-      s.run(ws, c, e);
+      if (s.edits && ws.readOnly) ws.sayReadOnly();
+      else s.run(ws, c, e);
       return true;
     }
   }

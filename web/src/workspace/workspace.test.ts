@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { FakeServer } from "./model/fakeServer.test-helper";
+import { RealtimeClient } from "./model/realtime";
+import { handleKey } from "./shortcuts";
 import { stateFromData } from "./model/apply";
 import { JobStore } from "./model/store";
 import type { Label, LabeledData } from "./model/types";
@@ -125,5 +128,42 @@ describe("Workspace edits", () => {
     const { ws, store } = workspace({ shapes: [rect(1, 0, 0)] as never });
     ws.setLabelOf(ws.find("shape:1")!, 2);
     expect(last(store)).toMatchObject({ type: "update", shapes: [{ id: 1, label_id: 2, attributes: [] }] });
+  });
+
+  it("a job that turns read-only stops drawing and editing shortcuts, and comes back", async () => {
+    vi.useFakeTimers();
+    try {
+      const server = new FakeServer();
+      const store = new JobStore();
+      const rt = new RealtimeClient({ url: "ws://x", job: 1, store, makeSocket: server.socketFactory(2) });
+      const ws = new Workspace(
+        { id: 1, task_id: 1, start_frame: 0, stop_frame: 9, mode: "annotation" },
+        [0, 1, 2], () => ({ width: 100, height: 100, name: "f" }), LABELS, store, rt,
+      ); // prettier-ignore
+      rt.start();
+      await vi.advanceTimersByTimeAsync(0);
+      ws.setTool({ kind: "draw", shape: "polygon", track: false });
+      server.setAccess(2, "job is in validation");
+      expect(ws.readOnly).toBe(true);
+      expect(ws.accessReason).toBe("job is in validation");
+      expect(ws.tool.kind).toBe("select");
+      const event = (k: string) => ({ key: k, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, target: null }) as unknown as KeyboardEvent;
+      const key = (k: string) => handleKey(event(k), ws, null, new Set());
+      key("n"); // would draw again with the polygon
+      key("m"); // would start merge mode
+      expect(ws.tool.kind).toBe("select");
+      expect(ws.mergeMode).toBe(false);
+      expect(ws.messages.at(-1)!.text).toBe("Read-only: job is in validation");
+      ws.create("rectangle", [0, 0, 5, 5]);
+      expect(store.pending).toHaveLength(0);
+      key("h"); // local view changes stay
+      server.setAccess(2, null);
+      expect(ws.readOnly).toBe(false);
+      key("n");
+      expect(ws.tool).toMatchObject({ kind: "draw", shape: "polygon" });
+      rt.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

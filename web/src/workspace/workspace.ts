@@ -101,6 +101,16 @@ export class Workspace {
     }
     this.labelId = labels.find((l) => l.type !== "tag")?.id ?? labels[0]?.id ?? 0;
     store.subscribe(() => this.pruneSelection());
+    // Write access can change live (a stage or assignee change): drawing stops at once.
+    let wasReadOnly = rt !== null && !rt.canWrite;
+    rt?.subscribe(() => {
+      const now = !rt.canWrite;
+      if (now === wasReadOnly) return;
+      wasReadOnly = now;
+      if (now && this.tool.kind === "draw") this.tool = { kind: "select" };
+      if (now) this.groupMode = this.mergeMode = false;
+      this.notify();
+    });
   }
 
   subscribe = (fn: () => void): (() => void) => {
@@ -121,7 +131,13 @@ export class Workspace {
   }
 
   get readOnly(): boolean {
-    return this.past !== null || (this.rt !== null && !this.rt.canWrite);
+    return this.past !== null || this.accessReason !== null;
+  }
+
+  /** Why this user may not edit the live job (the server's reason), or null. Issues and
+   * comments are not annotation edits: reviewers keep them. */
+  get accessReason(): string | null {
+    return this.rt && !this.rt.canWrite ? (this.rt.readOnlyReason ?? "you may not edit this job") : null;
   }
 
   objects(frame = this.frame): SceneObject[] {
@@ -135,6 +151,10 @@ export class Workspace {
 
   get active(): SceneObject | undefined {
     return this.find(this.selection[this.selection.length - 1] ?? null);
+  }
+
+  sayReadOnly(): void {
+    this.say(this.past ? "Time travel is read-only: return to the present to edit" : `Read-only: ${this.accessReason}`);
   }
 
   say(text: string): void {
@@ -226,7 +246,7 @@ export class Workspace {
 
   private edit(cmd: OpCommand, what: string): boolean {
     if (this.readOnly) {
-      this.say(this.past ? "Time travel is read-only: return to the present to edit" : "This job is read-only for you");
+      this.sayReadOnly();
       return false;
     }
     this.store.local(cmd, what);

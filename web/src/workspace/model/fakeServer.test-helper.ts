@@ -60,6 +60,8 @@ export class FakeServer {
   paused = false;
   private held: (() => void)[] = [];
   opsApplied = 0;
+  /** Users who may not edit, and why (the server's read_only_reason). */
+  readOnly = new Map<number, string>();
 
   socketFactory(user: number) {
     return (_url?: string): SocketLike => {
@@ -103,7 +105,8 @@ export class FakeServer {
         } else {
           for (const e of this.log.filter((x) => x.revision > since)) s.deliver(this.eventMsg(e));
         }
-        s.deliver({ type: "synced", job: 1, revision: this.state.revision });
+        const reason = this.readOnly.get(s.user);
+        s.deliver({ type: "synced", job: 1, revision: this.state.revision, can_write: reason === undefined, read_only_reason: reason ?? null });
         break;
       }
       case "op":
@@ -114,6 +117,15 @@ export class FakeServer {
           if (o !== s && o.subscribed) o.deliver({ ...msg, session: s.session, user: { id: s.user, username: `u${s.user}` } });
         }
         break;
+    }
+  }
+
+  /** A stage or assignee change: `user` may (reason null) or may not edit now. */
+  setAccess(user: number, reason: string | null): void {
+    if (reason === null) this.readOnly.delete(user);
+    else this.readOnly.set(user, reason);
+    for (const o of this.sockets) {
+      if (o.user === user && o.subscribed) o.deliver({ type: "access", job: 1, can_write: reason === null, read_only_reason: reason });
     }
   }
 
@@ -129,6 +141,8 @@ export class FakeServer {
       s.deliver({ type: "ack", op_id: opId, job: 1, ...earlier });
       return;
     }
+    const refusal = this.readOnly.get(s.user);
+    if (refusal !== undefined) return s.deliver({ type: "nack", op_id: opId, job: 1, reason: "read_only", message: refusal });
     const cmd = msg.command as OpCommand;
     let event: JobEvent | null = null;
     const ids: Record<string, number[]> = { shapes: [], tracks: [], tags: [] };

@@ -176,4 +176,32 @@ describe("RealtimeClient", () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ frame: 3, cursor: [49, 49], user: { id: 1 } });
   });
+
+  it("write access follows synced and access: read-only live, an edit in flight rolled back, writable again", async () => {
+    const server = new FakeServer();
+    server.readOnly.set(2, "job is in validation");
+    const a = client(server, 2);
+    await settle();
+    expect(a.rt.canWrite).toBe(false);
+    expect(a.rt.readOnlyReason).toBe("job is in validation");
+    server.setAccess(2, null);
+    expect(a.rt.canWrite).toBe(true);
+    expect(a.rt.readOnlyReason).toBeNull();
+    expect(a.messages.at(-1)).toBe("You can edit this job again");
+    server.paused = true; // the edit is in flight when the stage changes
+    a.store.local(createCmd({ shapes: [rect([1, 1, 4, 4])] }), "Draw");
+    await settle();
+    server.setAccess(2, "job is in acceptance");
+    expect(a.rt.canWrite).toBe(false);
+    expect(a.messages.at(-1)).toBe("Read-only now: job is in acceptance");
+    server.release();
+    await settle();
+    expect(a.store.view.shapes.size).toBe(0);
+    expect(a.messages.at(-1)).toMatch(/^Draw rolled back: job is in acceptance/);
+    // a reconnect keeps what the server says at synced
+    server.sockets.forEach((s) => s.cut());
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(a.rt.state).toBe("live");
+    expect(a.rt.readOnlyReason).toBe("job is in acceptance");
+  });
 });

@@ -10,6 +10,7 @@ export const PROTOCOL = 1;
 export const PRESENCE_MS = 100;
 const PING_MS = 15_000;
 const DEAD_MS = 40_000; // no message for this long (pings included): the socket is dead
+const READ_ONLY_CREDENTIALS = "these credentials are read-only (read-only token)"; // as the server says
 
 export type ConnState = "connecting" | "live" | "reconnecting" | "offline";
 
@@ -56,7 +57,12 @@ export class RealtimeClient {
   state: ConnState = "connecting";
   me: UserRef | null = null;
   session = "";
+  /** Whether this user may edit the job now, and if not, why (the server's words). The
+   * server says so in `synced`, and again in `access` when a stage or assignee change
+   * flips it; read-only credentials never write (welcome.can_write). */
   canWrite = true;
+  readOnlyReason: string | null = null;
+  private credentialsCanWrite = true;
   readonly presence = new Map<string, Presence>();
   /** Reconnects so far (each one a catch-up). */
   reconnects = 0;
@@ -236,7 +242,8 @@ export class RealtimeClient {
       case "welcome": {
         this.me = msg.user as UserRef;
         this.session = String(msg.session);
-        this.canWrite = Boolean(msg.can_write);
+        this.credentialsCanWrite = msg.can_write !== false;
+        if (!this.credentialsCanWrite) this.setAccess(false, READ_ONLY_CREDENTIALS);
         this.attempt = 0;
         this.subscribeJob();
         this.pingTimer = setInterval(() => {
@@ -253,7 +260,7 @@ export class RealtimeClient {
       case "synced":
         if (msg.job !== this.opts.job) break;
         this.synced = true;
-        if (msg.can_write === false) this.canWrite = false;
+        this.setAccess(msg.can_write !== false, (msg.read_only_reason as string | null | undefined) ?? null);
         this.setState("live");
         this.flush();
         this.sendPresenceNow();
@@ -288,6 +295,16 @@ export class RealtimeClient {
         this.flush();
         break;
       }
+      case "access": {
+        if (msg.job !== this.opts.job) break;
+        const was = this.canWrite;
+        this.setAccess(msg.can_write !== false, (msg.read_only_reason as string | null | undefined) ?? null);
+        if (was !== this.canWrite) {
+          this.opts.onMessage?.(this.canWrite ? "You can edit this job again" : `Read-only now: ${this.readOnlyReason}`);
+        }
+        this.notify();
+        break;
+      }
       case "resync":
         if (msg.job === this.opts.job) this.subscribeJob();
         break;
@@ -314,6 +331,13 @@ export class RealtimeClient {
       default:
         break;
     }
+  }
+
+  private setAccess(canWrite: boolean, reason: string | null): void {
+    this.canWrite = canWrite && this.credentialsCanWrite;
+    this.readOnlyReason = this.canWrite
+      ? null
+      : (this.credentialsCanWrite ? reason : READ_ONLY_CREDENTIALS) ?? "you may not edit this job";
   }
 
   /** Send every queued edit that can go now (live, and its ids known). */
