@@ -16,6 +16,9 @@ from backend.domain.events import Event, register_events
 
 MAX_MESSAGE = 4096  # characters of one comment
 MIN_POINTS = 2  # an issue marks a region: at least two (x, y) points (a box's corners)
+# ... drawn by hand: a bound keeps one issue from weighing megabytes in every list, event
+# and webhook payload that carries it (CVAT sets none).
+MAX_POINTS = 1000
 
 
 class IssueCreated(Event, frozen=True, kw_only=True, tag="IssueCreated"):
@@ -94,6 +97,11 @@ def check_position(position: list[float]) -> list[float]:
     if len(position) % 2 or len(position) < 2 * MIN_POINTS:
         raise ValidationError(
             f"An issue's position is a list of x, y pairs with at least {MIN_POINTS} points.",
+            "position",
+        )
+    if len(position) > 2 * MAX_POINTS:
+        raise ValidationError(
+            f"An issue's position has at most {MAX_POINTS} points ({len(position) // 2} given).",
             "position",
         )
     if not all(math.isfinite(v) for v in position):

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.domain import review
 from backend.realtime import protocol
 from backend.realtime.client import RealtimeClient
 from tests.api.iam_helpers import PASSWORD, register
@@ -93,6 +94,7 @@ def test_an_issue_is_created_commented_resolved_reopened_and_removed(http, task)
         ({"frame": 15}, "frame"),  # a frame of the other job
         ({"position": [1, 2]}, "position"),  # one point
         ({"position": [1, 2, 3]}, "position"),  # not pairs
+        ({"position": [1.5] * (2 * review.MAX_POINTS + 2)}, "position"),  # too many points
         ({"job": 987654}, "job"),
         ({"assignee": 987654}, "assignee"),
         ({"message": "  "}, "message"),
@@ -112,7 +114,8 @@ def test_bad_input_is_a_400_naming_the_field_and_appends_nothing(http, task, cha
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"position": [1, 2]}, "position"), ({"frame": 15}, "frame"), ({"job": 987654}, "job"),
+    [({"position": [1, 2]}, "position"), ({"position": [0] * (2 * review.MAX_POINTS + 2)},
+     "position"), ({"frame": 15}, "frame"), ({"job": 987654}, "job"),
      ({"assignee": 987654}, "assignee"), ({"message": "new"}, "message")],
 )  # fmt: skip
 def test_a_bad_patch_is_a_400_naming_the_field_and_appends_nothing(http, task, change, field):
