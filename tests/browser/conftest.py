@@ -1,7 +1,8 @@
 """Browser tests: pip playwright driving Debian's chromium (`make chromium` installs it)
 against the run's one `vellum serve`, which serves the UI built by `make web`.
 
-`page` is a fresh browser context per test (its own cookies), at the server's address.
+`page` is a fresh browser context per test (its own cookies), at the server's address;
+`page_for(other)` makes one for a server a module started itself.
 `shot(page, name)` keeps a screenshot under docs/screenshots/ when VELLUM_SCREENSHOTS=1
 (`make screenshots`), so the README's pictures come from the real UI."""
 
@@ -39,29 +40,38 @@ def browser(server: Server) -> Iterator[object]:
         chromium.close()
 
 
+def _context(browser, url: str):  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=url, viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(10_000)
+    return context
+
+
 @pytest.fixture
 def page(browser, server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=server.url, viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(10_000)
-    pg = context.new_page()
-    yield pg
+    context = _context(browser, server.url)
+    yield context.new_page()
     context.close()
 
 
 @pytest.fixture
-def new_page(browser, server: Server) -> Iterator[Callable[[], object]]:  # type: ignore[no-untyped-def]
-    """More pages, each in its own context (another user, another browser)."""
+def page_for(browser) -> Iterator[Callable[[Server], object]]:  # type: ignore[no-untyped-def]
+    """Pages of another server (one a module starts with `api_server`), each in its own
+    context, closed after the test."""
     contexts = []
 
-    def make() -> object:
-        ctx = browser.new_context(base_url=server.url, viewport={"width": 1400, "height": 900})
-        ctx.set_default_timeout(10_000)
-        contexts.append(ctx)
-        return ctx.new_page()
+    def make(other: Server) -> object:
+        contexts.append(_context(browser, other.url))
+        return contexts[-1].new_page()
 
     yield make
     for ctx in contexts:
         ctx.close()
+
+
+@pytest.fixture
+def new_page(page_for, server: Server) -> Callable[[], object]:  # type: ignore[no-untyped-def]
+    """More pages of the run's server, each in its own context (another user, another browser)."""
+    return lambda: page_for(server)
 
 
 def shot(page: object, name: str) -> None:
