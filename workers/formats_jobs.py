@@ -1,7 +1,8 @@
 """arq jobs for dataset export and annotation import requests.
 
-Export: build the ExportSource(s) from the read models and the task's media, run the
-format's exporter into a scratch directory, zip it to data_dir/data/exports/{rq_id}/, and
+Export: build the ExportSource from the read models and the task's media (a project's
+tasks as one dataset with subsets, backend/formats/project_export.py), run the format's
+exporter into a scratch directory, zip it to data_dir/data/exports/{rq_id}/, and
 finish the request with its absolute `result_url` (GET streams the file).
 
 Import: unpack the upload (or the object fetched from a bucket) safely, run the format's
@@ -181,23 +182,6 @@ async def run_request(
 # --- export ------------------------------------------------------------------------------
 
 
-async def _export_parts(
-    container: Container, row: requests.RequestRow
-) -> list[tuple[int, int | None, str]]:
-    """(task id, job id, directory in the archive) for each part of the export: the job,
-    the task, or each task of the project (in task_<id>/)."""
-    op = row.operation
-    if op.target == "project":
-        assert op.project_id is not None
-        async with container.pool.connection() as conn:
-            ids = await sources.project_task_ids(conn, op.project_id)
-        if not ids:
-            raise sources.SourceMissing(f"project {op.project_id} has no tasks to export")
-        return [(task_id, None, f"task_{task_id}" if len(ids) > 1 else "") for task_id in ids]
-    assert op.task_id is not None
-    return [(op.task_id, op.job_id if op.target == "job" else None, "")]
-
-
 async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
     container: Container = ctx["container"]
     data_dir = container.settings.data_dir
@@ -210,7 +194,6 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
         assert exporter is not None
         # the read models hold at least what the request's version says (it may be reused)
         await container.waiter.wait(int(row.params.get("position") or 0))
-        parts = await _export_parts(container, row)
         target = pipeline.exports_dir(data_dir, rq_id) / str(row.params["filename"])
         progress = Progress(container, rq_id)
         save_images = bool(row.params.get("save_images"))
@@ -221,28 +204,29 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
                 chunk_cache.for_data_dir, data_dir, container.settings.media_cache_mb
             )
             frames = sources.VideoFrames(work / "frames", cache)
+        op = row.operation
+        async with container.pool.connection() as conn:
+            if op.target == "project":  # one dataset over the tasks, a subset each (CVAT)
+                assert op.project_id is not None
+                project = await project_export.project_info(conn, op.project_id)
+                found = await project_export.task_sources(conn, data_dir, op.project_id, frames)
+            else:
+                assert op.task_id is not None
+                job_id = op.job_id if op.target == "job" else None
+                source = await sources.task_source(conn, data_dir, op.task_id, job_id, frames)
+        out.mkdir(parents=True, exist_ok=True)
         whole = project_export.project_exporter_for(info.display_name)
-        if row.operation.target == "project" and whole is not None:
-            # One document over all tasks (CVAT XML's project layout).
-            assert row.operation.project_id is not None
-            async with container.pool.connection() as conn:
-                project = await project_export.project_info(conn, row.operation.project_id)
-                found = [
-                    await sources.task_source(conn, data_dir, t, video_frames=frames)
-                    for t, _, _ in parts
-                ]
-            out.mkdir(parents=True, exist_ok=True)
-            await in_thread(progress, functools.partial(whole, project, found, out, save_images))
+        run: Callable[[], None]
+        if op.target == "project" and whole is not None:  # CVAT XML: one document
+            run = functools.partial(whole, project, found, out, save_images)
+        elif op.target == "project":  # one dataset with a subset per task subset
+            run = functools.partial(
+                project_export.export_as_dataset, exporter, project, found, out, save_images
+            )
         else:
-            # One task's source in memory at a time: a project is exported task by task.
-            for index, (task_id, job_id, where) in enumerate(parts):
-                await progress.check_cancelled()
-                async with container.pool.connection() as conn:
-                    source = await sources.task_source(conn, data_dir, task_id, job_id, frames)
-                place = out / where if where else out
-                run = functools.partial(pipeline.run_exporter, exporter, source, place, save_images)
-                await in_thread(progress, run)
-                progress.set(0.8 * (index + 1) / len(parts))
+            run = functools.partial(pipeline.run_exporter, exporter, source, out, save_images)
+        await in_thread(progress, run)
+        progress.set(0.8)
         await in_thread(progress, lambda: pipeline.zip_directory(out, target))
         log.info("dataset exported", rq_id=rq_id, format=info.display_name, file=target.name)
         storage_id = row.params.get("cloud_storage_id")

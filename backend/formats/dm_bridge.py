@@ -20,6 +20,7 @@ Datumaro plugins are passed explicitly (`environment(...)`): nothing is discover
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -524,13 +525,16 @@ def to_dataset(
 
 
 class FrameItems(DatasetBase):  # type: ignore[misc]
-    """One DatasetItem per frame of the source, made on iteration."""
+    """One DatasetItem per frame of the source, made on iteration, in the subset its frame
+    names (a project export's tasks' subsets; else datumaro's "default")."""
 
     def __init__(self, source: ExportSource, save_images: bool, options: ExportOptions) -> None:
-        super().__init__(length=len(source.frames), subsets=[DEFAULT_SUBSET_NAME], media_type=Image)
+        subsets = sorted({_subset_of(frame) for frame in source.frames}) or [DEFAULT_SUBSET_NAME]
+        super().__init__(length=len(source.frames), subsets=subsets, media_type=Image)
         self._source = source
         self._save_images = save_images
         self._options = options
+        self._frames = list(enumerate(source.frames))  # (index in the source, frame)
         self._labels = _Labels(source.labels)
         self._shapes = _frame_shapes(source, options)
         self._tags: dict[int, list[LabeledImage]] = defaultdict(list)
@@ -541,9 +545,21 @@ class FrameItems(DatasetBase):  # type: ignore[misc]
     def categories(self) -> dict[AnnotationType, Any]:
         return self._labels.as_dict()
 
+    def get_subset(self, name: str) -> FrameItems:
+        """The items of one subset, without making the others' (an exporter writes a
+        subset at a time)."""
+        if name not in self._subsets:
+            raise KeyError(f"Unknown subset '{name}', available subsets: {set(self._subsets)}")
+        if len(self._subsets) == 1:
+            return self
+        part = copy.copy(self)
+        part._frames = [(i, f) for i, f in self._frames if _subset_of(f) == name]
+        part._subsets, part._length = [name], len(part._frames)
+        return part
+
     def __iter__(self) -> Iterator[DatasetItem]:
         source, options, labels = self._source, self._options, self._labels
-        for index, frame in enumerate(source.frames):
+        for index, frame in self._frames:
             checkpoint()
             annotations: list[Annotation] = [
                 Label(
@@ -562,11 +578,15 @@ class FrameItems(DatasetBase):  # type: ignore[misc]
                 path = str(source.image_path(frame.number))
             yield DatasetItem(
                 id=options.item_id(index, frame) if options.item_id else _frame_item_id(frame),
-                subset=DEFAULT_SUBSET_NAME,
+                subset=_subset_of(frame),
                 media=Image.from_file(path=path, size=(frame.height, frame.width)),
                 annotations=annotations,
                 attributes={"frame": frame.number},
             )
+
+
+def _subset_of(frame: FrameSpec) -> str:
+    return frame.subset or DEFAULT_SUBSET_NAME
 
 
 def export_with(

@@ -39,12 +39,16 @@ __all__ = [
 @dataclass(frozen=True)
 class FrameSpec:
     """One frame of the task: its task frame number, file name (as CVAT names it in
-    exports: the uploaded path for images, `frame_000123` style for video) and size."""
+    exports: the uploaded path for images, `frame_000123` style for video) and size. A
+    project export numbers the frames of all its tasks one after the other."""
 
     number: int
     name: str
     width: int
     height: int
+    # the dataset subset of the frame's item: set in a project export (its task's subset,
+    # CVAT's ProjectData), None for a task or job (datumaro's "default")
+    subset: str | None = None
 
 
 @dataclass(frozen=True)

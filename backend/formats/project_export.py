@@ -1,20 +1,35 @@
-"""Formats whose project export is ONE document over all tasks (CVAT XML: CVAT's
-ProjectData) rather than a directory per task: which formats, and the project's fields
-they need. Every other format exports a project task by task (task_<id>/ each)."""
+"""A project export is ONE dataset over all of the project's tasks with data, as CVAT's
+ProjectData makes it: CVAT XML writes it as one document (PROJECT_EXPORTERS); every other
+format gets `project_source`, one ExportSource whose frames are all the tasks' frames, each
+in its task's subset, so that the format's exporter writes one dataset with subsets.
+
+As CVAT: tasks in (subset, id) order; a task without a subset is in "default" ("default_1"
+when a task is literally in "default"); video frames are named frame_NNNNNN after their
+number in the subset (each subset's tasks numbered one after the other). Unlike CVAT, image
+names are made unique in the whole export rather than per subset (the second a.jpg is
+a_1.jpg): several formats keep every subset's images or annotation files in one folder
+(Pascal VOC's JPEGImages/ and Annotations/, MOT's img1/), where one subset's a.jpg would
+overwrite another's."""
 
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from msgspec import structs
 from psycopg.rows import dict_row
 
+from backend.domain.annotations import CvatAnnotations
+from backend.formats import sources
 from backend.formats.cvat_xml import PROJECT_EXPORTERS
-from backend.formats.cvat_xml_project import ProjectInfo
-from backend.formats.model import ExportSource
+from backend.formats.cvat_xml_export import FrameNumbering
+from backend.formats.cvat_xml_project import ProjectInfo, defaulted_subset, mangle_image_name
+from backend.formats.model import Exporter, ExportSource, FrameSpec
 from backend.formats.sources import SourceMissing, person
+from backend.formats.subsets import renumber
 from backend.services.labels import label_set
 
 ProjectExporter = Callable[[ProjectInfo, Sequence[ExportSource], Path, bool], None]
@@ -43,3 +58,87 @@ async def project_info(conn: Any, project_id: int) -> ProjectInfo:
         "dumped": datetime.datetime.now(datetime.UTC).isoformat(),
     }
     return ProjectInfo(id=project_id, name=str(project["name"]), labels=labels, meta=meta)
+
+
+async def task_sources(
+    conn: Any, data_dir: str | Path, project_id: int, frames: sources.VideoFrames | None
+) -> list[ExportSource]:
+    """Every task of the project that has data (CVAT exports only those), by id."""
+    cur = await conn.execute(
+        "SELECT id FROM tasks WHERE project_id = %s AND size > 0 ORDER BY id", [project_id]
+    )
+    ids = [int(row[0]) for row in await cur.fetchall()]
+    if not ids:
+        raise SourceMissing(f"project {project_id} has no task with data to export")
+    return [
+        await sources.task_source(conn, data_dir, task_id, video_frames=frames) for task_id in ids
+    ]
+
+
+def project_source(project: ProjectInfo, tasks: Sequence[ExportSource]) -> ExportSource:
+    """The project's tasks as one source: frames numbered one after the other over the
+    tasks in CVAT's order, each named and placed in its subset as the module says; each
+    task's annotations moved onto its frames, a track that is still visible at the end of
+    its task closed there (it must not run on into the next task's frames)."""
+    raw = sorted({str(t.meta.get("subset") or "") for t in tasks})
+    ordered = sorted(tasks, key=lambda t: (str(t.meta.get("subset") or ""), t.task_id))
+    seen: defaultdict[tuple[str, str], int] = defaultdict(int)
+    frames: list[FrameSpec] = []
+    owners: list[tuple[ExportSource, int]] = []  # per project frame: its task and frame
+    shapes, tracks, tags = [], [], []
+    offset, current = 0, None
+    for task in ordered:
+        subset_raw = str(task.meta.get("subset") or "")
+        if subset_raw != current:
+            offset, current = 0, subset_raw
+        numbering = FrameNumbering.of(task.meta)
+        numbering = FrameNumbering(numbering.start, numbering.step, offset)
+        offset += numbering.start + numbering.step * int(task.meta.get("size", len(task.frames)))
+        subset = defaulted_subset(subset_raw, raw)
+        base = len(frames)
+        mapping = {}
+        for index, frame in enumerate(sorted(task.frames, key=lambda f: f.number)):
+            name = frame.name
+            if task.mode == "interpolation":
+                name = f"frame_{numbering.absolute(frame.number):06d}"
+            name = mangle_image_name(name, "", seen)  # unique in the whole export
+            frames.append(FrameSpec(base + index, name, frame.width, frame.height, subset))
+            owners.append((task, frame.number))
+            mapping[frame.number] = base + index
+        end = base + len(task.frames)
+        mapping[max(mapping, default=-1) + 1] = end  # a track's closing keyframe
+        moved = renumber(task.annotations, mapping)
+        shapes += moved.shapes
+        tags += moved.tags
+        for track in moved.tracks:
+            last = track.shapes[-1]
+            if not last.outside and last.frame < end:
+                closing = structs.replace(last, id=None, frame=end, outside=True)
+                track = structs.replace(track, shapes=[*track.shapes, closing])
+            tracks.append(track)
+
+    image_path = None
+    if tasks and all(t.image_path is not None for t in tasks):
+
+        def image_path(number: int) -> Path:
+            task, frame = owners[number]
+            assert task.image_path is not None
+            return task.image_path(frame)
+
+    return ExportSource(
+        task_id=0, task_name=project.name, job_id=None,
+        mode="interpolation" if all(t.mode == "interpolation" for t in tasks) else "annotation",
+        dimension=tasks[0].dimension if tasks else "2d", frames=frames, labels=project.labels,
+        annotations=CvatAnnotations(version=0, shapes=shapes, tracks=tracks, tags=tags),
+        meta={"project_id": project.id, "name": project.name, "subsets": raw},
+        image_path=image_path,
+    )  # fmt: skip
+
+
+def export_as_dataset(
+    exporter: Exporter, project: ProjectInfo, tasks: Sequence[ExportSource], out: Path,
+    save_images: bool,
+) -> None:  # fmt: skip
+    """A format's exporter over the project as one dataset (in the worker thread)."""
+    out.mkdir(parents=True, exist_ok=True)
+    exporter(project_source(project, tasks), out, save_images)
