@@ -40,8 +40,13 @@ _SELECT = (
     " (SELECT d.updated_at FROM webhook_deliveries d WHERE d.webhook_id = w.id"
     "  ORDER BY d.id DESC LIMIT 1) AS last_delivery_date"
 )
+# A project's webhooks go with it, as CVAT cascades: gone from the API once the project's
+# deletion is projected, while the delivery loop still sends what they had queued
+# (delete:project included).
 _SOURCE = (
-    "webhooks w LEFT JOIN users ou ON ou.id = w.owner_id"
+    "(SELECT * FROM webhooks WHERE project_id IS NULL"
+    "  OR EXISTS (SELECT 1 FROM projects x WHERE x.id = webhooks.project_id)) w"
+    " LEFT JOIN users ou ON ou.id = w.owner_id"
     " LEFT JOIN projects p ON p.id = w.project_id"
 )
 WEBHOOKS = Resource(

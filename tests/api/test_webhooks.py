@@ -583,8 +583,8 @@ def test_deleting_a_task_sends_what_it_held_first(
     assert r.status_code == 201, r.text
     iid = r.json()["id"]
     assert admin.post("/api/comments", json={"issue": iid, "message": "second"}).status_code == 201
-    webhook(admin, pid, receiver.url, ["delete:comment", "delete:issue", "delete:job",
-                                       "delete:task", "delete:project"])  # fmt: skip
+    hid = webhook(admin, pid, receiver.url, ["delete:comment", "delete:issue", "delete:job",
+                                             "delete:task", "delete:project"])  # fmt: skip
     comments = admin.get("/api/comments", params={"issue_id": iid}).json()["results"]
     before = {
         "task": [admin.get(f"/api/tasks/{task_id}").json()],
@@ -595,6 +595,10 @@ def test_deleting_a_task_sends_what_it_held_first(
     assert admin.delete(f"/api/tasks/{task_id}").status_code == 204
     before["project"] = [admin.get(f"/api/projects/{pid}").json()]
     assert admin.delete(f"/api/projects/{pid}").status_code == 204
+    # the webhook went with its project (CVAT cascades) but still sends what it had queued
+    assert admin.get(f"/api/webhooks/{hid}").status_code == 404
+    assert admin.get(f"/api/webhooks/{hid}/deliveries").status_code == 404
+    assert hid not in [w["id"] for w in admin.get("/api/webhooks?page_size=all").json()["results"]]
     deliver_all(hook_server, Clock())
     got = receiver.payloads()
     kinds = ["comment", "comment", "issue", "job", "job", "task", "project"]
