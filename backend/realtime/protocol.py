@@ -50,6 +50,13 @@ Op commands (`op.command`, tagged by `type`) reuse the REST bodies of
                                             the properties to change
   delete {shapes, tracks, tags}          -> DeleteObjects ([{id}], as REST; unknown ids nack)
   set_keyframe {track_id, shape?, elements?}, delete_keyframe {track_id, frame}
+  edit {create?, update?, delete?}       -> a compound edit (merge, split, paste...): the
+                                            create, update and delete bodies above decided
+                                            as ONE batch, in that order (update and delete
+                                            name existing objects; a track update's
+                                            `shapes` is its complete keyframe list): all of
+                                            it or nothing, one append, one undo step;
+                                            nack fields are prefixed (`delete.shapes[0]`)
   replace {shapes, tracks, tags}         -> ReplaceAnnotations (PUT)
   clear {}                               -> ClearAnnotations (DELETE)
   undo {}, redo {}                       -> this user's per-job undo / redo, compensating
@@ -164,6 +171,14 @@ class DeleteKeyframeCommand(msgspec.Struct, tag_field="type", tag="delete_keyfra
     frame: int
 
 
+class EditCommand(msgspec.Struct, tag_field="type", tag="edit", kw_only=True):
+    """Create, update and delete decided together (backend/realtime/commands.py)."""
+
+    create: LabeledDataRequest = msgspec.field(default_factory=LabeledDataRequest)
+    update: UpdateRequest = msgspec.field(default_factory=UpdateRequest)
+    delete: DeleteRequest = msgspec.field(default_factory=DeleteRequest)
+
+
 class UndoCommand(msgspec.Struct, tag_field="type", tag="undo", kw_only=True):
     """Undo this user's latest change in the job (backend/services/undo.py)."""
 
@@ -180,6 +195,7 @@ OpCommand: TypeAlias = (
     | ClearCommand
     | SetKeyframeCommand
     | DeleteKeyframeCommand
+    | EditCommand
     | UndoCommand
     | RedoCommand
 )

@@ -524,13 +524,13 @@ class Session:
                     labels = await self.hub.labels(op.job, fresh=True)
                     outcome = await self._execute(op.job, batch, labels, meta)
         except NotFound as exc:
-            self._nack(op, "not_found", exc.message, exc.field)
+            self._nack(op, "not_found", exc.message, commands.error_field(op.command, exc))
             return
         except Conflict as exc:
-            self._nack(op, "conflict", exc.message, exc.field)
+            self._nack(op, "conflict", exc.message, commands.error_field(op.command, exc))
             return
         except DomainError as exc:
-            self._nack(op, "invalid", exc.message, exc.field)
+            self._nack(op, "invalid", exc.message, commands.error_field(op.command, exc))
             return
         except RuntimeError as exc:  # contention: the service gave up after its retries
             self._nack(op, "busy", str(exc))

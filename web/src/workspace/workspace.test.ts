@@ -82,9 +82,11 @@ describe("Workspace edits", () => {
       ws.mergeSelection.push({ ...ws.find(`shape:${id}`)!, frameOf: frame });
     }
     ws.merge();
-    const [create, del] = store.pending.map((p) => p.command);
-    expect(create.type === "create" && create.tracks[0].shapes.map((s) => [s.frame, s.points[0]])).toEqual([[0, 0], [3, 30], [6, 60]]);
-    expect(del).toMatchObject({ type: "delete", shapes: [{ id: 1 }, { id: 2 }, { id: 3 }] });
+    expect(store.pending).toHaveLength(1); // one op: all of it or nothing
+    const edit = store.pending[0].command;
+    if (edit.type !== "edit") throw new Error(edit.type);
+    expect(edit.create.tracks[0].shapes.map((s) => [s.frame, s.points[0]])).toEqual([[0, 0], [3, 30], [6, 60]]);
+    expect(edit.delete).toMatchObject({ shapes: [{ id: 1 }, { id: 2 }, { id: 3 }] });
     expect(store.view.shapes.size).toBe(0);
     expect(store.view.tracks.size).toBe(1);
   });
@@ -97,14 +99,34 @@ describe("Workspace edits", () => {
     ws.goto(2);
     ws.select("track:3");
     ws.split();
-    const cmds = store.pending.map((p) => p.command);
-    expect(cmds[0].type === "create" && cmds[0].tracks[0].shapes.map((s) => s.frame)).toEqual([2, 4, 8]);
-    expect(cmds[1]).toMatchObject({ type: "set_keyframe", track_id: 3, shape: { frame: 2, outside: true } });
-    expect(cmds.slice(2)).toEqual([
-      { type: "delete_keyframe", track_id: 3, frame: 4 },
-      { type: "delete_keyframe", track_id: 3, frame: 8 },
-    ]);
-    expect(store.view.tracks.get(3)!.shapes.map((s) => s.frame)).toEqual([0, 2]);
+    expect(store.pending).toHaveLength(1);
+    const edit = store.pending[0].command;
+    if (edit.type !== "edit") throw new Error(edit.type);
+    expect(edit.create.tracks[0].shapes.map((s) => [s.frame, s.points[0], s.outside])).toEqual([[2, 20, false], [4, 40, false], [8, 80, false]]);
+    expect(edit.update.tracks).toMatchObject([{ id: 3, shapes: [{ frame: 0 }, { frame: 2, outside: true, points: [20, 0, 30, 10] }] }]);
+    // shown at once: the old track ends here, the new one holds the rest
+    expect(store.view.tracks.get(3)!.shapes.map((s) => [s.frame, s.outside])).toEqual([[0, false], [2, true]]);
+    const [, added] = [...store.view.tracks.values()];
+    expect(added.shapes.map((s) => s.frame)).toEqual([2, 4, 8]);
+    ws.goto(6);
+    expect(ws.objects().filter((o) => !o.outside).map((o) => [o.key, o.points[0]])).toEqual([[`track:${added.id}`, 60]]);
+  });
+
+  it("split of a skeleton track carries its points: ended here, continued in the new track", () => {
+    const body = (frame: number) => ({ frame, type: "skeleton", points: [] });
+    const point = (frame: number, x: number) => ({ frame, type: "points", points: [x, 1] });
+    const { ws, store } = workspace({
+      tracks: [{ id: 4, frame: 0, label_id: 1, shapes: [body(0), body(6)], elements: [
+        { id: 5, frame: 0, label_id: 2, shapes: [point(0, 0), point(6, 60)] },
+      ] } as never],
+    }); // prettier-ignore
+    ws.goto(3);
+    ws.split(ws.find("track:4"));
+    const edit = store.pending[0].command;
+    if (edit.type !== "edit") throw new Error(edit.type);
+    expect(edit.create.tracks[0].elements[0].shapes.map((s) => [s.frame, s.points[0]])).toEqual([[3, 30], [6, 60]]);
+    expect(edit.update.tracks[0].elements).toMatchObject([{ id: 5, shapes: [{ frame: 0 }, { frame: 3, outside: true }] }]);
+    expect(store.view.tracks.get(4)!.elements[0].shapes.map((s) => s.frame)).toEqual([0, 3]);
   });
 
   it("copy/paste, propagate and group", () => {

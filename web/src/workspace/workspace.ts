@@ -1,7 +1,7 @@
 // The workspace's UI state and every editing action, outside React: the canvas reads it
 // on each animation frame and the panels subscribe to it. Edits become op commands on the
 // JobStore (shown at once, sent by the RealtimeClient).
-import { createCmd, deleteCmd, updateCmd, type OpCommand } from "./model/commands";
+import { createCmd, deleteCmd, editCmd, updateCmd, type OpCommand } from "./model/commands";
 import type { JobState } from "./model/apply";
 import type { RealtimeClient } from "./model/realtime";
 import type { JobStore } from "./model/store";
@@ -487,29 +487,49 @@ export class Workspace {
       frame: sorted[0].frameOf, label_id: first.labelId, group: 0, source: "manual", attributes: [], elements: [],
       shapes: sorted.map((s) => ({ type: s.type, frame: s.frameOf, points: s.points, rotation: s.rotation, occluded: s.occluded, outside: false, z_order: s.zOrder, attributes: [] })),
     }; // prettier-ignore
-    if (this.edit(createCmd({ tracks: [track as unknown as Track] }), "Merge into a track")) {
-      this.edit(deleteCmd({ shapes: sorted.map((s) => s.id) }), "Merge (remove the shapes)");
-    }
+    // One op: the server creates the track and deletes the shapes together or not at all.
+    this.edit(editCmd({ create: { tracks: [track as unknown as Track] }, delete: { shapes: sorted.map((s) => s.id) } }), "Merge into a track");
     this.mergeSelection = [];
     this.mergeMode = false;
     this.notify();
   }
   mergeSelection: (SceneObject & { frameOf: number })[] = [];
 
-  /** Split the active track at this frame: it ends here, a new track continues. */
+  /** Split the active track at this frame: it ends here (an outside keyframe), a new track
+   * continues from here with the later keyframes. One op, so nobody sees half a split. */
   split(o = this.active): void {
     if (o?.kind !== "track" || !this.guard(o)) return;
     const track = this.state.tracks.get(o.id);
     if (!track) return;
-    const later = track.shapes.filter((k) => k.frame > this.frame);
-    const here = this.keyframe(o, { outside: false });
+    const frame = this.frame;
+    if (!track.shapes.some((k) => k.frame < frame)) return this.say("Split a track after its first frame");
+    // Keyframes are matched by frame: no ids (a temporary one would never resolve).
+    const bare = ({ id: _id, ...k }: TrackedShape): TrackedShape => k;
+    const before = (ks: TrackedShape[]) => ks.filter((k) => k.frame < frame).map(bare);
+    const after = (ks: TrackedShape[]) => ks.filter((k) => k.frame > frame).map(bare);
+    const skeleton = o.type === "skeleton";
+    const here = this.keyframe(o, skeleton ? { outside: false, points: [] } : { outside: false });
+    const points = new Map(o.elements.map((e) => [e.id, e]));
+    const pointHere = (id: number, outside: boolean): TrackedShape => {
+      const e = points.get(id);
+      return { type: "points", frame, points: e?.points ?? [], occluded: e?.occluded ?? false, outside: outside || (e?.outside ?? true), z_order: 0, rotation: 0, attributes: [] } as TrackedShape; // prettier-ignore
+    };
     const next = {
-      frame: this.frame, label_id: track.label_id, group: track.group ?? 0, source: "manual", attributes: track.attributes, elements: [],
-      shapes: [here, ...later],
+      frame, label_id: track.label_id, group: track.group ?? 0, source: "manual", attributes: track.attributes,
+      shapes: [here, ...after(track.shapes)],
+      elements: track.elements.map((e) => ({
+        frame, label_id: e.label_id, group: e.group ?? 0, source: "manual", attributes: e.attributes,
+        shapes: [pointHere(e.id, false), ...after(e.shapes)],
+      })),
     }; // prettier-ignore
-    if (!this.edit(createCmd({ tracks: [next as unknown as Track] }), "Split track")) return;
-    this.edit({ type: "set_keyframe", track_id: o.id, shape: this.keyframe(o, { outside: true }) }, "Split track (end)");
-    for (const k of later) this.edit({ type: "delete_keyframe", track_id: o.id, frame: k.frame }, "Split track (move keyframes)");
+    const ended = {
+      id: o.id,
+      shapes: [...before(track.shapes), { ...here, outside: true }],
+      ...(track.elements.length
+        ? { elements: track.elements.map((e) => ({ id: e.id, shapes: [...before(e.shapes), pointHere(e.id, true)] })) }
+        : {}),
+    };
+    this.edit(editCmd({ create: { tracks: [next as unknown as Track] }, update: { tracks: [ended] } }), "Split track");
   }
 
   // --- undo / redo --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyEvent, decodeEvent, emptyState, stateFromData } from "./apply";
-import { createCmd, deleteCmd, updateCmd } from "./commands";
+import { createCmd, deleteCmd, editCmd, updateCmd } from "./commands";
 import { shapeAt } from "../../annotation/interpolation";
 import { JobStore } from "./store";
 import type { Shape } from "./types";
@@ -169,5 +169,33 @@ describe("JobStore", () => {
     const op = store.local(updateCmd({ shapes: [{ id: 1, points: [0, 0, 1, 1] }] }), "Move");
     store.ack({ op_id: op.opId, revision: 2, position: 0 });
     expect(store.queued).toBe(0);
+  });
+
+  it("an edit is one op: sent with the server's ids, its creations numbered from its first event", () => {
+    const store = new JobStore();
+    store.loadSnapshot(0, { shapes: [], tracks: [], tags: [] });
+    const draw = store.local(createCmd({ shapes: [rect(0, [0, 0, 5, 5])] }), "Draw");
+    const temp = [...store.view.shapes.keys()][0];
+    const track = { frame: 0, label_id: 1, shapes: [{ frame: 0, type: "rectangle", points: [0, 0, 5, 5] }], elements: [] };
+    const edit = store.local(editCmd({ create: { tracks: [track as never] }, delete: { shapes: [temp] } }), "Merge");
+    expect(store.view.shapes.size).toBe(0);
+    expect(store.view.tracks.size).toBe(1);
+    expect(store.sendable().map((r) => r.op.opId)).toEqual([draw.opId]); // the edit waits for the shape's id
+    store.markSent(draw.opId);
+    store.applyServerEvent(created(1, draw.opId, [rect(0, [0, 0, 5, 5], { id: 9 })]));
+    const [ready] = store.sendable();
+    expect(ready.op.opId).toBe(edit.opId);
+    expect(ready.command).toMatchObject({ type: "edit", delete: { shapes: [{ id: 9 }] } });
+    const sent = ready.command as Extract<typeof ready.command, { type: "edit" }>;
+    expect(sent.create.tracks[0]).not.toHaveProperty("id");
+    const tempTrack = [...store.view.tracks.keys()][0];
+    store.markSent(edit.opId);
+    const real = { ...track, id: 20, shapes: [{ ...track.shapes[0], id: 21 }] };
+    store.applyServerEvent({ revision: 2, op_id: edit.opId, event_type: "ObjectsCreated", data: { shapes: [], tracks: [real], tags: [] } });
+    store.applyServerEvent({ revision: 3, op_id: edit.opId, event_type: "ObjectsDeleted", data: { shapes: [9] } });
+    expect(store.realId(tempTrack)).toBe(20);
+    expect(store.queued).toBe(0);
+    expect([...store.view.tracks.keys()]).toEqual([20]);
+    expect(store.view.shapes.size).toBe(0);
   });
 });

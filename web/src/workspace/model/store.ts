@@ -6,6 +6,7 @@
 import { applyEvent, decodeEvent, emptyState, stateFromData, type JobState } from "./apply";
 import {
   applyPredicted,
+  createdBy,
   pairIds,
   resolveIds,
   wire,
@@ -97,8 +98,11 @@ export class JobStore {
       if (i >= 0) {
         own = true;
         const op = this.pending[i];
-        if (op.command.type === "create" && event.type === "ObjectsCreated") {
-          for (const [tmp, real] of pairIds(op.command, event)) this.idMap.set(tmp, real);
+        // An edit's first event is its creations (it may be several events; the rest are
+        // folded into `base` as they come).
+        const body = createdBy(op.command);
+        if (body && event.type === "ObjectsCreated") {
+          for (const [tmp, real] of pairIds(body, event)) this.idMap.set(tmp, real);
         }
         this.pending.splice(i, 1);
       }
@@ -110,8 +114,7 @@ export class JobStore {
 
   /** A local edit: shown at once, sent when the connection allows. */
   local(command: OpCommand, what: string): PendingOp {
-    const cmd = command.type === "create" ? withTempIds(command) : command;
-    const op: PendingOp = { opId: newOpId(), command: cmd, what, sent: false };
+    const op: PendingOp = { opId: newOpId(), command: withTempIds(command), what, sent: false };
     this.pending.push(op);
     this.recompute();
     return op;
@@ -146,11 +149,12 @@ export class JobStore {
     const i = this.pending.findIndex((p) => p.opId === msg.op_id);
     if (i < 0) return;
     const op = this.pending[i];
-    if (op.command.type === "create" && msg.ids) {
+    const body = createdBy(op.command);
+    if (body && msg.ids) {
       const ids = msg.ids;
-      op.command.shapes.forEach((s, k) => ids.shapes?.[k] && this.idMap.set(s.id, ids.shapes[k]));
-      op.command.tracks.forEach((t, k) => ids.tracks?.[k] && this.idMap.set(t.id, ids.tracks[k]));
-      op.command.tags.forEach((t, k) => ids.tags?.[k] && this.idMap.set(t.id, ids.tags[k]));
+      body.shapes.forEach((s, k) => ids.shapes?.[k] && this.idMap.set(s.id, ids.shapes[k]));
+      body.tracks.forEach((t, k) => ids.tracks?.[k] && this.idMap.set(t.id, ids.tracks[k]));
+      body.tags.forEach((t, k) => ids.tags?.[k] && this.idMap.set(t.id, ids.tags[k]));
     }
     op.ackRevision = msg.revision;
     // No event (nothing changed), or its event is already folded in: done.
@@ -165,9 +169,9 @@ export class JobStore {
     if (i < 0) return [];
     const [op] = this.pending.splice(i, 1);
     const dropped = [op];
-    if (op.command.type === "create") {
+    const c = createdBy(op.command);
+    if (c) {
       const gone = new Set<number>();
-      const c = op.command;
       for (const s of c.shapes) [s.id, ...s.elements.map((e) => e.id)].forEach((x) => gone.add(x));
       for (const t of c.tracks) [t.id, ...t.elements.map((e) => e.id)].forEach((x) => gone.add(x));
       for (const t of c.tags) gone.add(t.id);

@@ -1,0 +1,77 @@
+"""Compound edits in the workspace reach the server as one op each: merge (a track made of
+shapes on several frames, the shapes gone) and split (the track ends, a new one continues),
+each one append and one undo step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.test_workspace import Job, click, drag, http, open_job, tool
+from tests.conftest import Server
+
+__all__ = ["http"]  # the module-scoped admin client fixture
+
+
+def go(page: Any, frame: int) -> None:
+    page.get_by_label("Frame number").fill(str(frame))
+    page.get_by_label("Frame number").press("Enter")
+    page.wait_for_selector(f"canvas[data-frame='{frame}']")
+    page.locator("canvas").focus()
+
+
+def ops_of(http: httpx.Client, job: Job) -> list[str | None]:
+    """The op id of each annotation event of the job, oldest first."""
+    history = http.get(f"/api/jobs/{job.id}/history", params={"page_size": 100, "sort": "revision"})
+    assert history.status_code == 200, history.text
+    return [
+        e.get("op_id")
+        for e in history.json()["results"]
+        if e["type"].startswith(("Objects", "Track"))
+    ]
+
+
+def test_merge_and_split_are_one_op_each(server: Server, http: httpx.Client, page: Any) -> None:
+    job = Job(http, frames=4)
+    open_job(page, job, server.admin)
+    tool(page, "Rectangle")
+    drag(page, (40, 40), (140, 100))
+    go(page, 2)
+    drag(page, (240, 40), (340, 100))
+    job.wait(lambda d: len(d["shapes"]) == 2)
+    page.wait_for_function("window.__vellum.ws.store.queued === 0")
+
+    tool(page, "Select")
+    page.locator("canvas").focus()
+    page.keyboard.press("m")
+    click(page, 290, 70)
+    go(page, 0)
+    click(page, 90, 70)
+    page.keyboard.press("m")
+    data = job.wait(lambda d: not d["shapes"] and len(d["tracks"]) == 1)
+    [track] = data["tracks"]
+    assert [k["frame"] for k in track["shapes"]] == [0, 2]
+    assert [k["points"][0] for k in track["shapes"]] == pytest.approx([40, 240], abs=1.5)
+
+    go(page, 1)  # interpolated half way
+    click(page, 190, 70)
+    page.keyboard.press("Alt+m")
+    data = job.wait(lambda d: len(d["tracks"]) == 2)
+    ended = next(t for t in data["tracks"] if t["id"] == track["id"])
+    rest = next(t for t in data["tracks"] if t["id"] != track["id"])
+    assert [(k["frame"], k["outside"]) for k in ended["shapes"]] == [(0, False), (1, True)]
+    assert [k["frame"] for k in rest["shapes"]] == [1, 2]
+    assert rest["shapes"][0]["points"][0] == pytest.approx(140, abs=1.5)  # its place on frame 1
+
+    # merge and split were one op each: their events share one op id, nothing else has it
+    ops = ops_of(http, job)
+    assert len(ops) == 6 and ops[2] == ops[3] and ops[4] == ops[5] and len(set(ops)) == 4
+    # so one undo takes the whole split back, the next the whole merge
+    page.wait_for_function("window.__vellum.ws.store.queued === 0")
+    page.keyboard.press("Control+z")
+    data = job.wait(lambda d: len(d["tracks"]) == 1)
+    assert [k["frame"] for k in data["tracks"][0]["shapes"]] == [0, 2]
+    page.keyboard.press("Control+z")
+    job.wait(lambda d: len(d["shapes"]) == 2 and not d["tracks"])
