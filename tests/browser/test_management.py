@@ -7,6 +7,7 @@ checked through the REST API. Screenshots for the README come from here (shot)."
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
 import uuid
@@ -238,6 +239,40 @@ def test_project_labels_with_every_attribute_type_and_a_skeleton(
     confirm.get_by_role("button", name="Delete project").click()
     expect(page).to_have_url(re.compile(r"/projects$"))
     assert http.get(f"/api/projects/{project_id}").status_code == 404
+
+
+def test_save_takes_the_json_being_typed_on_the_raw_tab(
+    server: Server, page: Any, http: httpx.Client
+) -> None:
+    r = http.post("/api/projects", json={"name": unique("raw"), "labels": [{"name": "car"}]})
+    assert r.status_code == 201, r.text
+    project_id = r.json()["id"]
+
+    def saved() -> list[str]:
+        found = http.get("/api/labels", params={"project_id": project_id}).json()["results"]
+        return sorted(label["name"] for label in found)
+
+    signed_in(page, server, f"/projects/{project_id}")
+    save = page.get_by_role("button", name="Save labels")
+    page.get_by_role("tab", name="Raw").click()
+    raw = page.get_by_label("Labels as JSON (the API's label list)")
+    expect(raw).to_have_value(re.compile('"name": "car"'))
+    typed = [*json.loads(raw.input_value()), {"name": "bus", "color": "#123456"}]
+    raw.fill(json.dumps(typed))  # neither "Apply JSON" nor a tab switch
+    expect(page.get_by_text("1 unsaved change")).to_be_visible()
+    save.click()
+    expect(page.get_by_role("region", name="Notifications")).to_contain_text("Labels saved")
+    assert saved() == ["bus", "car"]
+    expect(save).to_be_disabled()
+
+    # JSON that does not parse: Save says so and sends nothing; Reset brings the labels back.
+    raw.fill('[{"name": "truck"')
+    save.click()
+    expect(page.get_by_role("alert").filter(has_text="Raw tab")).to_contain_text("Not valid JSON")
+    assert saved() == ["bus", "car"]
+    page.get_by_role("button", name="Reset").click()
+    expect(raw).to_have_value(re.compile('"name": "bus"'))
+    expect(save).to_be_disabled()
 
 
 def test_a_task_from_uploaded_images_is_followed_to_its_jobs(

@@ -5,7 +5,7 @@ import { Link, useNavigate } from "react-router-dom";
 import { projects } from "../api/resources";
 import { LabelsEditor } from "../components/labels/LabelsEditor";
 import { Problems } from "../components/labels/LabelsSection";
-import { createEdits, problems, type LabelDraft } from "../components/labels/model";
+import { createEdits, saveProblems, type LabelDraft } from "../components/labels/model";
 import { useNotify } from "../components/Notifications";
 import { paths } from "../components/paths";
 import { ErrorNote } from "../components/ui";
@@ -16,12 +16,13 @@ export default function CreateProjectPage() {
   const [name, setName] = useState("");
   const [labels, setLabels] = useState<LabelDraft[]>([]);
   const [found, setFound] = useState<string[]>([]);
+  const [rawError, setRawError] = useState<string | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const list = [...(name.trim() ? [] : ["The project needs a name."]), ...problems(labels)];
+    const list = [...(name.trim() ? [] : ["The project needs a name."]), ...saveProblems(labels, rawError)];
     setFound(list);
     if (list.length) return;
     setBusy(true);
@@ -48,7 +49,7 @@ export default function CreateProjectPage() {
           <input value={name} onChange={(e) => setName(e.target.value)} required autoFocus />
         </label>
         <h2>Labels</h2>
-        <LabelsEditor value={labels} onChange={setLabels} />
+        <LabelsEditor value={labels} onChange={setLabels} onRawError={setRawError} />
         <Problems list={found} />
         <ErrorNote error={error} title="The project was not created" />
         <div className="row">

@@ -12,7 +12,7 @@ import { FileBrowser, type Listing } from "../components/FileBrowser";
 import { useLoad } from "../components/hooks";
 import { LabelsEditor } from "../components/labels/LabelsEditor";
 import { Problems } from "../components/labels/LabelsSection";
-import { problems } from "../components/labels/model";
+import { saveProblems } from "../components/labels/model";
 import { useNotify } from "../components/Notifications";
 import { paths } from "../components/paths";
 import { useRequests, useTracked } from "../components/Requests";
@@ -37,6 +37,7 @@ export default function CreateTaskPage() {
   const initialProject = Number(params.get("project_id")) || null;
   const [form, setForm] = useState<TaskForm>(() => emptyTaskForm(initialProject));
   const [found, setFound] = useState<string[]>([]);
+  const [rawError, setRawError] = useState<string | null>(null);
   const [phase, setPhase] = useState<Phase>({ step: "form" });
   const notify = useNotify();
   const { track } = useRequests();
@@ -46,7 +47,7 @@ export default function CreateTaskPage() {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const list = formProblems(form, problems(form.labels));
+    const list = formProblems(form, saveProblems(form.labels, rawError));
     setFound(list);
     if (list.length) return;
     let task: Task | null = null;
@@ -134,7 +135,7 @@ export default function CreateTaskPage() {
         {form.projectId === null ? (
           <section className="panel" aria-labelledby="task-labels-title">
             <h2 id="task-labels-title">Labels</h2>
-            <LabelsEditor value={form.labels} onChange={(labels) => set({ labels })} />
+            <LabelsEditor value={form.labels} onChange={(labels) => set({ labels })} onRawError={setRawError} />
           </section>
         ) : (
           <p className="muted">The task uses the labels of its project.</p>

@@ -1,8 +1,10 @@
 // The labels editor of a project or task, as CVAT has it: a "Constructor" tab (a card per
 // label: name, colour, type, attributes, skeleton) and a "Raw" tab (the labels as JSON).
 // It edits drafts; the page decides when to save (createEdits / patchEdits in model.ts).
+// JSON typed on the Raw tab counts as soon as it parses, so a Save never misses it; while it
+// does not parse, `onRawError` tells the page, which refuses to save.
 
-import { useRef, useState, type KeyboardEvent } from "react";
+import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { LABEL_TYPES, type LabelType } from "../../api/types";
 import { useConfirm } from "../Modal";
 import { AttributeEditor } from "./AttributeEditor";
@@ -15,32 +17,57 @@ interface Props {
   onChange: (labels: LabelDraft[]) => void;
   /** Ids of the saved labels (their attributes cannot be removed, nor their skeletons changed). */
   savedIds?: ReadonlySet<number>;
+  /** Why the Raw tab's JSON cannot be used (null when it can, or when not on Raw). */
+  onRawError?: (message: string | null) => void;
 }
 
 type Tab = "constructor" | "raw";
 
-export function LabelsEditor({ value, onChange, savedIds = new Set() }: Props) {
+export function LabelsEditor({ value, onChange, savedIds = new Set(), onRawError }: Props) {
   const [tab, setTab] = useState<Tab>("constructor");
   const [raw, setRaw] = useState("");
   const [rawError, setRawError] = useState<string | null>(null);
   const tabs = useRef<Record<Tab, HTMLButtonElement | null>>({ constructor: null, raw: null });
+  // The labels the Raw text last gave: any other value came from outside (Discard, a reload
+  // after Save) and replaces the text.
+  const fromText = useRef<LabelDraft[] | null>(null);
+  const opened = useRef<LabelDraft[]>(value); // what Reset goes back to
+  const reportRef = useRef(onRawError);
+  reportRef.current = onRawError;
+  useEffect(() => () => reportRef.current?.(null), []); // gone: nothing pending
 
-  const applyRaw = (): boolean => {
+  useEffect(() => {
+    if (tab !== "raw" || value === fromText.current) return;
+    opened.current = value;
+    setRaw(toRaw(value));
+    setRawError(null);
+    reportRef.current?.(null);
+  }, [value, tab]);
+
+  /** Use `text` if it parses; `show` puts the reason on screen when it does not. */
+  const take = (text: string, show: boolean): boolean => {
     try {
-      onChange(fromRaw(raw));
+      const labels = fromRaw(text);
+      fromText.current = labels;
+      onChange(labels);
       setRawError(null);
+      onRawError?.(null);
       return true;
     } catch (e) {
-      setRawError((e as Error).message);
+      const message = (e as Error).message;
+      if (show) setRawError(message);
+      onRawError?.(message);
       return false;
     }
   };
+  const applyRaw = () => take(raw, true);
 
   const open = (next: Tab) => {
     if (next === tab) return;
     if (next === "raw") {
       setRaw(toRaw(value));
       setRawError(null);
+      fromText.current = opened.current = value;
     } else if (!applyRaw()) {
       return; // stay on Raw until the JSON is right
     }
@@ -90,7 +117,10 @@ export function LabelsEditor({ value, onChange, savedIds = new Set() }: Props) {
               spellCheck={false}
               value={raw}
               aria-invalid={rawError ? true : undefined}
-              onChange={(e) => setRaw(e.target.value)}
+              onChange={(e) => {
+                setRaw(e.target.value);
+                take(e.target.value, false);
+              }}
             />
           </label>
           {rawError && (
@@ -102,7 +132,16 @@ export function LabelsEditor({ value, onChange, savedIds = new Set() }: Props) {
             <button type="button" className="primary" onClick={applyRaw}>
               Apply JSON
             </button>
-            <button type="button" onClick={() => setRaw(toRaw(value))}>
+            <button
+              type="button"
+              onClick={() => {
+                fromText.current = opened.current;
+                setRaw(toRaw(opened.current));
+                setRawError(null);
+                onRawError?.(null);
+                onChange(opened.current);
+              }}
+            >
               Reset
             </button>
           </div>
@@ -112,7 +151,7 @@ export function LabelsEditor({ value, onChange, savedIds = new Set() }: Props) {
   );
 }
 
-function Constructor({ value, onChange, savedIds }: Required<Props>) {
+function Constructor({ value, onChange, savedIds }: Required<Omit<Props, "onRawError">>) {
   const confirm = useConfirm();
   const setLabel = (index: number, label: LabelDraft) => onChange(value.map((l, i) => (i === index ? label : l)));
 

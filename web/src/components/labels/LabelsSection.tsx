@@ -1,5 +1,6 @@
 // The saved labels of a project or task in the editor, with Save (one PATCH of the owner
-// with the edits that turn the saved labels into the drafts) and Discard.
+// with the edits that turn the saved labels into the drafts) and Discard. JSON being typed on
+// the Raw tab is part of the drafts once it parses; until then Save says what is wrong.
 
 import { useEffect, useMemo, useState } from "react";
 import { labels as labelsApi, projects, tasks } from "../../api/resources";
@@ -8,7 +9,7 @@ import { useLoad } from "../hooks";
 import { useNotify } from "../Notifications";
 import { ErrorNote } from "../ui";
 import { LabelsEditor } from "./LabelsEditor";
-import { fromApi, patchEdits, problems, type LabelDraft } from "./model";
+import { fromApi, patchEdits, saveProblems, type LabelDraft } from "./model";
 
 type Owner = { project_id: number } | { task_id: number };
 
@@ -19,6 +20,7 @@ export function LabelsSection({ owner }: { owner: Owner }) {
   const [drafts, setDrafts] = useState<LabelDraft[]>([]);
   const [busy, setBusy] = useState(false);
   const [shownProblems, setShownProblems] = useState<string[]>([]);
+  const [rawError, setRawError] = useState<string | null>(null);
 
   useEffect(() => {
     if (saved.data) setDrafts(saved.data.map(fromApi));
@@ -28,7 +30,7 @@ export function LabelsSection({ owner }: { owner: Owner }) {
   const edits = useMemo(() => patchEdits(saved.data ?? [], drafts), [saved.data, drafts]);
 
   const save = async () => {
-    const found = problems(drafts);
+    const found = saveProblems(drafts, rawError);
     setShownProblems(found);
     if (found.length) return;
     setBusy(true);
@@ -53,14 +55,14 @@ export function LabelsSection({ owner }: { owner: Owner }) {
           <button type="button" disabled={!edits.length || busy} onClick={() => saved.data && setDrafts(saved.data.map(fromApi))}>
             Discard changes
           </button>
-          <button type="button" className="primary" disabled={!edits.length || busy} onClick={save}>
+          <button type="button" className="primary" disabled={(!edits.length && !rawError) || busy} onClick={save}>
             {busy ? "Saving…" : "Save labels"}
           </button>
         </div>
       </div>
       <ErrorNote error={saved.error} title="The labels could not be loaded" />
       <Problems list={shownProblems} />
-      {saved.data && <LabelsEditor value={drafts} onChange={setDrafts} savedIds={savedIds} />}
+      {saved.data && <LabelsEditor value={drafts} onChange={setDrafts} savedIds={savedIds} onRawError={setRawError} />}
     </section>
   );
 }

@@ -11,6 +11,7 @@ import {
   PALETTE,
   problems,
   retype,
+  saveProblems,
   skeletonSvg,
   toRaw,
   withoutPoint,
@@ -167,6 +168,19 @@ describe("checks", () => {
 
   it("passes good labels", () => {
     expect(problems([fromApi(saved())])).toEqual([]);
+  });
+
+  it("refuses to save while the Raw tab's JSON does not parse, naming why", () => {
+    let why = "";
+    try {
+      fromRaw('[{"name": "a"');
+    } catch (e) {
+      why = (e as Error).message;
+    }
+    const out = saveProblems([draft({ name: "" })], why);
+    expect(out).toHaveLength(1); // the drafts' own problems wait: they are not what was typed
+    expect(out[0]).toContain(why);
+    expect(saveProblems([draft({ name: "" })], null)).toEqual(problems([draft({ name: "" })]));
   });
 });
 

@@ -327,6 +327,13 @@ export function problems(drafts: readonly LabelDraft[]): string[] {
   return out;
 }
 
+/** What keeps the labels from being saved: JSON on the Raw tab that does not parse comes
+ * first (saving would silently drop what was typed there), then `problems`. */
+export function saveProblems(drafts: readonly LabelDraft[], rawError: string | null): string[] {
+  if (rawError) return [`The labels on the Raw tab cannot be used (${rawError}): fix the JSON or press Reset.`];
+  return problems(drafts);
+}
+
 // --- raw JSON ---------------------------------------------------------------------------
 
 /** The drafts as CVAT's "Raw" tab shows them: the API's label list, ids included. */
