@@ -80,6 +80,7 @@ PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 1 << 20
 # An op id is stored with its events and indexed (re-sent ops are found by it): a client's
 # short token, not a payload (a btree entry cannot exceed ~2.7 kB).
+MAX_PRESENCE_SELECTION = 10_000
 MAX_OP_ID = 128
 
 
@@ -230,10 +231,11 @@ class Op(_Msg, tag="op", kw_only=True):
 
 
 class PresenceUpdate(_Msg, tag="presence", kw_only=True):
+    # Relayed to everyone in the job: bounded, so one client cannot flood the others.
     job: int
     frame: int | None = None
-    selection: list[int] = []
-    cursor: list[float] | None = None
+    selection: Annotated[list[int], msgspec.Meta(max_length=MAX_PRESENCE_SELECTION)] = []
+    cursor: Annotated[list[float], msgspec.Meta(min_length=2, max_length=2)] | None = None
 
 
 class Ping(_Msg, tag="ping", kw_only=True):

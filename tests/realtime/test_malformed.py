@@ -29,6 +29,13 @@ async def test_bad_messages_get_an_error_and_the_session_goes_on(
             ('{"type": "subscribe", "job": "seven"}', "invalid", "job"),
             ('{"type": "presence", "job": 999999}', "not_subscribed", "job"),
             ('{"type": "hello", "protocol": 1}', "hello_twice", None),
+            # presence is relayed to everyone in the job, so its size is bounded
+            (f'{{"type": "presence", "job": {job}, "cursor": [1, 2, 3]}}', "invalid", "cursor"),
+            (
+                f'{{"type": "presence", "job": {job}, "selection": {list(range(10_001))}}}',
+                "invalid",
+                "selection",
+            ),
             ("x" * (protocol.MAX_MESSAGE_BYTES + 1), "too_big", None),
         ]
         for text, reason, field in cases:
