@@ -49,7 +49,7 @@ from backend.formats.cancel import checkpoint
 from backend.formats.cvat_xml_export import FrameNumbering
 from backend.formats.frame_match import FrameMatcher
 from backend.formats.import_context import ImportContext
-from backend.formats.model import CvatAnnotations, ExportSource, FormatError
+from backend.formats.model import CvatAnnotations, ExportSource, FormatError, FrameSpec
 
 __all__ = ["MAX_XML_BYTES", "import_cvat_xml", "parse_cvat_xml"]
 
@@ -124,6 +124,7 @@ class _Reader:
         self.frames = {frame.number for frame in target.frames}
         self.sizes = {frame.number: (frame.width, frame.height) for frame in target.frames}
         self.match = FrameMatcher(target.frames)
+        self.subset_frames: dict[str, list[int]] = {}  # a project import's, by folder
         self.elements = 0
         self.what = f"job {target.job_id}" if target.job_id is not None else "the task"
         self.shapes: list[LabeledShape] = []
@@ -319,6 +320,22 @@ class _Reader:
 
     def track_frame(self, node: _Node) -> int:
         absolute = self.integer(node, "frame", None)
+        subset = self.track.node.attrs.get("subset") if self.track is not None else None
+        if self.context.subsets is not None and subset is not None:
+            # a project import: frames are the dataset's images, and a project's <track>
+            # numbers its frames within its subset: its images/<subset>/frame_NNNNNN (a
+            # video task's), else its subset's images in name order (image tasks')
+            found = self.match.by_name(f"frame_{absolute:06d}", subset)
+            if found is not None:
+                return found
+            if subset not in self.subset_frames:
+                self.subset_frames[subset] = [
+                    f.number for f in self.target.frames if folder_subset(self.target, f) == subset
+                ]
+            in_subset = self.subset_frames[subset]
+            if 0 <= absolute < len(in_subset):
+                return in_subset[absolute]
+            self.fail(f"frame {absolute} is not a frame of subset {subset!r}", node)
         number = self.numbering.relative(absolute)
         if number is None or number not in self.frames:
             self.fail(f"frame {absolute} is not a frame of {self.what}", node)
@@ -681,6 +698,14 @@ def _import(
     return data
 
 
+def folder_subset(target: ExportSource, frame: FrameSpec) -> str | None:
+    """The subset of a dataset image in CVAT XML's layout: <subset> for images/<subset>/."""
+    if target.image_path is None:
+        return None
+    folder = target.image_path(frame.number).parent
+    return folder.name if folder.parent.name == "images" else None
+
+
 def _xml_files(root: Path) -> list[Path]:
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -707,6 +732,11 @@ def _parse_all(
     root: Path, files: list[Path], target: ExportSource, context: ImportContext
 ) -> CvatAnnotations:
     parts = [_parse(f, target, f.relative_to(root).as_posix(), context) for f in files]
+    if context.subsets is not None and not context.subsets and target.image_path is not None:
+        # a project import of the video layout (no <image> names the dataset's items):
+        # every image is in the subset of its folder, images/<subset>/, as CVAT writes it
+        for frame in target.frames:
+            context.subsets[frame.number] = folder_subset(target, frame) or "default"
     return CvatAnnotations(
         version=0,
         tags=[t for p in parts for t in p.tags],

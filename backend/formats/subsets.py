@@ -5,9 +5,11 @@ The importer reads the whole dataset once against all of its images (frames 0..n
 image name order) and tells which subset each image's item is in. Here the frames are
 grouped by subset (each keeping the images' order) and the annotations split along, a
 track cut where it crosses into another subset exactly as a task's track is cut into its
-jobs (task_annotations.split), then numbered from 0 within its subset. Images that no item
-of the dataset names are left out (CVAT makes task data of the dataset's items only),
-unless the importer told no subsets at all: then every image is in "default"."""
+jobs (task_annotations.split), then numbered from 0 within its subset. A track visible at
+its last keyframe ends with that keyframe's subset (it was visible to the end of its task).
+Images that no item of the dataset names are left out (CVAT makes task data of the
+dataset's items only), unless the importer told no subsets at all: then every image is in
+"default"."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from typing import Any
 from msgspec import structs
 
 from backend.domain.annotations import CvatAnnotations
+from backend.domain.objects import LabeledTrack
 from backend.services.task_annotations import JobRange, split
 
 __all__ = ["DEFAULT_SUBSET", "SubsetPart", "renumber", "split_by_subset"]
@@ -49,12 +52,15 @@ def split_by_subset(
         ranges.append(JobRange(index, start, start + size - 1))
         start += size
     moved = renumber(_on_frames(data, position), position)
-    pieces = split(ranges, moved.shapes, moved.tracks, moved.tags)
+    tracks = [_closed(track, ranges) for track in moved.tracks]
+    pieces = split(ranges, moved.shapes, tracks, moved.tags)
     parts = []
     for index, name in enumerate(names):
         job = ranges[index]
         piece = pieces[index]
-        local = {job.start_frame + i: i for i in range(job.stop_frame - job.start_frame + 2)}
+        # a keyframe past the part's end (the cut's closing one) is dropped: a track visible
+        # on the last frame is visible to the end of the task anyway
+        local = {job.start_frame + i: i for i in range(job.stop_frame - job.start_frame + 1)}
         annotations = CvatAnnotations(
             version=0, shapes=piece.shapes, tracks=piece.tracks, tags=piece.tags
         )
@@ -64,6 +70,19 @@ def split_by_subset(
             )
         )
     return parts, left_out
+
+
+def _closed(track: LabeledTrack, ranges: Sequence[JobRange]) -> LabeledTrack:
+    """A track still visible at its last keyframe ends with that keyframe's subset (it was
+    visible to the end of its task, which is the subset), not in the subsets after it."""
+    last = track.shapes[-1]
+    if last.outside:
+        return track
+    end = next(r.stop_frame for r in ranges if r.start_frame <= last.frame <= r.stop_frame)
+    if end == ranges[-1].stop_frame:
+        return track
+    closing = structs.replace(last, id=None, frame=end + 1, outside=True)
+    return structs.replace(track, shapes=[*track.shapes, closing])
 
 
 def _on_frames(data: CvatAnnotations, frames: Mapping[int, int]) -> CvatAnnotations:

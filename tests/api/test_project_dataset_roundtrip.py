@@ -83,3 +83,50 @@ def test_a_project_export_imports_back_as_its_subsets(
             query = {"type": "frame", "number": number, "quality": "original"}
             served = http.get(f"/api/tasks/{task['id']}/data/", params=query)
             assert served.content == images[frame["name"]], (fmt, frame["name"])
+
+
+def _tracks(http: httpx.Client, task_id: int) -> list[tuple[str, list[tuple[int, bool, float]]]]:
+    names = {lab["id"]: lab["name"] for lab in http.get(
+        "/api/labels", params={"task_id": task_id}).json()["results"]}  # fmt: skip
+    tracks = http.get(f"/api/tasks/{task_id}/annotations").json()["tracks"]
+    return sorted(
+        (names[t["label_id"]], [(k["frame"], k["outside"], k["points"][0]) for k in t["shapes"]])
+        for t in tracks
+    )
+
+
+def test_a_multi_subset_project_in_the_video_layout_imports_back_as_its_subsets(
+    server: Any,
+) -> None:
+    """CVAT for video numbers a project's frames per subset (<track subset=...>): each
+    subset's tracks must land on that subset's task, on the same frames."""
+    http = httpx.Client(base_url=server.url, auth=server.admin, timeout=30)
+    source = _project(http, "video layout source")
+    made = {}
+    for subset, names, label, x in (("train", "ab", "car", 1.0), ("val", "cde", "person", 9.0)):
+        api = Api(server, project_id=source, subset=subset, labels=[])
+        files = [(f"{n}.png", image_bytes(40, 30, (i, i, i))) for i, n in enumerate(names)]
+        assert api.create(files)["status"] == "finished"
+        keys = [
+            {"type": "rectangle", "frame": f, "points": [x + f, 2.0, x + f + 5, 9.0],
+             "outside": f == 2}
+            for f in range(min(len(names), 3))
+        ]  # fmt: skip
+        track = {"frame": 0, "label_id": labels(api)[label], "shapes": keys}
+        body = {"shapes": [], "tags": [], "tracks": [track]}
+        assert http.put(f"/api/tasks/{api.task_id}/annotations", json=body).status_code == 200
+        made[subset] = api.task_id
+    r = http.post(f"/api/projects/{source}/dataset/export",
+                  params={"format": "CVAT for video 1.1", "save_images": "true"})  # fmt: skip
+    done = wait(http, r.json()["rq_id"])
+    assert done["status"] == "finished", done
+    archive = http.get(done["result_url"]).content
+
+    target = _project(http, "video layout target")
+    done = _import_dataset(http, target, "CVAT 1.1", "video.zip", archive)
+    assert done["status"] == "finished", done
+    tasks = _tasks(http, target)
+    assert sorted(tasks) == ["train", "val"]
+    for subset, task_id in made.items():
+        assert tasks[subset]["size"] == (2 if subset == "train" else 3)
+        assert _tracks(http, tasks[subset]["id"]) == _tracks(http, task_id), subset

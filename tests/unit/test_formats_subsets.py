@@ -46,8 +46,8 @@ def test_a_track_crossing_subsets_is_cut_as_a_task_cuts_it_into_jobs() -> None:
     data = CvatAnnotations(version=0, shapes=[], tags=[], tracks=[track])
     (a, b), _ = split_by_subset(5, subsets, data)
     (in_a,) = a.annotations.tracks
-    # visible to the end of subset a: closed by an outside keyframe after its last frame
-    assert [(k.frame, k.outside) for k in in_a.shapes] == [(0, False), (2, True)]
+    # visible to the end of subset a (no keyframe past its last frame)
+    assert [(k.frame, k.outside) for k in in_a.shapes] == [(0, False)]
     (in_b,) = b.annotations.tracks
     # enters subset b half way: an interpolated keyframe where it enters
     assert [(k.frame, k.points[0], k.outside) for k in in_b.shapes] == [
@@ -93,3 +93,15 @@ def test_a_report_names_each_problem_once_with_how_often() -> None:
         context.problem(f"problem {n}")
     assert context.lines()[-1] == "... and 7 other problems"
     assert len(context.lines()) == LISTED_PROBLEMS + 1
+
+
+def test_a_track_visible_at_its_last_keyframe_ends_with_that_keyframes_subset() -> None:
+    # subset a is frames 0-1, b is 2-3: the track was visible to the end of its task (a)
+    subsets = {0: "a", 1: "a", 2: "b", 3: "b"}
+    track = LabeledTrack(frame=0, label_id=1, shapes=[_key(0, 0.0), _key(1, 5.0)])
+    data = CvatAnnotations(version=0, shapes=[], tags=[], tracks=[track])
+    (a, b), _ = split_by_subset(4, subsets, data)
+    assert [[(k.frame, k.outside) for k in t.shapes] for t in a.annotations.tracks] == [
+        [(0, False), (1, False)]
+    ]  # fmt: skip
+    assert b.annotations.tracks == []
