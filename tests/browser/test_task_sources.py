@@ -1,7 +1,8 @@
 """Where a task's media come from, in Chromium against a server of this module (a share
 root, loopback let through its address allowlist): the server share, remote URLs served by a
-local HTTP server, a bucket of a real S3 endpoint (moto_server); and annotations imported
-from the task page. What the UI did is checked through the REST API."""
+local HTTP server, a bucket of a real S3 endpoint (moto_server); annotations imported from
+the task page; a cloud storage attached, checked, browsed, edited and deleted. What the UI
+did is checked through the REST API."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.api.test_cloudstorages import make_bucket, png, storage_body
+from tests.api.test_cloudstorages import KEY, SECRET, make_bucket, png, storage_body
 from tests.api.test_dataset_io import COCO, coco_box, coco_file, new_task, task_shapes
 from tests.api.test_task_data import image_bytes
 from tests.api.test_task_remote import FILES, files_url  # noqa: F401 (a fixture)
@@ -138,3 +139,59 @@ def test_annotations_imported_from_the_task_page(
     expect(toasts).to_contain_text(re.compile(r"Import into .*: done"), timeout=60_000)
     # COCO's image ids count from 1, the task's frames from 0; bbox x is the first point.
     assert [(frame, points[0]) for frame, points in task_shapes(api)] == [(1, 40.0), (3, 7.5)]
+
+
+def test_a_cloud_storage_attached_browsed_edited_and_deleted(
+    media_server: Server, page_for: Any, http: httpx.Client, s3_endpoint: str
+) -> None:
+    first = make_bucket(s3_endpoint, {"frames/a.png": png(4, 3, (1, 2, 3))})
+    second = make_bucket(s3_endpoint, {"other/b.png": png(5, 4, (3, 2, 1))})
+    name = unique("bucket")
+    page = page_for(media_server)
+    signed_in(page, media_server, "/cloudstorages")
+    page.get_by_role("link", name="+ Attach cloud storage").click()
+    page.get_by_role("button", name="Attach").click()
+    expect(page.get_by_role("alert")).to_contain_text("Give the access key and the secret key.")
+    page.get_by_label("Display name").fill(name)
+    page.get_by_label("Bucket", exact=True).fill(f"{first}-missing")
+    page.get_by_label("Endpoint URL").fill(s3_endpoint)
+    page.get_by_label("Region").fill("us-east-1")
+    page.get_by_label("Access key ID").fill(KEY)
+    page.get_by_label("Secret access key").fill(SECRET)
+    before = http.get("/api/cloudstorages", params={"search": name}).json()["count"]
+    page.get_by_role("button", name="Attach").click()
+    # The server's refusal as said (the bucket does not answer); nothing kept.
+    expect(page.get_by_role("alert")).to_contain_text("resource")
+    assert http.get("/api/cloudstorages", params={"search": name}).json()["count"] == before == 0
+    page.get_by_label("Bucket", exact=True).fill(first)
+    page.get_by_role("button", name="Attach").click()
+    expect(page).to_have_url(re.compile(r"/cloudstorages/\d+$"))
+    storage_id = int(page.url.rsplit("/", 1)[1])
+    stored = http.get(f"/api/cloudstorages/{storage_id}")
+    assert stored.json()["resource"] == first and stored.json()["display_name"] == name
+    assert s3_endpoint in stored.json()["specific_attributes"] and SECRET not in stored.text
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+    status = http.get(f"/api/cloudstorages/{storage_id}/status").json()
+    expect(page.locator(".details dd").first).to_contain_text(status.replace("_", " ").lower())
+    content = page.get_by_role("group", name="Bucket content")
+    content.get_by_role("button", name="Open folder frames/").click()
+    expect(content.get_by_text("a.png")).to_be_visible()
+
+    # Edit: another name and bucket, the stored keys kept (the secret fields left empty).
+    page.get_by_role("button", name="Edit").click()
+    expect(page.get_by_label("Secret access key (empty: keep the stored one)")).to_have_value("")
+    page.get_by_label("Display name").fill(f"{name} moved")
+    page.get_by_label("Bucket", exact=True).fill(second)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name=f"{name} moved", level=1)).to_be_visible()
+    assert http.get(f"/api/cloudstorages/{storage_id}").json()["resource"] == second
+    content.get_by_role("button", name="Open folder other/").click()
+    expect(content.get_by_text("b.png")).to_be_visible()
+
+    # Delete behind a confirmation: back to the list, gone on the server.
+    page.get_by_role("button", name="Delete", exact=True).click()
+    page.get_by_role("dialog", name="Delete cloud storage").get_by_role(
+        "button", name="Delete cloud storage"
+    ).click()
+    expect(page).to_have_url(re.compile(r"/cloudstorages$"))
+    assert http.get(f"/api/cloudstorages/{storage_id}").status_code == 404

@@ -5,6 +5,8 @@ import { ConfirmProvider } from "./components/Modal";
 import { NotificationsProvider } from "./components/Notifications";
 import { RequestsProvider } from "./components/Requests";
 import { Shell } from "./components/Shell";
+import AttachCloudStoragePage from "./pages/AttachCloudStoragePage";
+import CloudStoragePage from "./pages/CloudStoragePage";
 import CloudStoragesPage from "./pages/CloudStoragesPage";
 import CreateProjectPage from "./pages/CreateProjectPage";
 import CreateTaskPage from "./pages/CreateTaskPage";
@@ -60,6 +62,8 @@ export function App() {
                     <Route path="/jobs" element={<JobsPage />} />
                     <Route path="/requests" element={<RequestsPage />} />
                     <Route path="/cloudstorages" element={<CloudStoragesPage />} />
+                    <Route path="/cloudstorages/create" element={<AttachCloudStoragePage />} />
+                    <Route path="/cloudstorages/:storageId" element={<CloudStoragePage />} />
                     <Route path="*" element={<NotFoundPage />} />
                   </Route>
                 </Routes>

@@ -4,7 +4,9 @@ import { api } from "./client";
 import type {
   BackgroundRequest,
   CloudContent,
+  CloudStatus,
   CloudStorage,
+  CloudStorageWrite,
   FileInfo,
   Formats,
   Job,
@@ -129,6 +131,11 @@ export const requests = {
 
 export const cloudStorages = {
   list: (query = "?page_size=100") => api<Paginated<CloudStorage>>("GET", `/api/cloudstorages${query}`),
+  get: (id: number) => api<CloudStorage>("GET", `/api/cloudstorages/${id}`),
+  create: (body: CloudStorageWrite) => api<CloudStorage>("POST", "/api/cloudstorages", body),
+  update: (id: number, body: CloudStorageWrite) => api<CloudStorage>("PATCH", `/api/cloudstorages/${id}`, body),
+  remove: (id: number) => api("DELETE", `/api/cloudstorages/${id}`),
+  status: (id: number) => api<CloudStatus>("GET", `/api/cloudstorages/${id}/status`),
   content: (id: number, prefix: string, nextToken?: string) =>
     api<CloudContent>(
       "GET",

@@ -190,7 +190,26 @@ export interface CloudStorage {
   owner: UserSummary | null;
   description: string;
   created_date: string;
+  credentials_type: string;
+  specific_attributes: string;
 }
+
+/** POST / PATCH /api/cloudstorages (credentials are write-only). */
+export interface CloudStorageWrite {
+  provider_type?: "AWS_S3_BUCKET";
+  display_name?: string;
+  resource?: string;
+  credentials_type?: "KEY_SECRET_KEY_PAIR" | "ANONYMOUS_ACCESS";
+  key?: string;
+  secret_key?: string;
+  session_token?: string;
+  specific_attributes?: string;
+  description?: string;
+  manifests?: string[];
+}
+
+/** GET /api/cloudstorages/{id}/status. */
+export type CloudStatus = "AVAILABLE" | "NOT_FOUND" | "FORBIDDEN";
 
 export interface CloudContent {
   content: FileInfo[];

@@ -15,8 +15,9 @@ export interface Listing {
 interface Props {
   label: string;
   list: (directory: string, next?: string) => Promise<Listing>;
-  selected: string[];
-  onChange: (selected: string[]) => void;
+  /** Without these the browser only shows (no checkboxes). */
+  selected?: string[];
+  onChange?: (selected: string[]) => void;
 }
 
 export function FileBrowser({ label, list, selected, onChange }: Props) {
@@ -62,7 +63,7 @@ export function FileBrowser({ label, list, selected, onChange }: Props) {
 
   const pathOf = (e: FileInfo) => `${dir}${e.name}${e.type === "DIR" ? "/" : ""}`;
   const toggle = (path: string, on: boolean) =>
-    onChange(on ? [...selected.filter((p) => p !== path), path] : selected.filter((p) => p !== path));
+    onChange?.(on ? [...(selected ?? []).filter((p) => p !== path), path] : (selected ?? []).filter((p) => p !== path));
   const crumbs = dir.split("/").filter(Boolean);
 
   return (
@@ -88,10 +89,12 @@ export function FileBrowser({ label, list, selected, onChange }: Props) {
           const path = pathOf(e);
           return (
             <li key={path}>
-              <label className="check">
-                <input type="checkbox" checked={selected.includes(path)} onChange={(ev) => toggle(path, ev.target.checked)} />
-                <span className="visually-hidden">Select {path}</span>
-              </label>
+              {selected && (
+                <label className="check">
+                  <input type="checkbox" checked={selected.includes(path)} onChange={(ev) => toggle(path, ev.target.checked)} />
+                  <span className="visually-hidden">Select {path}</span>
+                </label>
+              )}
               {e.type === "DIR" ? (
                 <button type="button" className="link-button" onClick={() => setDir(path)} aria-label={`Open folder ${path}`}>
                   <FolderIcon /> {e.name}/
@@ -110,9 +113,11 @@ export function FileBrowser({ label, list, selected, onChange }: Props) {
           Show more
         </button>
       )}
-      <p className="muted small" aria-live="polite">
-        {selected.length ? `Selected: ${selected.join(", ")}` : "Nothing selected yet."}
-      </p>
+      {selected && (
+        <p className="muted small" aria-live="polite">
+          {selected.length ? `Selected: ${selected.join(", ")}` : "Nothing selected yet."}
+        </p>
+      )}
     </div>
   );
 }

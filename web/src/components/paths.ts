@@ -11,6 +11,8 @@ export const paths = {
   job: (taskId: number, jobId: number) => `/tasks/${taskId}/jobs/${jobId}`,
   requests: "/requests",
   cloudStorages: "/cloudstorages",
+  cloudStorage: (id: number) => `/cloudstorages/${id}`,
+  attachCloudStorage: "/cloudstorages/create",
   signIn: "/auth/login",
   signUp: "/auth/register",
 };

@@ -1,9 +1,11 @@
-// /cloudstorages: the attached buckets one may use (attaching is done over the API).
+// /cloudstorages: the attached buckets one may use, and Attach for a new one.
 
+import { Link } from "react-router-dom";
 import { apiQuery } from "../api/query";
 import { cloudStorages } from "../api/resources";
 import { useListQuery, useLoad } from "../components/hooks";
 import { ListToolbar, Pager, type FilterSpec } from "../components/ListControls";
+import { paths } from "../components/paths";
 import { Empty, ErrorNote, userName, when } from "../components/ui";
 import { COMMON_SORTS } from "./ProjectsPage";
 
@@ -16,14 +18,17 @@ export default function CloudStoragesPage() {
     <div className="page">
       <div className="page-header">
         <h1>Cloud storages</h1>
+        <Link className="button primary" to={paths.attachCloudStorage}>
+          + Attach cloud storage
+        </Link>
       </div>
       <ListToolbar what="cloud storages" query={query} onChange={setQuery} filters={FILTERS} sorts={COMMON_SORTS} />
       <ErrorNote error={list.error} title="The cloud storages could not be loaded" />
       {list.data && list.data.results.length === 0 && (
         <Empty>
           <p>
-            No cloud storage attached. Attach an S3 bucket with <code>POST /api/cloudstorages</code> (see the README); it
-            then shows here and in the task form.
+            No cloud storage attached. <Link to={paths.attachCloudStorage}>Attach an S3 bucket</Link>: it then shows
+            here and in the task form.
           </p>
         </Empty>
       )}
@@ -43,7 +48,10 @@ export default function CloudStoragesPage() {
             {list.data.results.map((s) => (
               <tr key={s.id}>
                 <td>
-                  <strong>{s.display_name}</strong> <span className="muted">#{s.id}</span>
+                  <Link to={paths.cloudStorage(s.id)} className="strong-link">
+                    {s.display_name}
+                  </Link>{" "}
+                  <span className="muted">#{s.id}</span>
                   {s.description && <div className="muted small">{s.description}</div>}
                 </td>
                 <td>{s.provider_type}</td>

@@ -321,7 +321,7 @@ function CloudFiles({ storageId, selected, onChange }: { storageId: number | nul
       <ErrorNote error={storages.error} />
       {storages.data && choices.length === 0 && (
         <p className="muted">
-          No cloud storage is attached. Attach one over the API (<code>/api/cloudstorages</code>) first.
+          No cloud storage is attached. <Link to={paths.attachCloudStorage}>Attach one</Link> first.
         </p>
       )}
       {choices.length > 0 && (
