@@ -5,10 +5,11 @@ The upload is unpacked safely and the format's importer reads it once against al
 images (pipeline.dataset_frames, sized from their headers) and the project's labels,
 telling which subset each image's item is in (backend/formats/subsets.py splits the
 annotations along). Only then is anything recorded: per subset, its images are built into
-a data set exactly as uploaded task data is, the task is created in the project, its data
-attached, and its annotations written as one event per job (source "import"). A problem
-anywhere fails the request naming it, and the tasks already created are deleted again, so
-a failed or cancelled import leaves the project as it was."""
+a data set exactly as uploaded task data is, the task is created in the project (owned by
+the project's owner, as CVAT does; the importer is the events' actor), its data attached,
+and its annotations written as one event per job (source "import"). A problem anywhere
+fails the request naming it, and the tasks already created are deleted again, so a failed
+or cancelled import leaves the project as it was."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def _read(
     every = ExportSource(
         task_id=0, task_name=Path(filename).stem, job_id=None, mode="annotation",
         dimension="2d", frames=frames, labels=labels, annotations=nothing,
-        image_path=lambda number: images[number][1],
+        image_path=lambda number: images[number][1], scope="project",
     )  # fmt: skip
     return images, read_upload(importer, root, every, filename, params, context)
 
@@ -129,6 +130,10 @@ async def import_project_dataset(ctx: dict[str, Any], rq_id: str) -> str:
         assert importer is not None and op.project_id is not None
         async with container.pool.connection() as conn:
             project = await project_export.project_info(conn, op.project_id)
+            # CVAT (bindings.load_dataset_data) gives the new tasks to the project's owner
+            cur = await conn.execute("SELECT owner_id FROM projects WHERE id = %s", [op.project_id])
+            found = await cur.fetchone()
+            owner = found[0] if found else None
         filename = str(row.params["filename"])
         limits = ArchiveLimits(max_unpacked_bytes=container.settings.max_upload_mb * 4 * 2**20)
         progress = Progress(container, rq_id)
@@ -166,7 +171,7 @@ async def import_project_dataset(ctx: dict[str, Any], rq_id: str) -> str:
                     progress, functools.partial(_build, work, index, received, limits)
                 )
                 fields = domain.TaskFields(
-                    name=part.name, subset=part.name, project_id=op.project_id, owner_id=actor
+                    name=part.name, subset=part.name, project_id=op.project_id, owner_id=owner
                 )
                 task_id, _ = await container.resources.create_task(
                     actor, fields, [], segment_size=0, overlap=None

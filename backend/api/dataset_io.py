@@ -16,7 +16,8 @@ Import: /api/{jobs,tasks}/{id}/annotations/?format=&filename= over the single-fi
 protocol (backend/api/file_upload.py) -> 202 {rq_id}; the arq job replaces the annotations
 (import_mode=replace, CVAT's default) or adds to them (import_mode=append) with one event
 per job (source "import"). /api/projects/{id}/dataset/ takes a dataset with its images and
-makes a task of each of its subsets in the project (workers/dataset_import.py). With
+makes a task of each of its subsets in the project (workers/dataset_import.py), owned by the
+project's owner as CVAT's are; import_mode=append is refused there (CVAT has no such mode). With
 location=cloud_storage&cloud_storage_id=&filename= (or, without location, a cloud source
 storage of the resource when use_default_location is true, CVAT's default) a plain POST
 imports the object `filename` from the bucket instead of an upload. Vellum's own options:
@@ -59,7 +60,8 @@ class ImportQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     format: str | None = None
     filename: str | None = None
     conv_mask_to_poly: bool = True
-    import_mode: Literal["replace", "append"] = "replace"  # a project import ignores it
+    # a task's or job's (default replace); CVAT's project import has none: it makes tasks
+    import_mode: Literal["replace", "append"] | None = None
     location: Literal["local", "cloud_storage"] | None = None
     cloud_storage_id: int | None = None
     use_default_location: bool = True
@@ -280,7 +282,8 @@ async def _label_map(
     req: ApiRequest, raw: str | None, task_id: int | None, project_id: int | None
 ) -> dict[str, str | None]:
     """The label_map parameter: a JSON object whose values are the target's label names
-    (or null); a 400 naming what is wrong otherwise."""
+    (or null); a 400 naming what is wrong otherwise (a skeleton point too: CVAT has no
+    label map, ours maps whole labels)."""
     if raw is None or not raw.strip():
         return {}
     try:
@@ -296,6 +299,17 @@ async def _label_map(
             assert project_id is not None
             labels = (await project_export.project_info(conn, project_id)).labels
     names = {label.name for label in labels}
+    # a skeleton's points cannot be mapped on their own: they are matched by name under
+    # their skeleton's label (which the map may rename)
+    points = {sub.name: label.name for label in labels for sub in label.sublabels}
+    points |= {f"{parent}.{name}": parent for name, parent in points.items()}
+    for target in found.values():
+        if target is not None and target not in names and target in points:
+            raise bad_request(
+                "label_map",
+                f"{target!r} is a point of skeleton {points[target]!r}: label_map maps whole "
+                "labels; a skeleton's points are matched by name under its (mapped) label.",
+            )
     unknown = sorted({v for v in found.values() if v is not None and v not in names})
     if unknown:
         known = ", ".join(repr(n) for n in sorted(names)) or "none"
@@ -340,6 +354,12 @@ async def _import(req: ApiRequest, target: Target) -> Response:
     task_id, project_id, source_storage = await _import_target(req, target, ident)
     what, field, operation, function = _IMPORTS[target]
     query: ImportQuery = req.query
+    if target == "project" and query.import_mode not in (None, "replace"):
+        raise bad_request(
+            "import_mode",
+            f"import_mode={query.import_mode} is for annotations of a task or job: a dataset "
+            "import into a project always creates new tasks (one per subset).",
+        )
     headers = req.request.headers
     cloud = None
     if not _is_upload(req) and "upload-length" not in headers and "tus-resumable" not in headers:
@@ -353,7 +373,7 @@ async def _import(req: ApiRequest, target: Target) -> Response:
         label_map = await _label_map(req, query.label_map, task_id, project_id)
     params: dict[str, Any] = {
         "conv_mask_to_poly": query.conv_mask_to_poly, "label_map": label_map,
-        "on_error": query.on_error, "import_mode": query.import_mode,
+        "on_error": query.on_error, "import_mode": query.import_mode or "replace",
     }  # fmt: skip
     if cloud is not None:
         params |= {

@@ -126,7 +126,7 @@ class _Reader:
         self.match = FrameMatcher(target.frames)
         self.subset_frames: dict[str, list[int]] = {}  # a project import's, by folder
         self.elements = 0
-        self.what = f"job {target.job_id}" if target.job_id is not None else "the task"
+        self.what = f"job {target.job_id}" if target.job_id is not None else f"the {target.whole}"
         self.shapes: list[LabeledShape] = []
         # what passed a check once passes again: (label, shape type), (label, attribute)
         self.checked: set[tuple[int, str | AttributeVal]] = set()

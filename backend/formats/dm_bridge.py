@@ -771,8 +771,8 @@ class _Importer:
             if name not in self.top:
                 self.context.unknown_labels.add(name)
                 raise _Skip(
-                    f"the format's annotations belong to a label '{name}', which the task "
-                    "does not have"
+                    f"the format's annotations belong to a label '{name}', which the "
+                    f"{self.target.whole} does not have"
                 )
             found = self.top[name]
             if found is None:
@@ -794,7 +794,9 @@ class _Importer:
             return found
         if name in self.options.ignore_labels:
             return None
-        raise _Skip(f"label '{name}' is not a label of the task (known: {self.known})")
+        raise _Skip(
+            f"label '{name}' is not a label of the {self.target.whole} (known: {self.known})"
+        )
 
     def _check(self, label: LabelSpec, used_as: str, attributes: list[AttributeVal]) -> None:
         """What the annotations will refuse, refused here per annotation (checks passed
@@ -832,7 +834,7 @@ class _Importer:
                 )
 
     def run(self, dataset: Dataset) -> CvatAnnotations:
-        whole = "job" if self.target.job_id is not None else "task"
+        whole = self.target.whole
         for item in dataset:
             checkpoint()
             if self.options.frame_of is not None:

@@ -71,6 +71,14 @@ class ExportSource:
     # an import's label map, problem report and subset sink (import_context.py); an
     # importer called without one refuses a file with any problem
     importing: ImportContext | None = None
+    # "project" for a project dataset import (frames: the dataset's images, labels: the
+    # project's), so that messages name the project
+    scope: str = "task"
+
+    @property
+    def whole(self) -> str:
+        """What messages call the target: "job", "task" or "project"."""
+        return "job" if self.job_id is not None else self.scope
 
 
 class FormatError(ValueError):

@@ -36,7 +36,7 @@ def import_yolo(path: Path, target: ExportSource) -> CvatAnnotations:
         if txt.stem not in sizes:
             raise FormatError(
                 f"{txt.relative_to(path)}: item '{txt.stem}' does not match any frame of the "
-                f"{'job' if target.job_id is not None else 'task'}"
+                f"{target.whole}"
             )
     dataset = dm_bridge.import_with(path, _YoloStrictImporter, YoloStrictBase, image_info=sizes)
     return dm_bridge.from_dataset(

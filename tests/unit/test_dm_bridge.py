@@ -5,6 +5,7 @@ tracks, bad values)."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 from datumaro.components.annotation import (
@@ -303,3 +304,23 @@ def test_unpaint_mask_is_datumaros_result() -> None:
         dm_bridge.unpaint_mask(painted, {(0, 0, 0): 0}, default_id=9)
         == dm_bridge._datumaro_unpaint_mask(painted, {(0, 0, 0): 0}, default_id=9)
     ).all()
+
+
+def test_a_label_map_renames_a_skeleton_and_its_points_follow_by_name(tmp_path: Any) -> None:
+    from msgspec import structs
+
+    from backend.formats.datumaro_format import export_datumaro, import_datumaro
+    from backend.formats.import_context import ImportContext
+
+    body = structs.replace(fs.POSE, name="body")  # the file's name for our "pose"
+    exported = fs.source(fs.frames(2), shapes=[fs.skeleton(1)], labels=[fs.CAR, fs.PERSON, body])
+    export_datumaro(exported, tmp_path, False)
+    target = fs.source(fs.frames(2))
+    context = ImportContext(label_map={"body": "pose"})
+    data = import_datumaro(tmp_path, dataclasses.replace(target, importing=context))
+    assert context.problem_count == 0
+    (skeleton,) = data.shapes
+    assert (skeleton.label_id, skeleton.frame) == (fs.POSE.id, 1)
+    assert sorted((e.label_id, e.points) for e in skeleton.elements) == sorted(
+        (e.label_id, e.points) for e in fs.skeleton(1).elements
+    )
