@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from tests.api.iam_helpers import PASSWORD, register
+from tests.api.test_dataset_io import COCO, LABELS, annotate, export, new_task
 from tests.api.test_task_data import Api
 from tests.browser.conftest import shot
 from tests.conftest import Server
@@ -428,3 +429,83 @@ def test_export_and_backup_end_in_a_download(server: Server, page: Any, tmp_path
     download.value.save_as(backup)
     with zipfile.ZipFile(backup) as zf:
         assert "task.json" in zf.namelist()
+
+
+def test_a_task_backup_restores_as_a_new_task(
+    server: Server, page: Any, http: httpx.Client, tmp_path: Path
+) -> None:
+    name = unique("round trip")
+    api = Api(server, name=name)
+    done = api.create([(f"{i}.png", png(street_picture(i))) for i in range(2)])
+    assert done["status"] == "finished", done
+    car = http.get("/api/labels", params={"task_id": api.task_id}).json()["results"][0]["id"]
+    box = {"type": "rectangle", "frame": 1, "label_id": car, "points": [10.0, 20.0, 90.0, 60.0]}
+    r = http.put(f"/api/tasks/{api.task_id}/annotations", json={"shapes": [box]})
+    assert r.status_code == 200, r.text
+    signed_in(page, server, f"/tasks/{api.task_id}")
+    toasts = page.get_by_role("region", name="Notifications")
+    page.get_by_role("button", name="Backup").click()
+    with page.expect_download() as download:
+        toasts.get_by_role("link", name="Download").click()
+    backup = tmp_path / "backup.zip"
+    download.value.save_as(backup)
+    for toast in toasts.get_by_role("button", name="Dismiss notification").all():
+        toast.click()
+
+    page.goto("/tasks")
+    dialog = page.get_by_role("dialog", name="Restore a task from a backup")
+
+    def restore(path: Path) -> None:
+        page.get_by_role("button", name="Restore from backup").click()
+        dialog.get_by_label("Backup file").set_input_files(str(path))
+        dialog.get_by_role("button", name="Restore").click()
+        expect(dialog).to_be_hidden()
+
+    # A file that is no backup: the failure says why, and no task is made.
+    count = http.get("/api/tasks", params={"search": name}).json()["count"]
+    broken = tmp_path / "notes.zip"
+    broken.write_bytes(b"not a zip at all")
+    restore(broken)
+    failure = toasts.get_by_role("alert").filter(has_text="Restore of notes.zip failed")
+    expect(failure).to_contain_text("not a zip archive", timeout=30_000)
+    assert http.get("/api/tasks", params={"search": name}).json()["count"] == count
+
+    restore(backup)
+    toasts.get_by_role("link", name="Open the task").click(timeout=60_000)
+    expect(page).to_have_url(re.compile(r"/tasks/\d+$"))
+    restored = int(page.url.rsplit("/", 1)[1])
+    assert restored != api.task_id
+    task = http.get(f"/api/tasks/{restored}").json()
+    assert (task["name"], task["size"]) == (name, 2)
+    shapes = http.get(f"/api/tasks/{restored}/annotations").json()["shapes"]
+    assert [(s["frame"], s["points"]) for s in shapes] == [(box["frame"], box["points"])]
+    page.goto(f"/tasks?search={quote(name)}")  # the list has both
+    expect(page.get_by_role("link", name=name, exact=True)).to_have_count(2)
+
+
+def test_a_dataset_imported_into_a_project_makes_its_tasks(
+    server: Server, page: Any, http: httpx.Client, tmp_path: Path
+) -> None:
+    source = new_task(server)
+    annotate(source)
+    done = export(source, f"/api/tasks/{source.task_id}/dataset/export", save_images="True")
+    assert done["status"] == "finished", done
+    archive = tmp_path / "cars.zip"
+    archive.write_bytes(http.get(done["result_url"]).content)
+    r = http.post("/api/projects", json={"name": unique("imported"), "labels": LABELS})
+    assert r.status_code == 201, r.text
+    project_id = r.json()["id"]
+    signed_in(page, server, f"/projects/{project_id}")
+    expect(page.get_by_text("No tasks in this project yet.")).to_be_visible()
+    page.get_by_role("button", name="Import dataset").click()
+    dialog = page.get_by_role("dialog", name=re.compile("^Import a dataset"))
+    dialog.get_by_label("Format").select_option(COCO)
+    dialog.get_by_label("Dataset file").set_input_files(str(archive))
+    dialog.get_by_role("button", name="Import").click()
+    expect(dialog).to_be_hidden()
+    # The project's tasks are listed again when the import is done: a task per subset.
+    listed = page.get_by_role("region", name="Tasks").get_by_role("listitem").get_by_role("link")
+    expect(listed).to_have_count(1, timeout=60_000)
+    made = http.get("/api/tasks", params={"project_id": project_id}).json()["results"]
+    assert [t["size"] for t in made] == [http.get(f"/api/tasks/{source.task_id}").json()["size"]]
+    expect(listed).to_have_text(made[0]["name"])

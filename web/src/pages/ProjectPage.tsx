@@ -1,4 +1,5 @@
-// /projects/:id: details (rename, assignee), labels, its tasks, export/backup, delete.
+// /projects/:id: details (rename, assignee), labels, its tasks, export, dataset import (a
+// task per subset), backup, delete.
 
 import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
@@ -23,6 +24,7 @@ export default function ProjectPage() {
   const notify = useNotify();
   const confirm = useConfirm();
   const navigate = useNavigate();
+  const [imports, setImports] = useState(0); // a finished dataset import lists the tasks again
 
   if (!Number.isInteger(id)) return <NotFoundPage />;
   if (project.error) return <div className="page"><ErrorNote error={project.error} title="The project could not be loaded" /></div>;
@@ -72,7 +74,7 @@ export default function ProjectPage() {
           <Link className="button primary" to={paths.createTask(p.id)}>
             + Create task
           </Link>
-          <DataActions target="project" id={p.id} name={p.name} hasData />
+          <DataActions target="project" id={p.id} name={p.name} hasData onImported={() => setImports((n) => n + 1)} />
           <button type="button" className="danger" onClick={remove}>
             Delete
           </button>
@@ -95,15 +97,15 @@ export default function ProjectPage() {
         </dl>
       </section>
       <LabelsSection owner={{ project_id: p.id }} />
-      <ProjectTasks projectId={p.id} />
+      <ProjectTasks projectId={p.id} version={imports} />
     </div>
   );
 }
 
-function ProjectTasks({ projectId }: { projectId: number }) {
+function ProjectTasks({ projectId, version }: { projectId: number; version: number }) {
   const [query, setQuery] = useState<ListQuery>(emptyQuery());
   const q = apiQuery(query, { project_id: projectId });
-  const list = useLoad(() => tasks.list(q), q);
+  const list = useLoad(() => tasks.list(q), `${q}#${version}`);
   return (
     <section className="panel" aria-labelledby="project-tasks-title">
       <div className="panel-header">

@@ -3,6 +3,7 @@
 import { Link } from "react-router-dom";
 import { apiQuery } from "../api/query";
 import { projects } from "../api/resources";
+import { RestoreBackup } from "../components/DataActions";
 import { useListQuery, useLoad } from "../components/hooks";
 import { ListToolbar, Pager, type FilterSpec, type SortSpec } from "../components/ListControls";
 import { paths } from "../components/paths";
@@ -29,9 +30,12 @@ export default function ProjectsPage() {
     <div className="page">
       <div className="page-header">
         <h1>Projects</h1>
-        <Link className="button primary" to={paths.createProject}>
-          + Create project
-        </Link>
+        <div className="row">
+          <RestoreBackup kind="project" onDone={list.reload} />
+          <Link className="button primary" to={paths.createProject}>
+            + Create project
+          </Link>
+        </div>
       </div>
       <ListToolbar what="projects" query={query} onChange={setQuery} filters={FILTERS} sorts={COMMON_SORTS} />
       <ErrorNote error={list.error} title="The projects could not be loaded" />

@@ -3,6 +3,7 @@
 import { Link } from "react-router-dom";
 import { apiQuery } from "../api/query";
 import { tasks } from "../api/resources";
+import { RestoreBackup } from "../components/DataActions";
 import { useListQuery, useLoad } from "../components/hooks";
 import { ListToolbar, Pager, type FilterSpec } from "../components/ListControls";
 import { paths } from "../components/paths";
@@ -26,9 +27,12 @@ export default function TasksPage() {
     <div className="page">
       <div className="page-header">
         <h1>Tasks</h1>
-        <Link className="button primary" to={paths.createTask()}>
-          + Create task
-        </Link>
+        <div className="row">
+          <RestoreBackup kind="task" onDone={list.reload} />
+          <Link className="button primary" to={paths.createTask()}>
+            + Create task
+          </Link>
+        </div>
       </div>
       <ListToolbar what="tasks" query={query} onChange={setQuery} filters={FILTERS} sorts={COMMON_SORTS} />
       <ErrorNote error={list.error} title="The tasks could not be loaded" />
