@@ -509,3 +509,44 @@ def test_a_dataset_imported_into_a_project_makes_its_tasks(
     made = http.get("/api/tasks", params={"project_id": project_id}).json()["results"]
     assert [t["size"] for t in made] == [http.get(f"/api/tasks/{source.task_id}").json()["size"]]
     expect(listed).to_have_text(made[0]["name"])
+
+
+def test_my_jobs_and_the_reviewers_view(server: Server, page: Any, http: httpx.Client) -> None:
+    name = unique("views")
+    api = Api(server, name=name, segment_size=1)
+    done = api.create([(f"{i}.png", png(street_picture(i))) for i in range(3)])
+    assert done["status"] == "finished", done
+    listed = http.get("/api/jobs", params={"task_id": api.task_id, "sort": "id"}).json()
+    mine, review, other = (j["id"] for j in listed["results"])
+    reviewer = register(server.url)
+    for job, body in [
+        (mine, {"assignee": reviewer["id"]}),
+        (review, {"assignee": reviewer["id"], "stage": "validation"}),
+        (other, {"stage": "validation"}),
+    ]:
+        assert http.patch(f"/api/jobs/{job}", json=body).status_code == 200
+    r = page.request.post(
+        "/api/auth/login", data={"username": reviewer["username"], "password": PASSWORD}
+    )
+    assert r.ok, r.text()
+    page.goto(f"/jobs?search={quote(name)}&sort=id")
+    views = page.get_by_role("group", name="Views of the jobs")
+    rows = page.locator("tr[data-job-id]")
+    shown = "rs => rs.map(r => Number(r.dataset.jobId))"
+    views.get_by_role("button", name="My jobs").click()
+    expect(page).to_have_url(re.compile(rf"assignee={reviewer['username']}"))
+    expect(views.get_by_role("button", name="My jobs")).to_have_attribute("aria-pressed", "true")
+    expect(rows).to_have_count(2)
+    assert rows.evaluate_all(shown) == [mine, review]
+    views.get_by_role("button", name="To review").click()
+    expect(page.get_by_role("combobox", name="Stage", exact=True)).to_have_value("validation")
+    expect(rows).to_have_count(1)
+    assert rows.evaluate_all(shown) == [review]
+    # Changing a filter by hand leaves the views: none is pressed.
+    page.get_by_role("combobox", name="State", exact=True).select_option("completed")
+    expect(views.locator("[aria-pressed=true]")).to_have_count(0)
+    expect(page.get_by_text("No job matches.")).to_be_visible()
+    views.get_by_role("button", name="All jobs").click()
+    # The reviewer may see only the task's jobs assigned to them (the admin sees all three).
+    assert http.get("/api/jobs", params={"search": name}).json()["count"] == 3
+    expect(rows).to_have_count(2)

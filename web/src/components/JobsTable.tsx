@@ -43,6 +43,7 @@ export function JobsTable({ jobs, onChanged, showTask, caption }: Props) {
           <th scope="col">Stage</th>
           <th scope="col">State</th>
           <th scope="col">Assignee</th>
+          <th scope="col">Issues</th>
           <th scope="col">Updated</th>
           <th scope="col">
             <span className="visually-hidden">Open</span>
@@ -97,6 +98,7 @@ export function JobsTable({ jobs, onChanged, showTask, caption }: Props) {
                 onChange={(assignee) => change(job, { assignee })}
               />
             </td>
+            <td>{job.issues.count || "—"}</td>
             <td>{when(job.updated_date)}</td>
             <td>
               <Link className="button" to={paths.job(job.task_id, job.id)} aria-label={`Open job #${job.id}`}>

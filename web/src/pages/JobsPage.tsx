@@ -1,9 +1,12 @@
-// /jobs: every job one may see, with stage/state/assignee filters and in-place changes.
+// /jobs: every job one may see, with stage/state/assignee filters, the "My jobs" and
+// "To review" shortcuts, and in-place changes.
 
 import { apiQuery } from "../api/query";
 import { jobs } from "../api/resources";
 import { JOB_STAGES, JOB_STATES, type Job, type Paginated } from "../api/types";
+import { useAuth } from "../components/Auth";
 import { useListQuery, useLoad } from "../components/hooks";
+import { currentView, jobViews, showView } from "../components/jobViews";
 import { JobsTable } from "../components/JobsTable";
 import { ListToolbar, Pager, type FilterSpec, type SortSpec } from "../components/ListControls";
 import { Empty, ErrorNote } from "../components/ui";
@@ -24,6 +27,9 @@ const SORTS: SortSpec[] = [
 export default function JobsPage() {
   const [query, setQuery] = useListQuery(FILTERS.map((f) => f.name));
   const list = useLoad(() => jobs.list(apiQuery(query)), apiQuery(query));
+  const { user } = useAuth();
+  const views = jobViews(user?.username ?? "");
+  const view = currentView(query, views);
   const replace = (job: Job) =>
     list.data && list.set({ ...list.data, results: list.data.results.map((j) => (j.id === job.id ? job : j)) } as Paginated<Job>);
 
@@ -32,12 +38,23 @@ export default function JobsPage() {
       <div className="page-header">
         <h1>Jobs</h1>
       </div>
+      <div className="segmented" role="group" aria-label="Views of the jobs">
+        {views.map((v) => (
+          <button key={v.id} type="button" aria-pressed={view?.id === v.id} onClick={() => setQuery(showView(query, v))}>
+            {v.label}
+          </button>
+        ))}
+      </div>
       <ListToolbar what="jobs" query={query} onChange={setQuery} filters={FILTERS} sorts={SORTS} />
       <ErrorNote error={list.error} title="The jobs could not be loaded" />
       {list.data && list.data.results.length === 0 && (
         <Empty>
           <p>
-            {query.search || Object.keys(query.filters).length
+            {view?.id === "review"
+              ? "No job in validation is assigned to you."
+              : view?.id === "mine"
+                ? "No job is assigned to you."
+                : query.search || Object.keys(query.filters).length
               ? "No job matches. Try another search or clear the filters."
               : "No jobs yet: jobs are made when a task gets its data."}
           </p>
