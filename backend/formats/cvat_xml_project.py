@@ -43,6 +43,9 @@ from backend.formats.model import ExportSource, FrameSpec
 
 __all__ = [
     "ProjectInfo",
+    "ProjectTask",
+    "defaulted_subset",
+    "project_tasks",
     "save_project_images",
     "write_project_images_xml",
     "write_project_video_xml",
@@ -100,20 +103,23 @@ def mangle_image_name(name: str, subset: str, seen: defaultdict[tuple[str, str],
 
 
 @dataclass(frozen=True)
-class _Task:
+class ProjectTask:
     source: ExportSource
     subset: str  # defaulted
     numbering: FrameNumbering
     names: dict[int, str]  # frame number -> its (mangled) name
 
 
-def _tasks(sources: Sequence[ExportSource]) -> tuple[list[_Task], list[str]]:
+def project_tasks(
+    sources: Sequence[ExportSource], unique_per_subset: bool = True
+) -> tuple[list[ProjectTask], list[str]]:
     """The tasks in CVAT's order (subset, id) with their numbering and names, and the
-    subsets as CVAT lists them."""
+    subsets as CVAT lists them. Image names are made unique within each subset (CVAT), or
+    over the whole project (`unique_per_subset=False`)."""
     raw = sorted({str(s.meta.get("subset") or "") for s in sources})
     ordered = sorted(sources, key=lambda s: (str(s.meta.get("subset") or ""), s.task_id))
     seen: defaultdict[tuple[str, str], int] = defaultdict(int)
-    tasks: list[_Task] = []
+    tasks: list[ProjectTask] = []
     offset, current = 0, None
     for source in ordered:
         subset_raw = str(source.meta.get("subset") or "")
@@ -125,19 +131,24 @@ def _tasks(sources: Sequence[ExportSource]) -> tuple[list[_Task], list[str]]:
         offset += base.start + base.step * size
         subset = defaulted_subset(subset_raw, raw)
         video = source.mode == "interpolation"
-        # video frames are named by their number in the project (CVAT's abs_frame_id)
-        names = {
-            f.number: f"frame_{numbering.absolute(f.number):06d}"
-            if video
-            else mangle_image_name(f.name, subset, seen)
-            for f in sorted(source.frames, key=lambda f: f.number)
-        }
-        tasks.append(_Task(source, subset, numbering, names))
+        names = {}
+        for f in sorted(source.frames, key=lambda f: f.number):
+            # video frames are named by their number in the subset (CVAT's abs_frame_id)
+            name = f"frame_{numbering.absolute(f.number):06d}" if video else f.name
+            if not unique_per_subset:
+                name = mangle_image_name(name, "", seen)
+            elif not video:
+                name = mangle_image_name(name, subset, seen)
+            names[f.number] = name
+        tasks.append(ProjectTask(source, subset, numbering, names))
     return tasks, [s or DEFAULT_SUBSET for s in raw]
 
 
 def _project_meta(
-    project: ProjectInfo, tasks: Sequence[_Task], subsets: Sequence[str], labels: list[LabelSpec]
+    project: ProjectInfo,
+    tasks: Sequence[ProjectTask],
+    subsets: Sequence[str],
+    labels: list[LabelSpec],
 ) -> list[tuple[str, MetaValue]]:
     meta = project.meta
     items: list[tuple[str, MetaValue]] = [
@@ -157,8 +168,8 @@ def _project_meta(
 
 def _begin(
     project: ProjectInfo, sources: Sequence[ExportSource], out: TextIO
-) -> tuple[XmlWriter, Names, list[_Task]]:
-    tasks, subsets = _tasks(sources)
+) -> tuple[XmlWriter, Names, list[ProjectTask]]:
+    tasks, subsets = project_tasks(sources)
     labels = flat_labels(project.labels)
     w = XmlWriter(out)
     open_document(w, _project_meta(project, tasks, subsets, labels))
@@ -172,7 +183,7 @@ def write_project_images_xml(
     for task in sorted(tasks, key=lambda t: t.source.task_id):  # CVAT: frames by (task, frame)
         extra = f' subset={quote(task.subset)} task_id="{task.source.task_id}"'
 
-        def name_of(frame: FrameSpec, task: _Task = task) -> str:
+        def name_of(frame: FrameSpec, task: ProjectTask = task) -> str:
             return task.names[frame.number]
 
         write_images_body(w, names, task.source, task.numbering, extra, name_of)
@@ -192,7 +203,7 @@ def write_project_video_xml(
 
 def save_project_images(sources: Sequence[ExportSource], out_dir: Path) -> None:
     """images/<subset>/<name> for every frame with an original file."""
-    tasks, _ = _tasks(sources)
+    tasks, _ = project_tasks(sources)
     for task in tasks:
         image_path = task.source.image_path
         if image_path is None:

@@ -14,7 +14,6 @@ overwrite another's."""
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,7 @@ from psycopg.rows import dict_row
 from backend.domain.annotations import CvatAnnotations
 from backend.formats import sources
 from backend.formats.cvat_xml import PROJECT_EXPORTERS
-from backend.formats.cvat_xml_export import FrameNumbering
-from backend.formats.cvat_xml_project import ProjectInfo, defaulted_subset, mangle_image_name
+from backend.formats.cvat_xml_project import ProjectInfo, project_tasks
 from backend.formats.model import Exporter, ExportSource, FrameSpec
 from backend.formats.sources import SourceMissing, person
 from backend.formats.subsets import renumber
@@ -80,34 +78,22 @@ def project_source(project: ProjectInfo, tasks: Sequence[ExportSource]) -> Expor
     tasks in CVAT's order, each named and placed in its subset as the module says; each
     task's annotations moved onto its frames, a track that is still visible at the end of
     its task closed there (it must not run on into the next task's frames)."""
-    raw = sorted({str(t.meta.get("subset") or "") for t in tasks})
-    ordered = sorted(tasks, key=lambda t: (str(t.meta.get("subset") or ""), t.task_id))
-    seen: defaultdict[tuple[str, str], int] = defaultdict(int)
+    ordered, subsets = project_tasks(tasks, unique_per_subset=False)
     frames: list[FrameSpec] = []
     owners: list[tuple[ExportSource, int]] = []  # per project frame: its task and frame
     shapes, tracks, tags = [], [], []
-    offset, current = 0, None
     for task in ordered:
-        subset_raw = str(task.meta.get("subset") or "")
-        if subset_raw != current:
-            offset, current = 0, subset_raw
-        numbering = FrameNumbering.of(task.meta)
-        numbering = FrameNumbering(numbering.start, numbering.step, offset)
-        offset += numbering.start + numbering.step * int(task.meta.get("size", len(task.frames)))
-        subset = defaulted_subset(subset_raw, raw)
         base = len(frames)
         mapping = {}
-        for index, frame in enumerate(sorted(task.frames, key=lambda f: f.number)):
-            name = frame.name
-            if task.mode == "interpolation":
-                name = f"frame_{numbering.absolute(frame.number):06d}"
-            name = mangle_image_name(name, "", seen)  # unique in the whole export
-            frames.append(FrameSpec(base + index, name, frame.width, frame.height, subset))
-            owners.append((task, frame.number))
-            mapping[frame.number] = base + index
-        end = base + len(task.frames)
+        sizes = {f.number: f for f in task.source.frames}
+        for index, (number, name) in enumerate(sorted(task.names.items())):
+            frame = sizes[number]
+            frames.append(FrameSpec(base + index, name, frame.width, frame.height, task.subset))
+            owners.append((task.source, number))
+            mapping[number] = base + index
+        end = len(frames)
         mapping[max(mapping, default=-1) + 1] = end  # a track's closing keyframe
-        moved = renumber(task.annotations, mapping)
+        moved = renumber(task.source.annotations, mapping)
         shapes += moved.shapes
         tags += moved.tags
         for track in moved.tracks:
@@ -130,7 +116,7 @@ def project_source(project: ProjectInfo, tasks: Sequence[ExportSource]) -> Expor
         mode="interpolation" if all(t.mode == "interpolation" for t in tasks) else "annotation",
         dimension=tasks[0].dimension if tasks else "2d", frames=frames, labels=project.labels,
         annotations=CvatAnnotations(version=0, shapes=shapes, tracks=tracks, tags=tags),
-        meta={"project_id": project.id, "name": project.name, "subsets": raw},
+        meta={"project_id": project.id, "name": project.name, "subsets": subsets},
         image_path=image_path,
     )  # fmt: skip
 
