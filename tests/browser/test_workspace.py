@@ -484,5 +484,5 @@ def test_review_issue_live(server: Server, http: httpx.Client, page: Any, new_pa
     comments = http.get("/api/comments", params=query).json()["results"]
     assert [c["message"] for c in comments] == ["The wheel is not covered", "Fixed, thanks"]
     reviewer.get_by_role("tab", name="Issues").click()
-    reviewer.get_by_role("list", name="Issues").get_by_text("resolved").wait_for(timeout=2000)
+    reviewer.get_by_role("list", name="Issues").get_by_text("resolved").wait_for(timeout=5000)
     shot(annotator, "workspace-review")

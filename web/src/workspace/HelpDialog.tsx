@@ -1,16 +1,10 @@
-import { useEffect, useRef } from "react";
+import { useCallback } from "react";
 import { SHORTCUTS } from "./shortcuts";
+import { useDialog } from "./useDialog";
 import type { Workspace } from "./workspace";
 
 export function HelpDialog({ ws }: { ws: Workspace }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = ref.current!;
-    if (!d.open) d.showModal();
-    const close = () => { ws.showHelp = false; ws.notify(); };
-    d.addEventListener("close", close);
-    return () => d.removeEventListener("close", close);
-  }, [ws]);
+  const ref = useDialog(ws, useCallback(() => { ws.showHelp = false; }, [ws])); // prettier-ignore
   const groups = [...new Set(SHORTCUTS.map((s) => s.group))];
   return (
     <dialog ref={ref} className="ws-help" aria-labelledby="help-title">

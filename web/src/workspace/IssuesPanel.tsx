@@ -11,17 +11,57 @@ interface Comment {
   created_date: string;
 }
 
-/** Keep ws.issues current: loaded once, reloaded after every review event of the job. */
+type ReviewEvent = { issue_id?: number; frame?: number; position?: number[]; resolved?: boolean; owner_id?: number };
+
+/** `issues` with a review event folded in (what the event says, before the list has it). */
+export function foldIssue(issues: Issue[], type: string, e: ReviewEvent, job: number): Issue[] {
+  const id = e.issue_id;
+  if (id === undefined) return issues;
+  if (type === "IssueCreated" && !issues.some((i) => i.id === id)) {
+    return [...issues, { id, frame: e.frame ?? 0, position: e.position ?? [], job, resolved: false, owner: null }];
+  }
+  if (type === "IssueUpdated") {
+    const patch = { ...(e.position ? { position: e.position } : {}), ...(e.resolved !== undefined ? { resolved: e.resolved } : {}) };
+    return issues.map((i) => (i.id === id ? { ...i, ...patch } : i));
+  }
+  if (type === "IssueDeleted") return issues.filter((i) => i.id !== id);
+  return issues;
+}
+
+/** Whether a list read from the API already shows what the event did. */
+function reflects(issues: Issue[], type: string, e: ReviewEvent): boolean {
+  const issue = issues.find((i) => i.id === e.issue_id);
+  if (type === "IssueCreated") return issue !== undefined;
+  if (type === "IssueUpdated") return issue !== undefined && (e.resolved === undefined || issue.resolved === e.resolved);
+  if (type === "IssueDeleted") return issue === undefined;
+  return true;
+}
+
+/** Keep ws.issues current: loaded once; every review event of the job shows at once (folded
+ * in) and the list is read again until the API's read model has caught up with it. */
 export function watchIssues(ws: Workspace): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let waiting: { type: string; data: ReviewEvent }[] = [];
+  let tries = 0;
   const load = () =>
     api<{ results: Issue[] }>("GET", `/api/issues?job_id=${ws.job.id}&page_size=1000`).then(
-      (r) => { ws.issues = r.results; ws.notify(); },
+      (r) => {
+        const behind = waiting.filter((w) => !reflects(r.results, w.type, w.data));
+        ws.issues = behind.reduce((list, w) => foldIssue(list, w.type, w.data, ws.job.id), r.results);
+        waiting = behind;
+        ws.notify();
+        if (behind.length && ++tries < 40) timer = setTimeout(load, 250);
+      },
       () => undefined,
     );
   void load();
   const off = ws.store.onEvent((e) => {
     if (e.event_type.startsWith("Issue") || e.event_type.startsWith("Comment")) {
+      const data = (e.data ?? {}) as ReviewEvent;
+      waiting.push({ type: e.event_type, data });
+      ws.issues = foldIssue(ws.issues, e.event_type, data, ws.job.id);
+      ws.notify();
+      tries = 0;
       clearTimeout(timer);
       timer = setTimeout(load, 50);
     }

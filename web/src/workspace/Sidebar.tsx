@@ -29,7 +29,8 @@ export function Sidebar({ ws, controller }: { ws: Workspace; controller: RefObje
 }
 
 function ObjectsPanel({ ws }: { ws: Workspace; controller: RefObject<CanvasController | null> }) {
-  const objects = ws.objects();
+  // Tracks past an outside keyframe are listed only with "Show all interpolation tracks".
+  const objects = ws.settings.showAllInterpolation ? ws.objects() : ws.objects().filter((o) => o.kind !== "track" || !o.outside);
   const [scroll, setScroll] = useState(0);
   const height = 320;
   const first = Math.max(0, Math.floor(scroll / ROW) - 5);
@@ -38,7 +39,7 @@ function ObjectsPanel({ ws }: { ws: Workspace; controller: RefObject<CanvasContr
   return (
     <>
       <div className="ws-row ws-objects-head">
-        <strong>{objects.length} object{objects.length === 1 ? "" : "s"} on frame {ws.frame}</strong>
+        <strong>{objects.length} object{objects.length === 1 ? "" : "s"} on frame {ws.frame}{ws.filter.rules.length ? " (filtered)" : ""}</strong>
         <label className="ws-aam"><input type="checkbox" checked={ws.attributeMode} onChange={(e) => { ws.attributeMode = e.target.checked; ws.notify(); }} /> Attribute mode</label>
       </div>
       <div className="ws-list" style={{ height }} onScroll={(e) => setScroll(e.currentTarget.scrollTop)} role="listbox" aria-label="Objects on this frame"

@@ -3,6 +3,8 @@ import { Link } from "react-router-dom";
 import type { CanvasController } from "./canvas/controller";
 import { userColor } from "./canvas/renderer";
 import { useRealtime } from "./hooks";
+import { describeFilter } from "./filters";
+import { FPS_CHOICES } from "./settings";
 import type { Workspace } from "./workspace";
 
 const STATE_TEXT = { connecting: "Connecting…", live: "Connected", reconnecting: "Reconnecting…", offline: "Offline" };
@@ -25,11 +27,13 @@ export function TopBar({ ws, controller }: { ws: Workspace; controller: RefObjec
       <div className="ws-player" role="group" aria-label="Player">
         <button type="button" onClick={() => ws.goto(first)} aria-label="First frame" title="First frame">|◀</button>
         <button type="button" onClick={() => ws.stepBy(-ws.step)} aria-label={`Back ${ws.step} frames`} title="Back a step (C)">◀◀</button>
+        <button type="button" onClick={() => ws.seek(-1)} aria-label="Previous frame with objects" title="Previous frame with objects, or matching the filter (Left)">⇤</button>
         <button type="button" onClick={() => ws.stepBy(-1)} aria-label="Previous frame" title="Previous frame (D)">◀</button>
         <button type="button" onClick={() => ws.togglePlay()} aria-label={ws.playing ? "Pause" : "Play"} title="Play / pause (Space)" aria-pressed={ws.playing}>
           {ws.playing ? "❚❚" : "▶"}
         </button>
         <button type="button" onClick={() => ws.stepBy(1)} aria-label="Next frame" title="Next frame (F)">▶</button>
+        <button type="button" onClick={() => ws.seek(1)} aria-label="Next frame with objects" title="Next frame with objects, or matching the filter (Right)">⇥</button>
         <button type="button" onClick={() => ws.stepBy(ws.step)} aria-label={`Forward ${ws.step} frames`} title="Forward a step (V)">▶▶</button>
         <button type="button" onClick={() => ws.goto(last)} aria-label="Last frame" title="Last frame">▶|</button>
         <input
@@ -55,8 +59,8 @@ export function TopBar({ ws, controller }: { ws: Workspace; controller: RefObjec
         <span className="ws-muted" aria-label="Frame name">{ws.sizes(ws.frame).name}</span>
         <label className="ws-fps">
           FPS
-          <select value={ws.fps} onChange={(e) => { ws.fps = Number(e.target.value); if (ws.playing) { ws.togglePlay(); ws.togglePlay(); } ws.notify(); }}>
-            {[1, 5, 10, 25, 30, 60].map((f) => <option key={f} value={f}>{f}</option>)}
+          <select value={ws.fps} onChange={(e) => ws.setSettings({ fps: Number(e.target.value) })}>
+            {FPS_CHOICES.map((f) => <option key={f} value={f}>{f}</option>)}
           </select>
         </label>
       </div>
@@ -64,6 +68,13 @@ export function TopBar({ ws, controller }: { ws: Workspace; controller: RefObjec
         <button type="button" onClick={() => ws.undo()} title="Undo (Ctrl+Z)" disabled={ws.readOnly}>Undo</button>
         <button type="button" onClick={() => ws.redo()} title="Redo (Ctrl+Shift+Z)" disabled={ws.readOnly}>Redo</button>
         <button type="button" onClick={() => controller.current?.fit()} title="Fit the image">Fit</button>
+        <button type="button" onClick={() => ws.rotate(-90)} aria-label="Rotate anticlockwise" title="Rotate the image anticlockwise (Ctrl+Shift+R)">⟲</button>
+        <button type="button" onClick={() => ws.rotate(90)} aria-label="Rotate clockwise" title="Rotate the image clockwise (Ctrl+R)">⟳</button>
+        <button type="button" aria-pressed={ws.filter.rules.length > 0} onClick={() => { ws.showFilter = true; ws.notify(); }}
+          title={ws.filter.rules.length ? `Filter: ${describeFilter(ws.filter)}` : "Filter the objects shown"}>
+          Filter{ws.filter.rules.length ? ` (${ws.filter.rules.length})` : ""}
+        </button>
+        <button type="button" onClick={() => { ws.showSettings = true; ws.notify(); }} title="Settings (F2)">Settings</button>
         <button type="button" onClick={() => { ws.showHelp = true; ws.notify(); }} title="Shortcuts (F1)">Shortcuts</button>
       </div>
       <ul className="ws-people" aria-label="People in this job">

@@ -5,7 +5,9 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api, ApiError } from "../api/client";
 import { CanvasView } from "./CanvasView";
+import { FilterDialog } from "./FilterDialog";
 import { HelpDialog } from "./HelpDialog";
+import { SettingsDialog } from "./SettingsDialog";
 import { useWorkspace } from "./hooks";
 import { RealtimeClient } from "./model/realtime";
 import { JobStore } from "./model/store";
@@ -52,7 +54,8 @@ async function load(jobId: number): Promise<Omit<Loaded, "frames"> & { frameList
     online: () => navigator.onLine,
     onMessage: (text) => ws?.say(text),
   });
-  ws = new Workspace(job, frameList, sizes, labels.results.filter((l) => !l.parent_id), store, rt);
+  const storage = typeof localStorage === "undefined" ? null : localStorage;
+  ws = new Workspace(job, frameList, sizes, labels.results.filter((l) => !l.parent_id), store, rt, storage);
   return { ws, frameList };
 }
 
@@ -156,6 +159,8 @@ function Loaded({ ws, frames }: Loaded) {
         ))}
       </div>
       {ws.showHelp && <HelpDialog ws={ws} />}
+      {ws.showFilter && <FilterDialog ws={ws} />}
+      {ws.showSettings && <SettingsDialog ws={ws} />}
     </div>
   );
 }

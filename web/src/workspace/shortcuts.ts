@@ -19,12 +19,16 @@ const ctrl = (key: string, shift = false) => (e: KeyboardEvent) =>
 
 export const SHORTCUTS: Shortcut[] = [
   { keys: "F1", what: "Show or hide the shortcuts", group: "Main", match: (e) => e.key === "F1", run: (ws) => { ws.showHelp = !ws.showHelp; ws.notify(); } },
+  { keys: "F2", what: "Settings", group: "Main", match: (e) => e.key === "F2", run: (ws) => { ws.showSettings = !ws.showSettings; ws.notify(); } },
   { edits: true, keys: "Ctrl+Z", what: "Undo your latest change", group: "Main", match: ctrl("z"), run: (ws) => ws.undo() },
   { edits: true, keys: "Ctrl+Shift+Z or Ctrl+Y", what: "Redo", group: "Main", match: (e) => ctrl("z", true)(e) || ctrl("y")(e), run: (ws) => ws.redo() },
   { keys: "F", what: "Next frame", group: "Player", match: plain("f"), run: (ws) => ws.stepBy(1) },
   { keys: "D", what: "Previous frame", group: "Player", match: plain("d"), run: (ws) => ws.stepBy(-1) },
   { keys: "V", what: "Forward by the player step", group: "Player", match: plain("v"), run: (ws) => ws.stepBy(ws.step) },
   { keys: "C", what: "Backward by the player step", group: "Player", match: plain("c"), run: (ws) => ws.stepBy(-ws.step) },
+  { keys: "Right / Left", what: "Next / previous frame with an object matching the filter (any object without one)", group: "Player",
+    match: (e) => (e.key === "ArrowRight" || e.key === "ArrowLeft") && !e.ctrlKey && !e.metaKey && !e.altKey && !e.shiftKey,
+    run: (ws, _c, e) => ws.seek(e.key === "ArrowRight" ? 1 : -1) },
   { keys: "Space", what: "Play / pause", group: "Player", match: (e) => e.key === " " && !e.ctrlKey, run: (ws) => ws.togglePlay() },
   { keys: "` or ~", what: "Focus the frame number", group: "Player", match: (e) => e.key === "`" || e.key === "~", run: () => document.getElementById("frame-number")?.focus() },
   { edits: true, keys: "N", what: "Draw again with the latest tool / finish a polygon, polyline, points or mask", group: "Modes", match: plain("n"), run: (ws, c) => {
@@ -97,6 +101,7 @@ export const SHORTCUTS: Shortcut[] = [
       const v = values[(Number(e.key) + 9) % 10];
       if (v !== undefined && (spec.input_type === "select" || spec.input_type === "radio" || spec.input_type === "checkbox")) ws.setAttribute(o, spec.id, v);
     } },
+  { keys: "Ctrl+R / Ctrl+Shift+R", what: "Rotate the image clockwise / anticlockwise", group: "Image", match: (e) => ctrl("r")(e) || ctrl("r", true)(e), run: (ws, _c, e) => ws.rotate(e.shiftKey ? -90 : 90) },
   { keys: "Shift+B+= / Shift+B+-", what: "Brightness up / down (Shift+C: contrast)", group: "Image", match: () => false, run: () => undefined },
   { keys: "Alt+Click on a point", what: "Delete the point (polygon, polyline, points)", group: "Objects", match: () => false, run: () => undefined },
 ];
@@ -114,7 +119,7 @@ function jumpKeyframe(ws: Workspace, dir: 1 | -1): void {
 export function handleKey(e: KeyboardEvent, ws: Workspace, c: CanvasController | null, held: Set<string>): boolean {
   const target = e.target as HTMLElement | null;
   const typing = !!target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable);
-  if (typing && e.key !== "F1" && e.key !== "Escape") return false;
+  if (typing && e.key !== "F1" && e.key !== "F2" && e.key !== "Escape") return false;
   // Shift+B / Shift+C held with = or -: brightness and contrast, as CVAT has them.
   if (e.shiftKey && (e.key === "+" || e.key === "=" || e.key === "_" || e.key === "-")) {
     const delta = e.key === "+" || e.key === "=" ? 10 : -10;

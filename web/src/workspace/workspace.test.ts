@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { FakeServer } from "./model/fakeServer.test-helper";
 import { RealtimeClient } from "./model/realtime";
+import { foldIssue } from "./IssuesPanel";
 import { handleKey } from "./shortcuts";
 import { stateFromData } from "./model/apply";
 import { JobStore } from "./model/store";
@@ -187,5 +188,14 @@ describe("Workspace edits", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("review events show in the issue list before the API's list has them", () => {
+    let issues = foldIssue([], "IssueCreated", { issue_id: 3, frame: 2, position: [1, 2, 3, 4] }, 7);
+    expect(issues).toMatchObject([{ id: 3, frame: 2, job: 7, resolved: false }]);
+    issues = foldIssue(issues, "IssueUpdated", { issue_id: 3, resolved: true }, 7);
+    expect(issues[0].resolved).toBe(true);
+    expect(foldIssue(issues, "CommentCreated", { issue_id: 3 }, 7)).toBe(issues);
+    expect(foldIssue(issues, "IssueDeleted", { issue_id: 3 }, 7)).toEqual([]);
   });
 });

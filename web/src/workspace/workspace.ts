@@ -8,6 +8,8 @@ import type { JobStore } from "./model/store";
 import type { AttributeVal, Label, Shape, ShapeType, Track, TrackedShape } from "./model/types";
 import { frameObjects, keyOf, type SceneObject } from "./canvas/scene";
 import { translate } from "./canvas/geometry";
+import { compile, NO_FILTER, type Filter, type Matcher } from "./filters";
+import { loadSettings, sanitize, saveSettings, type Settings } from "./settings";
 
 export interface JobInfo {
   id: number;
@@ -54,8 +56,6 @@ export interface ClipboardItem {
 export class Workspace {
   frame: number;
   playing = false;
-  fps = 10;
-  step = 10;
   direction: 1 | -1 = 1;
   /** Keys (kind:id) of the selected objects; `active` the one the sidebar details. */
   selection: string[] = [];
@@ -85,6 +85,15 @@ export class Workspace {
   readonly labels: Label[];
   readonly labelById = new Map<number, Label>();
 
+  /** CVAT's Settings (F2), kept in `storage` (localStorage in the browser). */
+  settings: Settings;
+  showSettings = false;
+  showFilter = false;
+  /** The annotation filter: objects that do not match are hidden (and Left/Right seek). */
+  filter: Filter = NO_FILTER;
+  private matcher: Matcher | null = null;
+  private filtered = new WeakMap<SceneObject[], SceneObject[]>();
+
   constructor(
     readonly job: JobInfo,
     readonly frames: number[],
@@ -92,7 +101,9 @@ export class Workspace {
     labels: Label[],
     readonly store: JobStore,
     readonly rt: RealtimeClient | null,
+    private readonly storage: Pick<Storage, "getItem" | "setItem"> | null = null,
   ) {
+    this.settings = loadSettings(storage);
     this.frame = frames[0] ?? job.start_frame;
     this.labels = labels;
     for (const l of labels) {
@@ -140,8 +151,63 @@ export class Workspace {
     return this.rt && !this.rt.canWrite ? (this.rt.readOnlyReason ?? "you may not edit this job") : null;
   }
 
+  get fps(): number {
+    return this.settings.fps;
+  }
+
+  get step(): number {
+    return this.settings.step;
+  }
+
+  setSettings(patch: Partial<Settings>): void {
+    const fpsChanged = patch.fps !== undefined && patch.fps !== this.settings.fps;
+    this.settings = sanitize({ ...this.settings, ...patch });
+    saveSettings(this.storage, this.settings);
+    if (fpsChanged && this.playing) {
+      this.togglePlay();
+      this.togglePlay();
+    }
+    this.notify();
+  }
+
+  /** Turn the image (and what is drawn on it) by 90 degrees (Ctrl+R; -90: Ctrl+Shift+R). */
+  rotate(delta: 90 | -90): void {
+    this.setSettings({ rotation: (((this.settings.rotation + delta) % 360) + 360) % 360 as Settings["rotation"] });
+  }
+
+  setFilter(filter: Filter): void {
+    this.filter = filter;
+    this.matcher = compile(filter, this.labelById);
+    this.filtered = new WeakMap();
+    if (this.selection.length) this.selection = this.selection.filter((k) => this.find(k));
+    this.notify();
+  }
+
+  /** The objects on `frame` that the filter lets through (all of them without one). */
   objects(frame = this.frame): SceneObject[] {
-    return frameObjects(this.state, frame);
+    const all = frameObjects(this.state, frame);
+    const match = this.matcher;
+    if (!match) return all;
+    let shown = this.filtered.get(all);
+    if (!shown) this.filtered.set(all, (shown = all.filter(match)));
+    return shown;
+  }
+
+  /** Left/Right (CVAT): the previous/next frame with an object the filter lets through;
+   * without a match (or a filter), the previous/next frame with any object. */
+  seek(dir: 1 | -1): void {
+    const visible = (o: SceneObject) => !o.outside;
+    const from = this.index;
+    const search = (ok: (o: SceneObject) => boolean) => {
+      for (let i = from + dir; i >= 0 && i < this.frames.length; i += dir) {
+        if (frameObjects(this.state, this.frames[i]).some((o) => visible(o) && ok(o))) return this.frames[i];
+      }
+      return undefined;
+    };
+    const match = this.matcher;
+    const target = (match && search(match)) ?? search(() => true);
+    if (target === undefined) return this.say(`No ${dir > 0 ? "later" : "earlier"} frame with ${match ? "a match or " : ""}objects`);
+    this.goto(target, dir);
   }
 
   find(key: string | null, frame = this.frame): SceneObject | undefined {

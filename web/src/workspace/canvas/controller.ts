@@ -7,6 +7,8 @@ import { userColor, handles, Renderer, type Handle, type Overlay, type ViewTrans
 import {
   bbox,
   cuboidFromRect,
+  fromScreen,
+  toScreen,
   encodeMask,
   decodeMask,
   hitShape,
@@ -46,6 +48,7 @@ export class CanvasController {
   eraser = false;
   private lastImage: ImageBitmap | null = null;
   private fitted = false;
+  private rotation = 0;
   private size = { width: 0, height: 0, dpr: 1 };
   private disposers: (() => void)[] = [];
   /** Render times (ms) of the latest frames, for the performance check. */
@@ -115,9 +118,29 @@ export class CanvasController {
     const img = this.ws.sizes(this.ws.frame);
     const { width, height } = this.size;
     if (!width || !height || !img.width) return;
-    const scale = Math.min(width / img.width, height / img.height) * 0.95;
-    this.view = { scale, x: (width - img.width * scale) / 2, y: (height - img.height * scale) / 2 };
+    const turned = this.ws.settings.rotation % 180 !== 0;
+    const [w, h] = turned ? [img.height, img.width] : [img.width, img.height];
+    const scale = Math.min(width / w, height / h) * 0.95;
+    // the image's centre in the canvas's centre (rotation turns about it)
+    this.view = { scale, x: width / 2 - (img.width / 2) * scale, y: height / 2 - (img.height / 2) * scale };
     this.invalidate();
+  }
+
+  /** The view with the image's rotation, as drawn. */
+  private get turned(): ViewTransform {
+    return { ...this.view, rotation: this.ws.settings.rotation };
+  }
+
+  private get centre(): Pt {
+    const img = this.ws.sizes(this.ws.frame);
+    return [img.width / 2, img.height / 2];
+  }
+
+  /** Where image point `p` is, in page coordinates (for the cursor of tests and tools). */
+  pagePoint(p: Pt): Pt {
+    const r = this.canvas.getBoundingClientRect();
+    const [x, y] = toScreen(this.turned, this.centre, p);
+    return [r.left + x, r.top + y];
   }
 
   zoom(factor: number, at?: Pt): void {
@@ -130,7 +153,7 @@ export class CanvasController {
 
   toImage(e: { clientX: number; clientY: number }): Pt {
     const r = this.canvas.getBoundingClientRect();
-    return [(e.clientX - r.left - this.view.x) / this.view.scale, (e.clientY - r.top - this.view.y) / this.view.scale];
+    return fromScreen(this.turned, this.centre, [e.clientX - r.left, e.clientY - r.top]);
   }
 
   private render(): void {
@@ -161,11 +184,15 @@ export class CanvasController {
       drawing: this.drawingOverlay(),
     };
     const objects = ws.objects();
+    if (ws.settings.rotation !== this.rotation) {
+      this.rotation = ws.settings.rotation;
+      this.fit();
+    }
     this.renderer.draw(
-      this.ctx, this.size, this.view, img ?? this.lastImage, ws.sizes(ws.frame),
-      { brightness: ws.brightness, contrast: ws.contrast }, objects,
+      this.ctx, this.size, this.turned, img ?? this.lastImage, ws.sizes(ws.frame),
+      { brightness: ws.brightness, contrast: ws.contrast, saturation: ws.settings.saturation }, objects,
       { selection: ws.selection, hover: ws.hoverKey, hidden: ws.hidden, locked: ws.locked, activeKey: ws.selection.at(-1) ?? null },
-      overlay,
+      overlay, ws.settings,
     ); // prettier-ignore
     this.drawTimes.push(performance.now() - t0);
     if (this.drawTimes.length > 600) this.drawTimes.splice(0, 300);
@@ -524,8 +551,9 @@ export class CanvasController {
   /** Where the canvas shows an object (for the "fit selected" action and tests). */
   screenBox(o: SceneObject): { x1: number; y1: number; x2: number; y2: number } {
     const b = o.type === "skeleton" ? boxObj(o.elements.flatMap((e) => e.points)) : bbox(o.type as never, o.points, o.rotation);
-    const s = this.view;
-    return { x1: b.x1 * s.scale + s.x, y1: b.y1 * s.scale + s.y, x2: b.x2 * s.scale + s.x, y2: b.y2 * s.scale + s.y };
+    const corners = ([[b.x1, b.y1], [b.x2, b.y2]] as Pt[]).map((p) => toScreen(this.turned, this.centre, p));
+    const [xs, ys] = [corners.map((p) => p[0]), corners.map((p) => p[1])];
+    return { x1: Math.min(...xs), y1: Math.min(...ys), x2: Math.max(...xs), y2: Math.max(...ys) };
   }
 }
 

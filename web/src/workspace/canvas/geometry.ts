@@ -17,6 +17,27 @@ export function rotate(p: Pt, c: Pt, degrees: number): Pt {
   return [c[0] + dx * Math.cos(a) - dy * Math.sin(a), c[1] + dx * Math.sin(a) + dy * Math.cos(a)];
 }
 
+/** The canvas's view of the image: scale and offset (CSS px), and the image turned by
+ * `rotation` degrees (clockwise) about its centre. */
+export interface ViewTransform {
+  scale: number;
+  x: number;
+  y: number;
+  rotation?: number;
+}
+
+/** An image point on the screen (px from the canvas's top left). `centre`: the image's. */
+export function toScreen(view: ViewTransform, centre: Pt, p: Pt): Pt {
+  const q = rotate(p, centre, view.rotation ?? 0);
+  return [view.x + q[0] * view.scale, view.y + q[1] * view.scale];
+}
+
+/** The image point under a screen point: toScreen's inverse. */
+export function fromScreen(view: ViewTransform, centre: Pt, s: Pt): Pt {
+  const q: Pt = [(s[0] - view.x) / view.scale, (s[1] - view.y) / view.scale];
+  return rotate(q, centre, -(view.rotation ?? 0));
+}
+
 /** Rectangle corners [x1, y1, x2, y2] normalised so that x1 <= x2 and y1 <= y2. */
 export function normRect(points: number[]): number[] {
   const [x1, y1, x2, y2] = points;

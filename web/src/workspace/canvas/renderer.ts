@@ -3,14 +3,14 @@
 // of objects), masks from cached bitmaps, then the active object's handles, other
 // participants' selections and cursors, and the shape being drawn.
 import type { Label } from "../model/types";
-import { cuboidEdges, decodeMask, pairs, parseSkeleton, rectCorners, type Pt } from "./geometry";
+import type { Settings } from "../settings";
+import { cuboidEdges, decodeMask, pairs, parseSkeleton, rectCorners, toScreen, type Pt, type ViewTransform } from "./geometry";
 import type { SceneObject } from "./scene";
 
-export interface ViewTransform {
-  scale: number;
-  x: number;
-  y: number;
-}
+export type { ViewTransform };
+
+/** What the settings change in drawing. */
+export type Style = Pick<Settings, "opacity" | "selectedOpacity" | "outline" | "pointSize" | "grid" | "gridSize" | "gridColor" | "gridOpacity">;
 
 export interface Overlay {
   /** Geometry of an object being dragged (before the edit is committed). */
@@ -141,19 +141,27 @@ export class Renderer {
     view: ViewTransform,
     image: CanvasImageSource | null,
     imageSize: { width: number; height: number },
-    filter: { brightness: number; contrast: number },
+    filter: { brightness: number; contrast: number; saturation: number },
     objects: SceneObject[],
     state: { selection: string[]; hover: string | null; hidden: Set<string>; locked: Set<string>; activeKey: string | null },
     overlay: Overlay,
+    style: Style,
   ): void {
     const { dpr } = size;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = "#30343b";
     ctx.fillRect(0, 0, size.width, size.height);
     ctx.setTransform(dpr * view.scale, 0, 0, dpr * view.scale, dpr * view.x, dpr * view.y);
+    const centre: Pt = [imageSize.width / 2, imageSize.height / 2];
+    if (view.rotation) {
+      // The image and everything on it turn about the image's centre (geometry.toScreen).
+      ctx.translate(centre[0], centre[1]);
+      ctx.rotate((view.rotation * Math.PI) / 180);
+      ctx.translate(-centre[0], -centre[1]);
+    }
     if (image) {
-      if (filter.brightness !== 100 || filter.contrast !== 100) {
-        ctx.filter = `brightness(${filter.brightness}%) contrast(${filter.contrast}%)`;
+      if (filter.brightness !== 100 || filter.contrast !== 100 || filter.saturation !== 100) {
+        ctx.filter = `brightness(${filter.brightness}%) contrast(${filter.contrast}%) saturate(${filter.saturation}%)`;
       }
       ctx.drawImage(image, 0, 0, imageSize.width, imageSize.height);
       ctx.filter = "none";
@@ -162,7 +170,23 @@ export class Renderer {
       ctx.fillRect(0, 0, imageSize.width, imageSize.height);
     }
     const px = 1 / view.scale; // one screen pixel in image units
-    const r = 3 * px;
+    if (style.grid && style.gridSize > 0) {
+      const grid = new Path2D();
+      for (let x = style.gridSize; x < imageSize.width; x += style.gridSize) {
+        grid.moveTo(x, 0);
+        grid.lineTo(x, imageSize.height);
+      }
+      for (let y = style.gridSize; y < imageSize.height; y += style.gridSize) {
+        grid.moveTo(0, y);
+        grid.lineTo(imageSize.width, y);
+      }
+      ctx.strokeStyle = style.gridColor;
+      ctx.globalAlpha = style.gridOpacity / 100;
+      ctx.lineWidth = px;
+      ctx.stroke(grid);
+      ctx.globalAlpha = 1;
+    }
+    const r = style.pointSize * px;
     // Batches: colour|dashed -> outline paths; closed shapes also get a faint fill.
     const strokes = new Map<string, Path2D>();
     const fills = new Map<string, Path2D>();
@@ -183,9 +207,9 @@ export class Renderer {
         }
         if (!selected.has(o.key) && state.hover !== o.key) continue;
       }
-      const style = `${color}|${o.occluded ? "d" : ""}|${state.locked.has(o.key) ? "l" : ""}`;
-      let path = strokes.get(style);
-      if (!path) strokes.set(style, (path = new Path2D()));
+      const batch = `${color}|${o.occluded ? "d" : ""}|${state.locked.has(o.key) ? "l" : ""}`;
+      let path = strokes.get(batch);
+      if (!path) strokes.set(batch, (path = new Path2D()));
       if (o.type === "mask") {
         const [l, t, rr, b] = points.slice(-4);
         path.rect(l, t, rr - l + 1, b - t + 1);
@@ -196,16 +220,29 @@ export class Renderer {
         this.outline(fill, o, points, rotation, r);
       }
     }
-    ctx.globalAlpha = 0.12;
+    ctx.globalAlpha = style.opacity / 100;
     for (const [color, path] of fills) {
       ctx.fillStyle = color;
       ctx.fill(path, "evenodd");
     }
+    // Selected objects are filled more (CVAT's "selected opacity").
+    if (style.selectedOpacity > 0) {
+      ctx.globalAlpha = style.selectedOpacity / 100;
+      for (const key of selected) {
+        const o = objects.find((x) => x.key === key);
+        if (!o || o.outside || state.hidden.has(key) || !["rectangle", "polygon", "ellipse", "cuboid"].includes(o.type)) continue;
+        const drag = overlay.drag?.key === key ? overlay.drag : undefined;
+        const fill = new Path2D();
+        this.outline(fill, o, drag?.points ?? o.points, drag?.rotation ?? o.rotation, r);
+        ctx.fillStyle = this.color(o.labelId);
+        ctx.fill(fill, "evenodd");
+      }
+    }
     ctx.globalAlpha = 1;
     ctx.lineWidth = 2 * px;
-    for (const [style, path] of strokes) {
-      const [color, dashed, locked] = style.split("|");
-      ctx.strokeStyle = color;
+    for (const [key, path] of strokes) {
+      const [color, dashed, locked] = key.split("|");
+      ctx.strokeStyle = style.outline ?? color;
       ctx.globalAlpha = locked ? 0.45 : 1;
       ctx.setLineDash(dashed ? [6 * px, 4 * px] : []);
       ctx.stroke(path);
@@ -294,7 +331,7 @@ export class Renderer {
     ctx.font = "12px system-ui";
     for (const other of overlay.others) {
       if (!other.cursor) continue;
-      const [sx, sy] = [other.cursor[0] * view.scale + view.x, other.cursor[1] * view.scale + view.y];
+      const [sx, sy] = toScreen(view, centre, [other.cursor[0], other.cursor[1]]);
       ctx.fillStyle = other.color;
       ctx.beginPath();
       ctx.moveTo(sx, sy);

@@ -38,18 +38,34 @@ export interface SceneObject {
 export const keyOf = (kind: string, id: number) => `${kind}:${id}`;
 
 const cache = new WeakMap<JobState, Map<number, SceneObject[]>>();
+// Shapes and tags by frame, per map (a new map when they change): a frame's objects without
+// a pass over the whole job, so seeking through frames stays cheap with 50,000 objects.
+const byFrame = new WeakMap<Map<number, { frame: number }>, Map<number, unknown[]>>();
+
+function onFrame<T extends { frame: number }>(objects: Map<number, T>, frame: number): T[] {
+  let index = byFrame.get(objects) as Map<number, T[]> | undefined;
+  if (!index) {
+    index = new Map();
+    for (const o of objects.values()) {
+      const list = index.get(o.frame);
+      if (list) list.push(o);
+      else index.set(o.frame, [o]);
+    }
+    byFrame.set(objects, index as Map<number, unknown[]>);
+  }
+  return index.get(frame) ?? [];
+}
 
 export function frameObjects(state: JobState, frame: number): SceneObject[] {
-  let byFrame = cache.get(state);
-  if (!byFrame) {
-    byFrame = new Map();
-    cache.set(state, byFrame);
+  let frames = cache.get(state);
+  if (!frames) {
+    frames = new Map();
+    cache.set(state, frames);
   }
-  const hit = byFrame.get(frame);
+  const hit = frames.get(frame);
   if (hit) return hit;
   const out: SceneObject[] = [];
-  for (const s of state.shapes.values()) {
-    if (s.frame !== frame) continue;
+  for (const s of onFrame(state.shapes, frame)) {
     out.push({
       key: keyOf("shape", s.id), kind: "shape", id: s.id, labelId: s.label_id, type: s.type,
       points: s.points, rotation: s.rotation, occluded: s.occluded, outside: s.outside,
@@ -62,8 +78,7 @@ export function frameObjects(state: JobState, frame: number): SceneObject[] {
     const o = trackObject(t, frame);
     if (o) out.push(o);
   }
-  for (const t of state.tags.values()) {
-    if (t.frame !== frame) continue;
+  for (const t of onFrame(state.tags, frame)) {
     out.push({
       key: keyOf("tag", t.id), kind: "tag", id: t.id, labelId: t.label_id, type: "tag", points: [],
       rotation: 0, occluded: false, outside: false, zOrder: 0, group: t.group ?? 0, source: t.source,
@@ -71,7 +86,7 @@ export function frameObjects(state: JobState, frame: number): SceneObject[] {
     }); // prettier-ignore
   }
   out.sort((a, b) => a.zOrder - b.zOrder || a.id - b.id);
-  byFrame.set(frame, out);
+  frames.set(frame, out);
   return out;
 }
 
