@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import Server
@@ -72,6 +73,13 @@ def page_for(browser) -> Iterator[Callable[[Server], object]]:  # type: ignore[n
 def new_page(page_for, server: Server) -> Callable[[], object]:  # type: ignore[no-untyped-def]
     """More pages of the run's server, each in its own context (another user, another browser)."""
     return lambda: page_for(server)
+
+
+@pytest.fixture(scope="module")
+def http(server: Server) -> Iterator[httpx.Client]:
+    """The admin's REST client of the run's server, to check what the UI did."""
+    with httpx.Client(base_url=server.url, auth=server.admin, timeout=60) as client:
+        yield client
 
 
 def shot(page: object, name: str) -> None:

@@ -12,53 +12,24 @@ import math
 import re
 import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from tests.api.iam_helpers import PASSWORD, register
 from tests.api.test_dataset_io import COCO, LABELS, annotate, export, new_task
 from tests.api.test_task_data import Api
+from tests.browser.a11y import assert_labelled
 from tests.browser.conftest import shot
 from tests.conftest import Server
 
 
-@pytest.fixture(scope="module")
-def http(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, auth=server.admin, timeout=60) as client:
-        yield client
-
-
 def unique(prefix: str) -> str:
     return f"{prefix} {uuid.uuid4().hex[:8]}"
-
-
-# Every visible control and its accessible name (aria-label, aria-labelledby, a <label>, a
-# button's text or a title): the ones without a name.
-UNLABELLED_JS = """() => [...document.querySelectorAll(
-    'input, select, textarea, button, a[href], [role=slider], [role=tab]')]
-  .filter(el => el.getClientRects().length && el.type !== 'hidden')
-  .filter(el => {
-    const by = (el.getAttribute('aria-labelledby') || '').split(' ')
-      .map(id => document.getElementById(id)?.textContent || '').join('');
-    const name = (el.getAttribute('aria-label') || '') + by
-      + [...(el.labels || [])].map(l => l.textContent).join('')
-      + (['BUTTON', 'A'].includes(el.tagName) || el.getAttribute('role') ? el.textContent : '')
-      + (el.getAttribute('title') || '');
-    return !name.trim();
-  })
-  .map(el => el.outerHTML.slice(0, 160))"""
-
-
-def assert_labelled(page: Any) -> None:
-    unlabelled = page.evaluate(UNLABELLED_JS)
-    assert unlabelled == [], unlabelled
 
 
 def sign_in_form(page: Any, username: str, password: str) -> None:

@@ -21,6 +21,7 @@ from tests.api.test_cloudstorages import KEY, SECRET, make_bucket, png, storage_
 from tests.api.test_dataset_io import COCO, coco_box, coco_file, new_task, task_shapes
 from tests.api.test_task_data import image_bytes
 from tests.api.test_task_remote import FILES, files_url  # noqa: F401 (a fixture)
+from tests.browser.a11y import audit
 from tests.browser.test_management import signed_in, unique
 from tests.conftest import Server, api_server
 
@@ -176,6 +177,7 @@ def test_a_cloud_storage_attached_browsed_edited_and_deleted(
     content = page.get_by_role("group", name="Bucket content")
     content.get_by_role("button", name="Open folder frames/").click()
     expect(content.get_by_text("a.png")).to_be_visible()
+    audit(page)
 
     # Edit: another name and bucket, the stored keys kept (the secret fields left empty).
     page.get_by_role("button", name="Edit").click()
