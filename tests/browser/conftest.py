@@ -27,10 +27,11 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DIST = Path(__file__).resolve().parents[2] / "web" / "dist" / "index.html"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(server: Server) -> Iterator[object]:
-    # `server` first: its start-up runs asyncio, which refuses to run inside the event loop
-    # that sync_playwright keeps in this thread once started.
+    # sync_playwright runs an event loop in this thread while it is open, and asyncio refuses
+    # to start another inside it: so the browser lives for one module only (the async tests
+    # of later modules need the thread's loop free), and the server starts first.
     from playwright.sync_api import sync_playwright
 
     if not DIST.is_file():
