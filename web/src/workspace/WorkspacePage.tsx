@@ -16,6 +16,7 @@ import { Sidebar } from "./Sidebar";
 import { Toolbar } from "./Toolbar";
 import { watchIssues } from "./IssuesPanel";
 import { TopBar } from "./TopBar";
+import { chunkLoader } from "./canvas/chunks";
 import { FrameCache, httpLoader } from "./canvas/frames";
 import type { CanvasController } from "./canvas/controller";
 import { handleKey } from "./shortcuts";
@@ -27,6 +28,8 @@ interface Meta {
   stop_frame: number;
   included_frames: number[] | null;
   frames: { name: string; width: number; height: number }[] | null;
+  chunk_size: number | null;
+  chunks_type?: string;
 }
 
 interface Loaded {
@@ -34,7 +37,7 @@ interface Loaded {
   frames: FrameCache;
 }
 
-async function load(jobId: number): Promise<Omit<Loaded, "frames"> & { frameList: number[] }> {
+async function load(jobId: number): Promise<Omit<Loaded, "frames"> & { frameList: number[]; meta: Meta }> {
   const [job, meta, labels] = await Promise.all([
     api<JobInfo>("GET", `/api/jobs/${jobId}`),
     api<Meta>("GET", `/api/jobs/${jobId}/data/meta`),
@@ -56,7 +59,15 @@ async function load(jobId: number): Promise<Omit<Loaded, "frames"> & { frameList
   });
   const storage = typeof localStorage === "undefined" ? null : localStorage;
   ws = new Workspace(job, frameList, sizes, labels.results.filter((l) => !l.parent_id), store, rt, storage);
-  return { ws, frameList };
+  return { ws, frameList, meta };
+}
+
+/** Whole chunks for image jobs (one request per chunk_size frames); `?frames=single` (or a
+ * video job) loads frame by frame. */
+function frameLoader(jobId: number, frameList: number[], meta: Meta) {
+  const single = new URLSearchParams(location.search).get("frames") === "single";
+  if (single || meta.chunks_type !== "imageset" || !meta.chunk_size) return httpLoader(jobId);
+  return chunkLoader(jobId, frameList, meta.chunk_size);
 }
 
 export default function WorkspacePage() {
@@ -68,9 +79,9 @@ export default function WorkspacePage() {
     let cancelled = false;
     let cleanup: (() => void) | undefined;
     load(Number(jobId)).then(
-      ({ ws, frameList }) => {
+      ({ ws, frameList, meta }) => {
         if (cancelled) return;
-        const frames = new FrameCache(frameList, httpLoader(ws.job.id));
+        const frames = new FrameCache(frameList, frameLoader(ws.job.id, frameList, meta));
         const rt = ws.rt!;
         rt.start();
         const offline = () => rt.goOffline();
