@@ -29,7 +29,6 @@ interface Meta {
   included_frames: number[] | null;
   frames: { name: string; width: number; height: number }[] | null;
   chunk_size: number | null;
-  chunks_type?: string;
 }
 
 interface Loaded {
@@ -64,10 +63,10 @@ async function load(jobId: number): Promise<Omit<Loaded, "frames"> & { frameList
 
 /** Whole chunks for image jobs (one request per chunk_size frames); `?frames=single` (or a
  * video job) loads frame by frame. */
-function frameLoader(jobId: number, frameList: number[], meta: Meta) {
+function frameLoader(job: JobInfo, frameList: number[], meta: Meta) {
   const single = new URLSearchParams(location.search).get("frames") === "single";
-  if (single || meta.chunks_type !== "imageset" || !meta.chunk_size) return httpLoader(jobId);
-  return chunkLoader(jobId, frameList, meta.chunk_size);
+  if (single || job.data_compressed_chunk_type !== "imageset" || !meta.chunk_size) return httpLoader(job.id);
+  return chunkLoader(job.id, frameList, meta.chunk_size);
 }
 
 export default function WorkspacePage() {
@@ -81,7 +80,7 @@ export default function WorkspacePage() {
     load(Number(jobId)).then(
       ({ ws, frameList, meta }) => {
         if (cancelled) return;
-        const frames = new FrameCache(frameList, frameLoader(ws.job.id, frameList, meta));
+        const frames = new FrameCache(frameList, frameLoader(ws.job, frameList, meta));
         const rt = ws.rt!;
         rt.start();
         const offline = () => rt.goOffline();

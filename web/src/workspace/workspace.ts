@@ -19,6 +19,8 @@ export interface JobInfo {
   mode: string;
   stage?: string;
   state?: string;
+  /** "imageset" (zip chunks) or "video" (mp4 chunks). */
+  data_compressed_chunk_type?: string;
 }
 
 export interface FrameSize {
