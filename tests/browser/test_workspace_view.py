@@ -44,6 +44,7 @@ def test_filter_rotation_and_settings(server: Server, http: httpx.Client, page: 
     # filter: label == person hides the car; Right goes to the next frame with a person
     page.get_by_role("button", name="Filter").click()
     page.get_by_label("Rule 1 value").select_option("person")
+    shot(page, "workspace-filter")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_function("window.__vellum.ws.objects().length === 1")
     assert shown(page) == [ids[(0, person)]]
