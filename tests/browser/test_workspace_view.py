@@ -81,7 +81,15 @@ def test_filter_rotation_and_settings(server: Server, http: httpx.Client, page: 
     page.get_by_label("Frame step (V / C)").fill("2")
     page.get_by_label("Show grid").check()
     shot(page, "workspace-settings")
-    page.get_by_role("button", name="Close").click()
+    page.keyboard.press("Escape")  # from a control inside: the dialog closes
+    page.get_by_role("dialog", name="Settings").wait_for(state="hidden")
+    # keys inside the help dialog stay there: F does not step the frame behind it
+    page.keyboard.press("F1")
+    page.get_by_role("button", name="Close").focus()
+    page.keyboard.press("f")
+    page.keyboard.press("Escape")
+    page.get_by_role("dialog", name="Keyboard shortcuts").wait_for(state="hidden")
+    assert frame_of(page) == 2
     page.locator("canvas").focus()
     page.keyboard.press("v")
     page.wait_for_selector("canvas[data-frame='4']")

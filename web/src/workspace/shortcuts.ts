@@ -120,6 +120,9 @@ export function handleKey(e: KeyboardEvent, ws: Workspace, c: CanvasController |
   const target = e.target as HTMLElement | null;
   const typing = !!target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable);
   if (typing && e.key !== "F1" && e.key !== "F2" && e.key !== "Escape") return false;
+  // Inside a modal dialog (help, filter, settings) the dialog has the keys: Esc closes it
+  // natively, and F, Del, Ctrl+Z... must not act on the job hidden behind it.
+  if (target?.closest?.("dialog") && e.key !== "F1" && e.key !== "F2") return false;
   // Shift+B / Shift+C held with = or -: brightness and contrast, as CVAT has them.
   if (e.shiftKey && (e.key === "+" || e.key === "=" || e.key === "_" || e.key === "-")) {
     const delta = e.key === "+" || e.key === "=" ? 10 : -10;

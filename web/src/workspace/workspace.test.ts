@@ -190,6 +190,17 @@ describe("Workspace edits", () => {
     }
   });
 
+  it("keys pressed inside a dialog are left to it: Esc closes it, F and Del do nothing", () => {
+    const { ws, store } = workspace({ shapes: [rect(1, 0, 0)] as never });
+    ws.select("shape:1");
+    const inDialog = { tagName: "BUTTON", isContentEditable: false, closest: (s: string) => (s === "dialog" ? {} : null) };
+    const event = (k: string) => ({ key: k, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, target: inDialog }) as unknown as KeyboardEvent;
+    for (const k of ["f", "Delete", "Escape"]) expect(handleKey(event(k), ws, null, new Set())).toBe(false);
+    expect(ws.frame).toBe(0);
+    expect(store.pending).toHaveLength(0);
+    expect(ws.selection).toEqual(["shape:1"]);
+  });
+
   it("review events show in the issue list before the API's list has them", () => {
     let issues = foldIssue([], "IssueCreated", { issue_id: 3, frame: 2, position: [1, 2, 3, 4] }, 7);
     expect(issues).toMatchObject([{ id: 3, frame: 2, job: 7, resolved: false }]);
