@@ -7,7 +7,9 @@ export interface Shortcut {
   keys: string; // as shown in the help
   what: string;
   group: "Main" | "Player" | "Modes" | "Objects" | "Tracks" | "Attribute annotation mode" | "Image";
-  match: (e: KeyboardEvent) => boolean;
+  /** `ws` for keys that only mean something in a mode (attribute annotation mode's Tab, Up,
+   * Down and digits): elsewhere they keep their browser meaning (Tab moves the focus on). */
+  match: (e: KeyboardEvent, ws: Workspace) => boolean;
   run: (ws: Workspace, c: CanvasController | null, e: KeyboardEvent) => void;
   /** It changes the job's annotations: off while the job is read-only for this user. */
   edits?: true;
@@ -79,22 +81,21 @@ export const SHORTCUTS: Shortcut[] = [
   { edits: true, keys: "O", what: "Outside on / off (tracks)", group: "Tracks", match: plain("o"), run: (ws) => ws.toggleOutside() },
   { keys: "R", what: "Next keyframe of the active track", group: "Tracks", match: plain("r"), run: (ws) => jumpKeyframe(ws, 1) },
   { keys: "E", what: "Previous keyframe of the active track", group: "Tracks", match: plain("e"), run: (ws) => jumpKeyframe(ws, -1) },
-  { keys: "Up / Down", what: "Previous / next attribute", group: "Attribute annotation mode", match: (e) => (e.key === "ArrowUp" || e.key === "ArrowDown"), run: (ws, _c, e) => {
-      if (!ws.attributeMode) return;
+  { keys: "Up / Down", what: "Previous / next attribute", group: "Attribute annotation mode", match: (e, ws) => ws.attributeMode && (e.key === "ArrowUp" || e.key === "ArrowDown"), run: (ws, _c, e) => {
       const n = ws.labelById.get(ws.active?.labelId ?? -1)?.attributes.length ?? 0;
       if (n) ws.activeAttribute = (ws.activeAttribute + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
       ws.notify();
     } },
-  { keys: "Tab / Shift+Tab", what: "Next / previous object", group: "Attribute annotation mode", match: (e) => e.key === "Tab" && !!(e.target as HTMLElement)?.closest?.("canvas"), run: (ws, _c, e) => {
+  { keys: "Tab / Shift+Tab", what: "Next / previous object", group: "Attribute annotation mode", match: (e, ws) => ws.attributeMode && e.key === "Tab" && !!(e.target as HTMLElement)?.closest?.("canvas"), run: (ws, _c, e) => {
       const objs = ws.objects();
       if (!objs.length) return;
       const i = objs.findIndex((o) => o.key === ws.active?.key);
       const next = objs[(i + (e.shiftKey ? objs.length - 1 : 1) + (i < 0 && e.shiftKey ? 1 : 0)) % objs.length];
       ws.select(next.key);
     } },
-  { keys: "0..9", what: "Set a value of the current attribute", group: "Attribute annotation mode", match: (e) => /^[0-9]$/.test(e.key) && !e.ctrlKey, run: (ws, _c, e) => {
+  { keys: "0..9", what: "Set a value of the current attribute", group: "Attribute annotation mode", match: (e, ws) => ws.attributeMode && /^[0-9]$/.test(e.key) && !e.ctrlKey, run: (ws, _c, e) => {
       const o = ws.active;
-      if (!ws.attributeMode || !o) return;
+      if (!o) return;
       const spec = ws.labelById.get(o.labelId)?.attributes[ws.activeAttribute];
       if (!spec) return;
       const values = spec.input_type === "checkbox" ? ["false", "true"] : spec.values;
@@ -133,7 +134,7 @@ export function handleKey(e: KeyboardEvent, ws: Workspace, c: CanvasController |
   // Buttons and links keep Space and Enter.
   if ((e.key === " " || e.key === "Enter") && target && (target.tagName === "BUTTON" || target.tagName === "A")) return false;
   for (const s of SHORTCUTS) {
-    if (s.match(e)) {
+    if (s.match(e, ws)) {
       if (s.edits && ws.readOnly) ws.sayReadOnly();
       else s.run(ws, c, e);
       return true;

@@ -201,6 +201,18 @@ describe("Workspace edits", () => {
     expect(ws.selection).toEqual(["shape:1"]);
   });
 
+  it("Tab, Up, Down and digits are attribute annotation mode's only: elsewhere Tab leaves the canvas", () => {
+    const { ws } = workspace({ shapes: [rect(1, 0, 0), rect(2, 0, 20)] as never });
+    const canvas = { tagName: "CANVAS", isContentEditable: false, closest: (s: string) => (s === "canvas" ? {} : null) };
+    const event = (k: string) => ({ key: k, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, target: canvas }) as unknown as KeyboardEvent;
+    const key = (k: string) => handleKey(event(k), ws, null, new Set());
+    expect(["Tab", "ArrowDown", "1"].map(key)).toEqual([false, false, false]);
+    expect(ws.active).toBeUndefined();
+    ws.attributeMode = true;
+    expect(key("Tab")).toBe(true);
+    expect(ws.active?.key).toBe("shape:1");
+  });
+
   it("review events show in the issue list before the API's list has them", () => {
     let issues = foldIssue([], "IssueCreated", { issue_id: 3, frame: 2, position: [1, 2, 3, 4] }, 7);
     expect(issues).toMatchObject([{ id: 3, frame: 2, job: 7, resolved: false }]);
