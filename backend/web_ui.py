@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
@@ -34,7 +35,7 @@ def web_routes(settings: Settings) -> list[BaseRoute]:
     async def page(request: Request) -> Response:
         path = request.path_params.get("path", "")
         if request.method not in ("GET", "HEAD") or path == "api" or path.startswith("api/"):
-            return JSONResponse({"detail": "Not found."}, status_code=404)
+            raise HTTPException(404)  # answered as any unknown path is (errors.handle)
         # The page itself is never cached: a new build must reach browsers at once.
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
