@@ -9,12 +9,12 @@ import type { Label, LabeledData } from "./model/types";
 import { Workspace } from "./workspace";
 
 const LABELS = [
-  { id: 1, name: "car", color: "#ff0000", type: "any", svg: "", sublabels: [], parent_id: null,
+  { id: 1, name: "car", color: "#ff0000", type: "any", svg: "", sublabels: [], parent_id: null, project_id: null, task_id: 1, has_parent: false,
     attributes: [
       { id: 10, name: "color", mutable: false, input_type: "select", values: ["red", "blue"], default_value: "red" },
       { id: 11, name: "parked", mutable: true, input_type: "checkbox", values: ["false"], default_value: "false" },
     ] },
-  { id: 2, name: "person", color: "#00ff00", type: "any", svg: "", sublabels: [], parent_id: null, attributes: [] },
+  { id: 2, name: "person", color: "#00ff00", type: "any", svg: "", sublabels: [], parent_id: null, project_id: null, task_id: 1, has_parent: false, attributes: [] },
 ] as Label[]; // prettier-ignore
 
 function rect(id: number, frame: number, x: number) {

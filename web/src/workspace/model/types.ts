@@ -98,24 +98,6 @@ export type JobEvent =
   | { type: "ObjectsDeleted"; shapes: number[]; tracks: number[]; tags: number[] }
   | { type: "Foreign"; name: string; data: unknown };
 
-// --- labels (GET /api/labels) -------------------------------------------------------------
+// --- labels (GET /api/labels): the API layer's types, one definition for the whole UI ------
 
-export interface AttributeSpec {
-  id: number;
-  name: string;
-  mutable: boolean;
-  input_type: "select" | "radio" | "checkbox" | "number" | "text" | string;
-  values: string[];
-  default_value: string;
-}
-
-export interface Label {
-  id: number;
-  name: string;
-  color: string;
-  type: string; // any | rectangle | ... | skeleton | tag
-  svg: string;
-  attributes: AttributeSpec[];
-  sublabels: Label[];
-  parent_id: number | null;
-}
+export type { Attribute as AttributeSpec, Label } from "../../api/types";
