@@ -129,7 +129,7 @@ function Loaded({ ws, frames }: Loaded) {
 
   useEffect(() => {
     frames.show(ws.frame, ws.direction);
-    ws.rt?.setPresence({ frame: ws.frame, selection: ws.selection.map((k) => Number(k.split(":")[1])), cursor: null });
+    ws.rt?.setPresence({ frame: ws.frame, selection: ws.selection.map((k) => Number(k.split(":")[1])) });
   }, [ws.frame, ws.selection, ws, frames]);
 
   useEffect(() => {

@@ -177,6 +177,21 @@ describe("RealtimeClient", () => {
     expect(seen[0]).toMatchObject({ frame: 3, cursor: [49, 49], user: { id: 1 } });
   });
 
+  it("a selection or frame change keeps the pointer others see", async () => {
+    const server = new FakeServer();
+    const a = client(server, 1);
+    const b = client(server, 2);
+    await settle();
+    a.rt.setPresence({ frame: 3, selection: [], cursor: [5, 6] });
+    await vi.advanceTimersByTimeAsync(PRESENCE_MS * 2);
+    a.rt.setPresence({ frame: 4, selection: [7] });
+    await vi.advanceTimersByTimeAsync(PRESENCE_MS * 2);
+    expect([...b.rt.presence.values()][0]).toMatchObject({ frame: 4, selection: [7], cursor: [5, 6] });
+    a.rt.setPresence({ frame: 4, selection: [7], cursor: null }); // the pointer left the image
+    await vi.advanceTimersByTimeAsync(PRESENCE_MS * 2);
+    expect([...b.rt.presence.values()][0].cursor).toBeNull();
+  });
+
   it("write access follows synced and access: read-only live, an edit in flight rolled back, writable again", async () => {
     const server = new FakeServer();
     server.readOnly.set(2, "job is in validation");

@@ -365,9 +365,10 @@ export class RealtimeClient {
     return this.opts.store.local({ type: "redo" }, "Redo");
   }
 
-  /** Where this user is: sent at most every PRESENCE_MS, always with the latest values. */
-  setPresence(p: { frame: number | null; selection: number[]; cursor: number[] | null }): void {
-    this.presenceOut = p;
+  /** Where this user is: sent at most every PRESENCE_MS, always with the latest values.
+   * Without `cursor` the last one stays (a click that selects does not hide the pointer). */
+  setPresence(p: { frame: number | null; selection: number[]; cursor?: number[] | null }): void {
+    this.presenceOut = { ...p, cursor: p.cursor === undefined ? (this.presenceOut?.cursor ?? null) : p.cursor };
     if (this.presenceTimer) return;
     const wait = Math.max(0, this.lastPresenceAt + PRESENCE_MS - Date.now());
     this.presenceTimer = setTimeout(() => {
