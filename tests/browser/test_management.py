@@ -367,6 +367,10 @@ def test_search_and_paging_of_the_tasks_list(server: Server, page: Any, http: ht
     page.get_by_label("Search tasks").fill(f"{prefix} nothing-like-this")
     page.get_by_label("Search tasks").press("Enter")
     expect(page.get_by_text("No task matches.")).to_be_visible()
+    # A page past the end (an old link, the last item of a page deleted) falls back to page 1.
+    page.goto(f"/tasks?search={prefix}&page=9")
+    expect(pager).to_contain_text(f"Page 1 of 2 · {count} tasks")
+    expect(rows).to_have_count(10)
 
 
 def test_export_and_backup_end_in_a_download(server: Server, page: Any, tmp_path: Path) -> None:

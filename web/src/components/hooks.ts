@@ -2,7 +2,8 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useSearchParams } from "react-router-dom";
-import { readListQuery, writeListQuery, type ListQuery } from "../api/query";
+import { ApiError } from "../api/client";
+import { apiQuery, readListQuery, writeListQuery, type ListQuery } from "../api/query";
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -62,4 +63,24 @@ export function useListQuery(
     [setParams, defaultSort],
   );
   return [query, set];
+}
+
+/** A list page's state: the query kept in the address and the page it loads. A page past
+ * the end (an old link, or the last item of the last page just deleted) goes back to page 1
+ * instead of leaving the user on "Invalid page." with no pager. */
+export function useList<T>(
+  filterNames: readonly string[],
+  fetchPage: (params: string) => Promise<T>,
+  defaultSort = "",
+): [ListQuery, (query: ListQuery) => void, Loaded<T>] {
+  const [query, setQuery] = useListQuery(filterNames, defaultSort);
+  const params = apiQuery(query);
+  const list = useLoad(() => fetchPage(params), params);
+  const { error } = list;
+  useEffect(() => {
+    if (error instanceof ApiError && error.status === 404 && query.page > 1) {
+      setQuery({ ...query, page: 1 });
+    }
+  }, [error]); // only when a load fails, not on every query change
+  return [query, setQuery, list];
 }

@@ -1,9 +1,8 @@
 // /cloudstorages: the attached buckets one may use, and Attach for a new one.
 
 import { Link } from "react-router-dom";
-import { apiQuery } from "../api/query";
 import { cloudStorages } from "../api/resources";
-import { useListQuery, useLoad } from "../components/hooks";
+import { useList } from "../components/hooks";
 import { ListToolbar, Pager, type FilterSpec } from "../components/ListControls";
 import { paths } from "../components/paths";
 import { Empty, ErrorNote, userName, when } from "../components/ui";
@@ -12,8 +11,7 @@ import { COMMON_SORTS } from "./ProjectsPage";
 const FILTERS: FilterSpec[] = [{ name: "provider_type", label: "Provider", options: ["AWS_S3_BUCKET"] }];
 
 export default function CloudStoragesPage() {
-  const [query, setQuery] = useListQuery(FILTERS.map((f) => f.name));
-  const list = useLoad(() => cloudStorages.list(apiQuery(query)), apiQuery(query));
+  const [query, setQuery, list] = useList(FILTERS.map((f) => f.name), cloudStorages.list);
   return (
     <div className="page">
       <div className="page-header">

@@ -1,11 +1,10 @@
 // /jobs: every job one may see, with stage/state/assignee filters, the "My jobs" and
 // "To review" shortcuts, and in-place changes.
 
-import { apiQuery } from "../api/query";
 import { jobs } from "../api/resources";
 import { JOB_STAGES, JOB_STATES, type Job, type Paginated } from "../api/types";
 import { useAuth } from "../components/Auth";
-import { useListQuery, useLoad } from "../components/hooks";
+import { useList } from "../components/hooks";
 import { currentView, jobViews, showView } from "../components/jobViews";
 import { JobsTable } from "../components/JobsTable";
 import { ListToolbar, Pager, type FilterSpec, type SortSpec } from "../components/ListControls";
@@ -25,8 +24,7 @@ const SORTS: SortSpec[] = [
 ];
 
 export default function JobsPage() {
-  const [query, setQuery] = useListQuery(FILTERS.map((f) => f.name));
-  const list = useLoad(() => jobs.list(apiQuery(query)), apiQuery(query));
+  const [query, setQuery, list] = useList(FILTERS.map((f) => f.name), jobs.list);
   const { user } = useAuth();
   const views = jobViews(user?.username ?? "");
   const view = currentView(query, views);

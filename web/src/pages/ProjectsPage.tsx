@@ -1,10 +1,9 @@
 // /projects: search, filter, sort and page through the projects one may see.
 
 import { Link } from "react-router-dom";
-import { apiQuery } from "../api/query";
 import { projects } from "../api/resources";
 import { RestoreBackup } from "../components/DataActions";
-import { useListQuery, useLoad } from "../components/hooks";
+import { useList } from "../components/hooks";
 import { ListToolbar, Pager, type FilterSpec, type SortSpec } from "../components/ListControls";
 import { paths } from "../components/paths";
 import { Empty, ErrorNote, userName, when } from "../components/ui";
@@ -22,8 +21,7 @@ export const COMMON_SORTS: SortSpec[] = [
 ];
 
 export default function ProjectsPage() {
-  const [query, setQuery] = useListQuery(FILTERS.map((f) => f.name));
-  const list = useLoad(() => projects.list(apiQuery(query)), apiQuery(query));
+  const [query, setQuery, list] = useList(FILTERS.map((f) => f.name), projects.list);
   const filtered = Boolean(query.search || Object.keys(query.filters).length);
 
   return (

@@ -4,11 +4,10 @@
 import { useEffect } from "react";
 import { Link } from "react-router-dom";
 import { percent } from "../api/polling";
-import { apiQuery } from "../api/query";
 import { requests } from "../api/resources";
 import type { BackgroundRequest } from "../api/types";
 import { localPath } from "../api/upload";
-import { useListQuery, useLoad } from "../components/hooks";
+import { useList } from "../components/hooks";
 import { ListToolbar, Pager, type FilterSpec, type SortSpec } from "../components/ListControls";
 import { useNotify } from "../components/Notifications";
 import { paths } from "../components/paths";
@@ -33,8 +32,7 @@ function subject(r: BackgroundRequest) {
 }
 
 export default function RequestsPage() {
-  const [query, setQuery] = useListQuery(FILTERS.map((f) => f.name));
-  const list = useLoad(() => requests.list(apiQuery(query)), apiQuery(query));
+  const [query, setQuery, list] = useList(FILTERS.map((f) => f.name), requests.list);
   const notify = useNotify();
   const running = (list.data?.results ?? []).some((r) => r.status === "queued" || r.status === "started");
   const { reload } = list;

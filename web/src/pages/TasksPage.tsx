@@ -1,10 +1,9 @@
 // /tasks: search, filter (status, subset, mode, assignee, owner), sort and page through tasks.
 
 import { Link } from "react-router-dom";
-import { apiQuery } from "../api/query";
 import { tasks } from "../api/resources";
 import { RestoreBackup } from "../components/DataActions";
-import { useListQuery, useLoad } from "../components/hooks";
+import { useList } from "../components/hooks";
 import { ListToolbar, Pager, type FilterSpec } from "../components/ListControls";
 import { paths } from "../components/paths";
 import { Empty, ErrorNote, StatusBadge, userName, when } from "../components/ui";
@@ -19,8 +18,7 @@ const FILTERS: FilterSpec[] = [
 ];
 
 export default function TasksPage() {
-  const [query, setQuery] = useListQuery(FILTERS.map((f) => f.name));
-  const list = useLoad(() => tasks.list(apiQuery(query)), apiQuery(query));
+  const [query, setQuery, list] = useList(FILTERS.map((f) => f.name), tasks.list);
   const filtered = Boolean(query.search || Object.keys(query.filters).length);
 
   return (
