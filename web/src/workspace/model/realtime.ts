@@ -8,8 +8,10 @@ import type { LabeledData } from "./types";
 
 export const PROTOCOL = 1;
 export const PRESENCE_MS = 100;
-const PING_MS = 15_000;
-const DEAD_MS = 40_000; // no message for this long (pings included): the socket is dead
+const PING_MS = 5_000;
+// No message for this long (pongs included): the socket is dead. Generous enough for a large
+// snapshot on a slow link, which arrives as one message.
+const DEAD_MS = 20_000;
 const READ_ONLY_CREDENTIALS = "these credentials are read-only (read-only token)"; // as the server says
 
 export type ConnState = "connecting" | "live" | "reconnecting" | "offline";
