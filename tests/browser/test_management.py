@@ -427,8 +427,20 @@ def test_a_task_backup_restores_as_a_new_task(
     for toast in toasts.get_by_role("button", name="Dismiss notification").all():
         toast.click()
 
+    # A chunk size (README's knob for proxies) that sends this backup in three TUS chunks.
+    chunk = backup.stat().st_size // 3 + 1
+    page.evaluate("n => localStorage.setItem('vellum.uploadChunkBytes', String(n))", chunk)
     page.goto("/tasks")
     dialog = page.get_by_role("dialog", name="Restore a task from a backup")
+    chunks: list[int] = []  # the Upload-Offset of each PATCH
+    page.on(
+        "request",
+        lambda r: (
+            r.method == "PATCH"
+            and "/api/tasks/backup/" in r.url
+            and chunks.append(int(r.headers["upload-offset"]))
+        ),
+    )
 
     def restore(path: Path) -> None:
         page.get_by_role("button", name="Restore from backup").click()
@@ -445,7 +457,9 @@ def test_a_task_backup_restores_as_a_new_task(
     expect(failure).to_contain_text("not a zip archive", timeout=30_000)
     assert http.get("/api/tasks", params={"search": name}).json()["count"] == count
 
+    chunks.clear()
     restore(backup)
+    assert chunks == [0, chunk, 2 * chunk]
     toasts.get_by_role("link", name="Open the task").click(timeout=60_000)
     expect(page).to_have_url(re.compile(r"/tasks/\d+$"))
     restored = int(page.url.rsplit("/", 1)[1])

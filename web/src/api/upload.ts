@@ -5,12 +5,37 @@
 // files in multipart batches (Upload-Multiple) of at most MAX_BATCH_BYTES, a file too large
 // for a batch over TUS in MAX_TUS_CHUNK pieces, then Upload-Finish with the data
 // parameters, answered by {rq_id} of the background request that builds the task's data.
+//
+// A single file (annotation or dataset import, backup restore) goes as cvat-sdk sends it
+// (backend/api/file_upload.py): Upload-Start, the file over TUS, Upload-Finish with
+// ?filename=, answered by {rq_id}; so no request carries more than one TUS chunk.
 
 import { ApiError, api, cookie, errorMessage } from "./client";
 
 export const MAX_BATCH_BYTES = 64 * 2 ** 20; // below the server's 100 MiB per request
 export const MAX_BATCH_FILES = 500;
 export const MAX_TUS_CHUNK = 8 * 2 ** 20; // below the server's 10 MiB per PATCH
+export const MIN_TUS_CHUNK = 1024;
+/** localStorage key: a smaller TUS chunk in bytes, for a proxy in front of the server that
+ * refuses bodies of 8 MiB (README, "Browser UI"); the tests use it to make small files
+ * travel in several chunks. */
+export const CHUNK_SETTING = "vellum.uploadChunkBytes";
+
+/** The TUS chunk size for the setting's text: MAX_TUS_CHUNK unless a whole number of bytes
+ * asks for less (never below MIN_TUS_CHUNK). */
+export function chunkSize(setting: string | null | undefined): number {
+  const asked = Number(setting);
+  if (!setting || !Number.isInteger(asked) || asked <= 0) return MAX_TUS_CHUNK;
+  return Math.min(MAX_TUS_CHUNK, Math.max(MIN_TUS_CHUNK, asked));
+}
+
+function tusChunk(): number {
+  try {
+    return chunkSize(window.localStorage.getItem(CHUNK_SETTING));
+  } catch {
+    return MAX_TUS_CHUNK; // storage refused (privacy settings): the default
+  }
+}
 
 export interface XhrResult {
   status: number;
@@ -120,12 +145,13 @@ export function localPath(url: string): string {
   }
 }
 
+/** One file over TUS on `collection`; returns the server's name for it (Upload-Filename). */
 async function tusUpload(
   collection: string,
   file: File,
   onProgress: (loaded: number) => void,
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<string> {
   const created = await xhr("POST", collection, null, {
     headers: {
       "Tus-Resumable": "1.0.0",
@@ -137,9 +163,10 @@ async function tusUpload(
   const location = created.header("Location");
   if (!location) throw new ApiError(created.status, "The server gave no upload location.", null);
   const target = localPath(location);
+  const chunk = tusChunk();
   let offset = 0;
   while (offset < file.size) {
-    const piece = file.slice(offset, offset + MAX_TUS_CHUNK);
+    const piece = file.slice(offset, offset + chunk);
     const start = offset;
     const res = await xhr("PATCH", target, piece, {
       headers: {
@@ -153,6 +180,7 @@ async function tusUpload(
     offset = Number(res.header("Upload-Offset") ?? offset + piece.size);
     onProgress(offset);
   }
+  return created.header("Upload-Filename") ?? file.name;
 }
 
 export interface DataParams {
@@ -214,20 +242,22 @@ export async function uploadTaskData(
   return answer.rq_id;
 }
 
-/** A single file to an import endpoint (annotations, datasets, backups) in CVAT's one-request
- * multipart form; returns the rq_id. */
+/** A single file to an import endpoint (annotations, datasets, backups) over the upload
+ * protocol; `query` is the endpoint's (format, ...). Returns the rq_id of the work. */
 export async function uploadFile(
-  url: string,
-  field: string,
+  collection: string,
+  query: Record<string, string>,
   file: File,
   onProgress: (loaded: number, total: number) => void = () => {},
   signal?: AbortSignal,
 ): Promise<string> {
-  const form = new FormData();
-  form.append(field, file, file.name);
-  const res = await xhr("POST", url, form, {
-    onProgress: (loaded) => onProgress(Math.min(loaded, file.size), file.size),
+  const url = (params: Record<string, string>) => `${collection}?${new URLSearchParams(params).toString()}`;
+  onProgress(0, file.size);
+  await api("POST", url(query), undefined, { headers: { "Upload-Start": "" }, signal });
+  const filename = await tusUpload(collection, file, (loaded) => onProgress(loaded, file.size), signal);
+  const answer = await api<{ rq_id: string }>("POST", url({ ...query, filename }), undefined, {
+    headers: { "Upload-Finish": "" },
     signal,
   });
-  return (res.body as { rq_id: string }).rq_id;
+  return answer.rq_id;
 }

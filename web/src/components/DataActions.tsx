@@ -153,12 +153,7 @@ function ImportDialog({ open, onClose, target, id, what, dimension, onDone }: Di
       formats={usable(formats.data?.importers, dimension)}
       formatsError={formats.error}
       start={(file, format, progress) =>
-        uploadFile(
-          `/api/${target}s/${id}/${task ? "annotations" : "dataset"}/?format=${encodeURIComponent(format)}`,
-          task ? "annotation_file" : "dataset_file",
-          file,
-          progress,
-        )
+        uploadFile(`/api/${target}s/${id}/${task ? "annotations" : "dataset"}/`, { format }, file, progress)
       }
       track={(_file, format) => ({ title: `Import into ${what} (${format})`, onDone: (r) => r.status === "finished" && onDone?.() })}
     />
@@ -181,7 +176,7 @@ export function RestoreBackup({ kind, onDone }: { kind: Target; onDone: () => vo
         note={`A backup archive (.zip) made by Backup here or by CVAT; it becomes a new ${kind}.`}
         fileLabel="Backup file"
         accept=".zip,application/zip"
-        start={(file, _format, progress) => uploadFile(`/api/${kind}s/backup/`, `${kind}_file`, file, progress)}
+        start={(file, _format, progress) => uploadFile(`/api/${kind}s/backup/`, {}, file, progress)}
         track={(file) => ({
           title: `Restore of ${file.name}`,
           doneLink: (r: BackgroundRequest) =>
