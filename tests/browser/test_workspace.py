@@ -139,6 +139,14 @@ def tool(page: Any, name: str) -> None:
     page.get_by_role("button", name=name, exact=True).click()
 
 
+def answer(page: Any, label: str, text: str) -> None:
+    """Fill the workspace's in-page question and press Enter."""
+    field = page.get_by_role("dialog").get_by_label(label)
+    field.fill(text)
+    field.press("Enter")
+    page.get_by_role("dialog").wait_for(state="detached")
+
+
 def view_count(page: Any) -> int:
     return int(page.evaluate("window.__vellum.ws.store.view.shapes.size"))
 
@@ -463,9 +471,9 @@ def test_review_issue_live(server: Server, http: httpx.Client, page: Any, new_pa
     open_job(annotator, job, (str(other["username"]), PASSWORD))
     annotator.get_by_role("tab", name="Issues").click()
 
-    reviewer.once("dialog", lambda d: d.accept("The wheel is not covered"))
     tool(reviewer, "Issue")
     drag(reviewer, (40, 290), (200, 340))
+    answer(reviewer, "Describe the issue", "The wheel is not covered")
     issue = annotator.get_by_role("list", name="Issues").get_by_role("button").first
     issue.filter(has_text="frame 0 · open").wait_for(timeout=5000)
     issue.click()

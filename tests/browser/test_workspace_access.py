@@ -11,7 +11,7 @@ import httpx
 
 from tests.api.iam_helpers import PASSWORD, register
 from tests.browser.conftest import shot
-from tests.browser.test_workspace import Job, drag, http, open_job, tool, view_count
+from tests.browser.test_workspace import Job, answer, drag, http, open_job, tool, view_count
 from tests.conftest import Server
 
 __all__ = ["http"]  # the module-scoped admin client fixture
@@ -54,9 +54,9 @@ def test_assignee_turns_read_only_in_validation_and_back(
     )
 
     # a reviewer still opens an issue on a region
-    page.once("dialog", lambda d: d.accept("Box too loose"))
     tool(page, "Issue")
     drag(page, (30, 30), (150, 110))
+    answer(page, "Describe the issue", "Box too loose")
     deadline = time.monotonic() + 10
     while not (issues := http.get("/api/issues", params={"job_id": job.id}).json()["results"]):
         assert time.monotonic() < deadline, "the reviewer's issue did not arrive"

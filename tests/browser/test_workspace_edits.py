@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.test_workspace import Job, click, drag, http, open_job, tool
+from tests.browser.test_workspace import Job, answer, click, drag, http, open_job, tool
 from tests.conftest import Server
 
 __all__ = ["http"]  # the module-scoped admin client fixture
@@ -75,3 +75,30 @@ def test_merge_and_split_are_one_op_each(server: Server, http: httpx.Client, pag
     assert [k["frame"] for k in data["tracks"][0]["shapes"]] == [0, 2]
     page.keyboard.press("Control+z")
     job.wait(lambda d: len(d["shapes"]) == 2 and not d["tracks"])
+
+
+def test_propagate_asks_in_the_page(server: Server, http: httpx.Client, page: Any) -> None:
+    """Ctrl+B asks for the frame count in an in-page dialog: Esc drops it, Enter propagates,
+    and the keyboard focus is back on the canvas either way."""
+    job = Job(http, frames=4)
+    open_job(page, job, server.admin)
+    tool(page, "Rectangle")
+    drag(page, (40, 40), (140, 100))
+    job.wait(lambda d: len(d["shapes"]) == 1)
+    tool(page, "Select")
+    click(page, 90, 70)
+    page.locator("canvas").focus()
+    page.keyboard.press("Control+b")
+    dialog = page.get_by_role("dialog", name="Propagate")
+    field = dialog.get_by_label("Following frames to copy the object to")
+    assert field.evaluate("e => e === document.activeElement")
+    field.press("Escape")
+    dialog.wait_for(state="detached")
+    assert page.evaluate("document.activeElement.tagName") == "CANVAS"
+    assert page.evaluate("window.__vellum.ws.store.queued") == 0
+
+    page.keyboard.press("Control+b")
+    answer(page, "Following frames to copy the object to", "2")
+    data = job.wait(lambda d: len(d["shapes"]) == 3)
+    assert sorted(s["frame"] for s in data["shapes"]) == [0, 1, 2]
+    assert page.evaluate("document.activeElement.tagName") == "CANVAS"

@@ -20,13 +20,18 @@ export function CanvasView({ ws, frames, controller }: { ws: Workspace; frames: 
     controller.current = c;
     c.onCursor = (p) => ws.rt?.setPresence({ frame: ws.frame, selection: ws.selection.map((k) => Number(k.split(":")[1])), cursor: p });
     c.onIssueBox = (box) => {
-      const message = window.prompt("Describe the issue");
-      if (!message) return;
+      const frame = ws.frame;
       const [x1, y1, x2, y2] = box;
-      api("POST", "/api/issues", { job: ws.job.id, frame: ws.frame, position: [x1, y1, x2, y2], message }).then(
-        () => ws.say("Issue opened"),
-        (e: Error) => ws.say(`Issue not opened: ${e.message}`),
-      );
+      ws.ask({
+        title: "Open an issue", label: "Describe the issue", value: "", input: "textarea", submit: "Open issue",
+        onSubmit: (message) => {
+          if (!message.trim()) return;
+          api("POST", "/api/issues", { job: ws.job.id, frame, position: [x1, y1, x2, y2], message }).then(
+            () => ws.say("Issue opened"),
+            (e: Error) => ws.say(`Issue not opened: ${e.message}`),
+          );
+        },
+      }); // prettier-ignore
     };
     window.__vellum = { ws, canvas: c };
     ws.notify();

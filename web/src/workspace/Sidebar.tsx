@@ -118,10 +118,7 @@ function Details({ ws, o }: { ws: Workspace; o: SceneObject }) {
           <button type="button" disabled={ws.readOnly} onClick={() => ws.zOrder(1, o)} title="To foreground (+)">Front</button>
           <button type="button" disabled={ws.readOnly} onClick={() => ws.zOrder(-1, o)} title="To background (-)">Back</button>
           <button type="button" onClick={() => ws.copy(o)} title="Copy (Ctrl+C)">Copy</button>
-          <button type="button" disabled={ws.readOnly} onClick={() => {
-            const n = Number(window.prompt("Propagate to how many following frames?", "5"));
-            if (n > 0) ws.propagate(Math.floor(n), o);
-          }} title="Propagate (Ctrl+B)">Propagate</button>
+          <button type="button" disabled={ws.readOnly} onClick={() => ws.askPropagate(o)} title="Propagate (Ctrl+B)">Propagate</button>
           {o.kind === "track" && <button type="button" disabled={ws.readOnly} onClick={() => ws.split(o)} title="Split the track here (Alt+M)">Split</button>}
         </div>
       )}

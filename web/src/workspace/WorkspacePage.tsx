@@ -7,6 +7,7 @@ import { api, ApiError } from "../api/client";
 import { CanvasView } from "./CanvasView";
 import { FilterDialog } from "./FilterDialog";
 import { HelpDialog } from "./HelpDialog";
+import { PromptDialog } from "./PromptDialog";
 import { SettingsDialog } from "./SettingsDialog";
 import { useWorkspace } from "./hooks";
 import { RealtimeClient } from "./model/realtime";
@@ -171,6 +172,7 @@ function Loaded({ ws, frames }: Loaded) {
       {ws.showHelp && <HelpDialog ws={ws} />}
       {ws.showFilter && <FilterDialog ws={ws} />}
       {ws.showSettings && <SettingsDialog ws={ws} />}
+      {ws.prompt && <PromptDialog key={ws.prompt.title} ws={ws} request={ws.prompt} />}
     </div>
   );
 }

@@ -66,11 +66,7 @@ export const SHORTCUTS: Shortcut[] = [
   { edits: true, keys: "+ or =", what: "Bring to foreground", group: "Objects", match: (e) => (e.key === "+" || e.key === "=") && !e.ctrlKey, run: (ws) => ws.zOrder(1) },
   { keys: "Ctrl+C", what: "Copy the active object", group: "Objects", match: ctrl("c"), run: (ws) => ws.copy() },
   { edits: true, keys: "Ctrl+V", what: "Paste on this frame", group: "Objects", match: ctrl("v"), run: (ws) => ws.paste() },
-  { edits: true, keys: "Ctrl+B", what: "Propagate the active object to the next frames", group: "Objects", match: ctrl("b"), run: (ws) => {
-      if (!ws.active) return;
-      const n = Number(window.prompt("Propagate to how many following frames?", "5"));
-      if (n > 0) ws.propagate(Math.floor(n));
-    } },
+  { edits: true, keys: "Ctrl+B", what: "Propagate the active object to the next frames", group: "Objects", match: ctrl("b"), run: (ws) => ws.askPropagate() },
   { edits: true, keys: "Ctrl+0..9", what: "Label of the active object (or of the next one drawn)", group: "Objects", match: (e) => (e.ctrlKey || e.metaKey) && /^[0-9]$/.test(e.key), run: (ws, _c, e) => {
       const label = ws.labels[(Number(e.key) + 9) % 10];
       if (!label) return;

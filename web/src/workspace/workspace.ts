@@ -44,6 +44,17 @@ export interface Issue {
   message?: string;
 }
 
+/** An in-page question (the propagate count, an issue's text): PromptDialog shows it. */
+export interface PromptRequest {
+  title: string;
+  label: string;
+  value: string;
+  input: "number" | "text" | "textarea";
+  min?: number;
+  submit: string;
+  onSubmit: (value: string) => void;
+}
+
 export interface ClipboardItem {
   type: ShapeType;
   labelId: number;
@@ -77,6 +88,8 @@ export class Workspace {
   clipboard: ClipboardItem | null = null;
   messages: { id: number; text: string }[] = [];
   showHelp = false;
+  /** The open in-page question, if any (replaces the browser's prompt()). */
+  prompt: PromptRequest | null = null;
   /** Time travel: the job as it was at `revision` (read-only while set). */
   past: { revision: number; state: JobState } | null = null;
   issues: Issue[] = [];
@@ -233,6 +246,20 @@ export class Workspace {
       this.messages = this.messages.filter((m) => m.id !== id);
       this.notify();
     }, 6000);
+  }
+
+  ask(request: PromptRequest): void {
+    this.prompt = request;
+    this.notify();
+  }
+
+  /** Ctrl+B and the sidebar's Propagate: ask how many frames, then copy there. */
+  askPropagate(o = this.active): void {
+    if (!o || o.kind === "tag") return;
+    this.ask({
+      title: "Propagate", label: "Following frames to copy the object to", value: "5", input: "number", min: 1, submit: "Propagate",
+      onSubmit: (v) => { const n = Math.floor(Number(v)); if (n > 0) this.propagate(n, o); },
+    }); // prettier-ignore
   }
 
   // --- player ------------------------------------------------------------------------------
