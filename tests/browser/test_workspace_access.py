@@ -40,6 +40,11 @@ def test_assignee_turns_read_only_in_validation_and_back(
     assert "job is in validation" in banner.inner_text()
     assert page.get_by_role("button", name="Rectangle", exact=True).is_disabled()
     assert page.get_by_role("button", name="Undo").is_disabled()
+    # the controls that only choose what to draw are off too, saying why
+    label = page.get_by_label("Label to draw")
+    assert label.is_disabled()
+    assert "job is in validation" in (label.get_attribute("aria-description") or "")
+    assert page.get_by_role("radio", name="Track").is_disabled()
     shot(page, "workspace-read-only")
     # no drawing: N does not bring the tool back, a drag on the rectangle does not move it
     page.locator("canvas").focus()
@@ -66,6 +71,8 @@ def test_assignee_turns_read_only_in_validation_and_back(
     # back to annotation: editing is on again, without a reload
     assert http.patch(f"/api/jobs/{job.id}", json={"stage": "annotation"}).status_code == 200
     banner.wait_for(state="detached", timeout=3000)
+    assert label.is_enabled() and label.get_attribute("aria-description") is None
+    assert page.get_by_role("radio", name="Track").is_enabled()
     tool(page, "Rectangle")
     drag(page, (300, 200), (400, 260))
     data = job.wait(lambda d: len(d["shapes"]) == 2)

@@ -17,6 +17,7 @@ export function Toolbar({ ws, controller }: { ws: Workspace; controller: RefObje
   const tool = ws.tool;
   const trackMode = tool.kind === "draw" ? tool.track : ws.lastDraw.track;
   const c = controller.current;
+  const off = ws.readOnlyText ?? undefined; // why the drawing controls are off
   const labels = ws.labels.filter((l) => l.type !== "tag" || (tool.kind === "draw" && tool.shape === "tag"));
   return (
     <aside className="ws-tools" aria-label="Tools">
@@ -37,14 +38,14 @@ export function Toolbar({ ws, controller }: { ws: Workspace; controller: RefObje
       <button type="button" className="ws-tool" aria-pressed={tool.kind === "issue"} onClick={() => ws.setTool({ kind: "issue" })} title="Review: open an issue on a region">
         <span aria-hidden="true">⚑</span> <span className="ws-tool-name">Issue</span>
       </button>
-      <fieldset className="ws-mode">
+      <fieldset className="ws-mode" disabled={ws.readOnly} title={off} aria-description={off}>
         <legend>Draw as</legend>
         <label><input type="radio" name="draw-mode" checked={!trackMode} onChange={() => setTrack(ws, false)} /> Shape</label>
         <label><input type="radio" name="draw-mode" checked={trackMode} onChange={() => setTrack(ws, true)} /> Track</label>
       </fieldset>
       <label className="ws-field">
         Label
-        <select aria-label="Label to draw" value={ws.labelId} onChange={(e) => ws.setLabel(Number(e.target.value))}>
+        <select aria-label="Label to draw" value={ws.labelId} disabled={ws.readOnly} title={off} aria-description={off} onChange={(e) => ws.setLabel(Number(e.target.value))}>
           {labels.map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
           {ws.labels.filter((l) => l.type === "tag" && !labels.includes(l)).map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
         </select>

@@ -234,8 +234,14 @@ export class Workspace {
     return this.find(this.selection[this.selection.length - 1] ?? null);
   }
 
+  /** Why editing is off (time travel or the server's reason), or null while it is on. */
+  get readOnlyText(): string | null {
+    if (this.past) return "Time travel is read-only: return to the present to edit";
+    return this.accessReason ? `Read-only: ${this.accessReason}` : null;
+  }
+
   sayReadOnly(): void {
-    this.say(this.past ? "Time travel is read-only: return to the present to edit" : `Read-only: ${this.accessReason}`);
+    this.say(this.readOnlyText ?? "Read-only");
   }
 
   say(text: string): void {
