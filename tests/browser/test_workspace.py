@@ -147,6 +147,37 @@ def answer(page: Any, label: str, text: str) -> None:
     page.get_by_role("dialog").wait_for(state="detached")
 
 
+SHARE = """(css, a, b, from = [0, 0], to = from) => {
+    const c = window.__vellum.canvas, cv = c.canvas, r = cv.getBoundingClientRect();
+    const k = cv.width / r.width, ctx = cv.getContext('2d');
+    const probe = document.createElement('canvas').getContext('2d');
+    probe.fillStyle = css; probe.fillRect(0, 0, 1, 1);
+    const want = probe.getImageData(0, 0, 1, 1).data;
+    const [ax, ay] = c.pagePoint(a), [bx, by] = c.pagePoint(b);
+    let n = 0, hit = 0;
+    for (let t = 0; t <= 1.0001; t += 0.02, n++) {
+        const x = ax + (bx - ax) * t + from[0] + (to[0] - from[0]) * t - r.left;
+        const y = ay + (by - ay) * t + from[1] + (to[1] - from[1]) * t - r.top;
+        const px = ctx.getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data;
+        if ([0, 1, 2].every((i) => Math.abs(px[i] - want[i]) < 40)) hit++;
+    }
+    return hit / n; }"""
+
+
+def colour_share(
+    page: Any,
+    css: str,
+    a: tuple[float, float],
+    b: tuple[float, float],
+    shift_a: tuple[float, float] = (0, 0),
+    shift_b: tuple[float, float] = (0, 0),
+) -> float:
+    """The share of the canvas's pixels drawn in CSS colour `css` on the line from image
+    point `a` to `b` (each moved by a shift in screen pixels)."""
+    return float(page.evaluate(f"([css, a, b, f, t]) => ({SHARE})(css, a, b, f, t)",
+                               [css, a, b, shift_a, shift_b]))  # fmt: skip
+
+
 def view_count(page: Any) -> int:
     return int(page.evaluate("window.__vellum.ws.store.view.shapes.size"))
 
@@ -285,6 +316,14 @@ def test_two_users_see_each_other_and_lose_nothing_offline(
         "id => window.__vellum.ws.store.view.shapes.get(id).points[0] > 130",
         arg=rect["id"], timeout=1000,
     )  # fmt: skip
+    # Bob's selection shows at Alice's solid in Bob's avatar colour, with his name on a tag
+    # (dashed would read as "occluded")
+    avatar = alice.locator(f"[aria-label='{other['username']} on frame 0']")
+    colour = avatar.evaluate("e => getComputedStyle(e).backgroundColor")
+    top = (150, 140), (230, 140)  # the moved rectangle's top edge
+    alice.wait_for_function(f"([css, a, b]) => ({SHARE})(css, a, b) > 0.95", arg=[colour, *top])
+    tag = colour_share(alice, colour, (140, 140), (140, 140), (1, -17), (8, -17))
+    assert tag > 0.95, tag
     shot(alice, "workspace-two-users")
 
     # Alice drops off the network, keeps working; Bob edits meanwhile

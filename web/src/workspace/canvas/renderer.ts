@@ -1,10 +1,11 @@
 // Draws a frame on a 2D canvas: the image (brightness/contrast as a canvas filter), then
 // every object batched into one Path2D per colour and style (a few strokes for thousands
 // of objects), masks from cached bitmaps, then the active object's handles, other
-// participants' selections and cursors, and the shape being drawn.
+// participants' selections (solid in their colour, with a name tag) and cursors, and the
+// shape being drawn.
 import type { Label } from "../model/types";
 import type { Settings } from "../settings";
-import { cuboidEdges, decodeMask, pairs, parseSkeleton, rectCorners, toScreen, type Pt, type ViewTransform } from "./geometry";
+import { bbox, cuboidEdges, decodeMask, pairs, parseSkeleton, rectCorners, toScreen, type Pt, type ViewTransform } from "./geometry";
 import type { SceneObject } from "./scene";
 
 export type { ViewTransform };
@@ -268,7 +269,9 @@ export class Renderer {
       ctx.setLineDash([]);
     };
     if (state.hover && !selected.has(state.hover)) emphasise(state.hover, "#ffffff", 2.5);
-    for (const other of overlay.others) for (const key of other.selection) emphasise(key, other.color, 3, [8, 4]);
+    // Another user's selection: solid, in their avatar colour, with a name tag (below);
+    // dashed lines mean "occluded".
+    for (const other of overlay.others) for (const key of other.selection) emphasise(key, other.color, 3);
     for (const key of state.selection) emphasise(key, "#ffffff", 3);
     const active = state.activeKey ? byKey.get(state.activeKey) : undefined;
     if (active && !state.hidden.has(active.key) && !active.outside) {
@@ -326,9 +329,23 @@ export class Renderer {
       for (const [x, y] of pairs(d.points)) ctx.fillRect(x - 3 * px, y - 3 * px, 6 * px, 6 * px);
     }
 
-    // Other participants' cursors, in screen space so they keep their size.
+    // Other participants' name tags and cursors, in screen space so they keep their size.
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.font = "12px system-ui";
+    for (const other of overlay.others) {
+      for (const key of other.selection) {
+        const o = byKey.get(key);
+        if (!o || o.type === "tag" || o.outside || state.hidden.has(key)) continue;
+        const b = o.type === "skeleton" ? bbox("points", o.elements.filter((e) => !e.outside).flatMap((e) => e.points)) : bbox(o.type, o.points, o.rotation);
+        const corners = ([[b.x1, b.y1], [b.x2, b.y1], [b.x1, b.y2], [b.x2, b.y2]] as Pt[]).map((p) => toScreen(view, centre, p));
+        const [sx, sy] = [Math.min(...corners.map((p) => p[0])), Math.min(...corners.map((p) => p[1]))];
+        const w = ctx.measureText(other.name).width + 8;
+        ctx.fillStyle = other.color;
+        ctx.fillRect(sx - 1.5, sy - 18, w, 16);
+        ctx.fillStyle = "#fff";
+        ctx.fillText(other.name, sx + 2.5, sy - 6);
+      }
+    }
     for (const other of overlay.others) {
       if (!other.cursor) continue;
       const [sx, sy] = toScreen(view, centre, [other.cursor[0], other.cursor[1]]);
