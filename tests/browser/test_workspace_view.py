@@ -101,3 +101,29 @@ def test_filter_rotation_and_settings(server: Server, http: httpx.Client, page: 
     page.locator("canvas").focus()
     page.keyboard.press("v")
     page.wait_for_selector("canvas[data-frame='2']")
+
+
+def test_sidebar_layout(server: Server, http: httpx.Client, page: Any) -> None:
+    """A checkbox attribute has its box on its name's line; history rows stay one line and
+    end in an ellipsis at the sidebar's edge (the whole row in the title)."""
+    job = Job(http, frames=2)
+    car = job.labels["car"]["id"]
+    shapes = [{"type": "rectangle", "frame": 0, "label_id": car, "points": [10, 10, 90, 60]}]
+    assert http.put(f"/api/jobs/{job.id}/annotations", json={"shapes": shapes}).status_code == 200
+    open_job(page, job, server.admin)
+    page.locator(".ws-obj").first.click()
+    box = page.get_by_role("checkbox", name="parked").bounding_box()
+    row = page.locator("label.ws-field", has_text="parked").bounding_box()
+    assert row["height"] < box["height"] * 2 and box["x"] <= row["x"] + 6, (box, row)
+
+    page.get_by_role("tab", name="History").click()
+    rows = page.get_by_role("list", name="Job history").get_by_role("button")
+    rows.first.wait_for()
+    for i in range(rows.count()):
+        style = rows.nth(i).evaluate(
+            "e => [getComputedStyle(e).textOverflow, e.getBoundingClientRect().height,"
+            " e.getBoundingClientRect().right, e.closest('aside').getBoundingClientRect().right]"
+        )
+        overflow, height, right, edge = style
+        assert overflow == "ellipsis" and height < 30 and right <= edge, style
+    assert "replaced the annotations" in rows.first.get_attribute("title")

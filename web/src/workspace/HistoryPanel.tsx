@@ -102,7 +102,8 @@ export function HistoryPanel({ ws }: { ws: Workspace }) {
       <ol className="ws-events" aria-label="Job history">
         {entries.map((e) => (
           <li key={e.revision} className={ws.past?.revision === e.revision ? "ws-event-current" : ""}>
-            <button type="button" onClick={() => { setTarget(e.revision); void travel(e.revision); }} title="Show the job at this revision">
+            <button type="button" onClick={() => { setTarget(e.revision); void travel(e.revision); }}
+              title={`r${e.revision} ${e.actor?.username ?? "system"} ${describe(e)}, ${new Date(e.recorded_at).toLocaleString()}: show the job at this revision`}>
               <span className="ws-rev">r{e.revision}</span>{" "}
               <strong>{e.actor?.username ?? "system"}</strong> {describe(e)}
               {e.undo_of ? " (undo)" : e.redo_of ? " (redo)" : ""}

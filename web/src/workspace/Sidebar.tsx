@@ -69,7 +69,7 @@ function ObjectRow({ ws, o, top }: { ws: Workspace; o: SceneObject; top: number 
   const selected = ws.selection.includes(o.key);
   return (
     <div id={`obj-${o.key.replace(":", "-")}`} role="option" aria-selected={selected} className={`ws-obj ${selected ? "ws-obj-sel" : ""}`} style={{ top, height: ROW }}
-      onClick={(e) => ws.select(o.key, e.shiftKey || e.ctrlKey)} onMouseEnter={() => { ws.hoverKey = o.key; ws.notify(); }}
+      onClick={(e) => ws.select(o.key, e.shiftKey || e.ctrlKey || ws.groupMode)} onMouseEnter={() => { ws.hoverKey = o.key; ws.notify(); }}
       data-key={o.key}>
       <span className="ws-swatch" style={{ background: labelColor(label, o.labelId) }} aria-hidden="true" />
       <span className="ws-obj-name">
@@ -136,7 +136,7 @@ function AttributeInput({ spec, value, onChange, disabled, active }: { spec: Att
   const name = `${spec.name}${spec.mutable ? "" : " (fixed)"}`;
   if (spec.input_type === "checkbox") {
     return (
-      <label className={cls}>
+      <label className={`${cls} ws-check`}>
         <input type="checkbox" checked={value === "true"} disabled={disabled} onChange={(e) => onChange(String(e.target.checked))} /> {name}
       </label>
     );

@@ -44,10 +44,7 @@ export const SHORTCUTS: Shortcut[] = [
       else { ws.mergeMode = true; ws.mergeSelection = []; ws.say("Merge: click shapes on frames of the track, then M"); ws.notify(); }
     } },
   { edits: true, keys: "Alt+M", what: "Split the active track at this frame", group: "Modes", match: (e) => e.altKey && e.key.toLowerCase() === "m", run: (ws) => ws.split() },
-  { edits: true, keys: "G", what: "Group mode: click objects, G again groups them", group: "Modes", match: (e) => plain("g")(e) && !e.shiftKey, run: (ws) => {
-      if (ws.groupMode) { ws.group(); ws.groupMode = false; } else { ws.groupMode = true; ws.say("Group: click objects, then G"); }
-      ws.notify();
-    } },
+  { edits: true, keys: "G", what: "Group mode: click objects or drag around them, G again groups them", group: "Modes", match: (e) => plain("g")(e) && !e.shiftKey, run: (ws) => ws.toggleGroupMode() },
   { edits: true, keys: "Shift+G", what: "Reset the group of the selected objects", group: "Modes", match: (e) => e.shiftKey && e.key.toLowerCase() === "g" && !e.ctrlKey, run: (ws) => { ws.group(true); ws.groupMode = false; ws.notify(); } },
   { keys: "Esc", what: "Cancel drawing or any mode", group: "Modes", match: (e) => e.key === "Escape", run: (ws, c) => {
       if (c?.cancel()) return;

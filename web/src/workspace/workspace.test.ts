@@ -213,6 +213,20 @@ describe("Workspace edits", () => {
     expect(ws.active?.key).toBe("shape:1");
   });
 
+  it("G starts a fresh group pick as in CVAT: a click on the active object adds it, a drag adds those inside", () => {
+    const { ws, store } = workspace({ shapes: [rect(1, 0, 0), rect(2, 0, 20), rect(3, 0, 60)] as never });
+    ws.select("shape:1");
+    ws.toggleGroupMode();
+    expect(ws.selection).toEqual([]);
+    ws.select("shape:1", true); // the canvas's click in group mode
+    expect(ws.selection).toEqual(["shape:1"]);
+    ws.pickArea([15, -1, 40, 11]);
+    expect(ws.selection).toEqual(["shape:1", "shape:2"]);
+    ws.toggleGroupMode();
+    expect(ws.groupMode).toBe(false);
+    expect(last(store)).toMatchObject({ type: "update", shapes: [{ id: 1, group: 1 }, { id: 2, group: 1 }] });
+  });
+
   it("review events show in the issue list before the API's list has them", () => {
     let issues = foldIssue([], "IssueCreated", { issue_id: 3, frame: 2, position: [1, 2, 3, 4] }, 7);
     expect(issues).toMatchObject([{ id: 3, frame: 2, job: 7, resolved: false }]);

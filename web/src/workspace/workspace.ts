@@ -7,7 +7,7 @@ import type { RealtimeClient } from "./model/realtime";
 import type { JobStore } from "./model/store";
 import type { AttributeVal, Label, Shape, ShapeType, Track, TrackedShape } from "./model/types";
 import { frameObjects, keyOf, type SceneObject } from "./canvas/scene";
-import { translate } from "./canvas/geometry";
+import { bbox, translate } from "./canvas/geometry";
 import { compile, NO_FILTER, type Filter, type Matcher } from "./filters";
 import { loadSettings, sanitize, saveSettings, type Settings } from "./settings";
 
@@ -519,6 +519,31 @@ export class Workspace {
     const objs = this.objects();
     const z = delta > 0 ? (objs.at(-1)?.zOrder ?? 0) + 1 : (objs[0]?.zOrder ?? 0) - 1;
     this.change(o, { z_order: z }, delta > 0 ? "To foreground" : "To background");
+  }
+
+  /** G (CVAT): start picking a new group (nothing picked yet, so a click on the active
+   * object adds it), or group what was picked and leave the mode. */
+  toggleGroupMode(): void {
+    if (this.groupMode) {
+      this.group();
+      this.groupMode = false;
+    } else {
+      this.groupMode = true;
+      this.selection = [];
+      this.say("Group: click objects or drag around them, then G");
+    }
+    this.notify();
+  }
+
+  /** Group mode's area pick: the objects lying wholly inside `box` join the picked ones. */
+  pickArea([x1, y1, x2, y2]: number[]): void {
+    const inside = this.objects().filter((o) => {
+      if (o.kind === "tag" || o.outside || this.hidden.has(o.key)) return false;
+      const b = o.type === "skeleton" ? bbox("points", o.elements.flatMap((e) => e.points)) : bbox(o.type as ShapeType, o.points, o.rotation);
+      return b.x1 >= x1 && b.y1 >= y1 && b.x2 <= x2 && b.y2 <= y2;
+    });
+    this.selection = [...new Set([...this.selection, ...inside.map((o) => o.key)])];
+    this.notify();
   }
 
   /** Put the selected objects in one new group (G), or out of any group (Shift+G). */

@@ -27,6 +27,7 @@ type Drag =
   | { kind: "move"; key: string; start: Pt; obj: SceneObject; moved: boolean; additive: boolean }
   | { kind: "vertex"; key: string; obj: SceneObject; handle: Handle }
   | { kind: "box"; start: Pt; end: Pt }
+  | { kind: "area"; start: Pt; end: Pt }
   | { kind: "paint"; last: Pt };
 
 const MIN_POINTS: Record<string, number> = { polygon: 3, polyline: 2, points: 1 };
@@ -199,6 +200,7 @@ export class CanvasController {
   }
 
   private drawingOverlay(): Overlay["drawing"] {
+    if (this.drag?.kind === "area") return { type: "rectangle", color: "#ffffff", points: [...this.drag.start, ...this.drag.end] };
     const tool = this.ws.tool;
     if (tool.kind === "select") return undefined;
     const color = tool.kind === "issue" ? "#ff3b30" : this.renderer.color(this.ws.labelId);
@@ -294,7 +296,9 @@ export class CanvasController {
       this.drag = { kind: "move", key: o.key, start: p, obj: o, moved: false, additive };
       return;
     }
-    this.drag = { kind: "pan", start: [e.clientX, e.clientY], origin: { ...this.view }, moved: false };
+    // Group mode: a drag on the background picks the objects inside (CVAT).
+    if (this.ws.groupMode) this.drag = { kind: "area", start: p, end: p };
+    else this.drag = { kind: "pan", start: [e.clientX, e.clientY], origin: { ...this.view }, moved: false };
   }
 
   private move(e: PointerEvent): void {
@@ -339,6 +343,7 @@ export class CanvasController {
         this.overlay.drag = { key: d.key, ...this.reshape(d.obj, d.handle, p) };
         break;
       case "box":
+      case "area":
         d.end = p;
         break;
       case "paint":
@@ -384,6 +389,9 @@ export class CanvasController {
         else this.boxStart = d.start; // click, click: the second click finishes the box
         break;
       }
+      case "area":
+        this.ws.pickArea(normRect([...d.start, ...p]));
+        break;
       case "paint":
         break;
     }
