@@ -2,18 +2,17 @@
 // Edit / Delete.
 
 import { useCallback, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router-dom";
+import { useParams } from "react-router-dom";
 import { cloudStorages } from "../api/resources";
 import type { CloudStorage } from "../api/types";
 import { CloudStorageForm } from "../components/CloudStorageForm";
 import { cloudBody } from "../components/cloudForm";
 import { FileBrowser, type Listing } from "../components/FileBrowser";
 import { useLoad } from "../components/hooks";
-import { useConfirm } from "../components/Modal";
 import { useNotify } from "../components/Notifications";
 import { paths } from "../components/paths";
-import { ErrorNote, StatusBadge, userName, when } from "../components/ui";
-import NotFoundPage from "./NotFoundPage";
+import { ResourceHeader, detailGate, useDeleteResource } from "../components/resource";
+import { StatusBadge, userName, when } from "../components/ui";
 
 const STATUS_WORDS: Record<string, string> = {
   AVAILABLE: "available",
@@ -21,56 +20,39 @@ const STATUS_WORDS: Record<string, string> = {
   FORBIDDEN: "access denied",
 };
 
+const LIST = { to: paths.cloudStorages, label: "Cloud storages" };
+
 export default function CloudStoragePage() {
   const id = Number(useParams().storageId);
   const storage = useLoad(() => cloudStorages.get(id), String(id));
   const [editing, setEditing] = useState(false);
   const notify = useNotify();
-  const confirm = useConfirm();
-  const navigate = useNavigate();
+  const remove = useDeleteResource();
 
-  if (!Number.isInteger(id)) return <NotFoundPage />;
-  if (storage.error) return <div className="page"><ErrorNote error={storage.error} title="The cloud storage could not be loaded" /></div>;
-  if (!storage.data) return <p role="status" className="page-status">Loading…</p>;
+  const gate = detailGate(id, storage, "Cloud storage", LIST);
+  if (gate || !storage.data) return gate;
   const s = storage.data;
 
-  const remove = async () => {
-    const ok = await confirm({
-      title: "Delete cloud storage",
+  const onDelete = () =>
+    remove({
+      what: "cloud storage",
+      name: s.display_name,
       message: (
         <p>
           Detach <strong>{s.display_name}</strong>? The bucket and its files stay; tasks made from it keep their data.
         </p>
       ),
-      confirmLabel: "Delete cloud storage",
-      danger: true,
+      remove: () => cloudStorages.remove(s.id),
+      then: paths.cloudStorages,
     });
-    if (!ok) return;
-    try {
-      await cloudStorages.remove(s.id);
-      notify.success(`Cloud storage "${s.display_name}" deleted`);
-      navigate(paths.cloudStorages);
-    } catch (e) {
-      notify.error("The cloud storage was not deleted", (e as Error).message);
-    }
-  };
 
   return (
     <div className="page">
-      <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to={paths.cloudStorages}>Cloud storages</Link> / <span aria-current="page">#{s.id}</span>
-      </nav>
-      <div className="page-header">
-        <h1>{s.display_name}</h1>
-        <div className="row">
-          <button type="button" onClick={() => setEditing(true)} disabled={editing}>
-            Edit
-          </button>
-          <button type="button" className="danger" onClick={remove}>
-            Delete
-          </button>
-        </div>
-      </div>
+      <ResourceHeader list={LIST} id={s.id} title={<h1>{s.display_name}</h1>} onDelete={onDelete}>
+        <button type="button" onClick={() => setEditing(true)} disabled={editing}>
+          Edit
+        </button>
+      </ResourceHeader>
       {editing ? (
         <section className="panel" aria-labelledby="edit-title">
           <h2 id="edit-title">Edit</h2>

@@ -8,6 +8,7 @@ import { Problems } from "../components/labels/LabelsSection";
 import { createEdits, saveProblems, type LabelDraft } from "../components/labels/model";
 import { useNotify } from "../components/Notifications";
 import { paths } from "../components/paths";
+import { Breadcrumb } from "../components/resource";
 import { ErrorNote } from "../components/ui";
 
 export default function CreateProjectPage() {
@@ -39,9 +40,7 @@ export default function CreateProjectPage() {
 
   return (
     <div className="page narrow-page">
-      <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to={paths.projects}>Projects</Link> / <span aria-current="page">New</span>
-      </nav>
+      <Breadcrumb list={{ to: paths.projects, label: "Projects" }} current="New" />
       <h1>Create a project</h1>
       <form onSubmit={submit} className="stack">
         <label className="field">

@@ -15,6 +15,7 @@ import { Problems } from "../components/labels/LabelsSection";
 import { saveProblems } from "../components/labels/model";
 import { useNotify } from "../components/Notifications";
 import { paths } from "../components/paths";
+import { Breadcrumb } from "../components/resource";
 import { useRequests, useTracked } from "../components/Requests";
 import { dataParams, emptyTaskForm, formProblems, taskBody, type Source, type TaskForm } from "../components/taskForm";
 import { ErrorNote, ProgressBar } from "../components/ui";
@@ -97,9 +98,7 @@ export default function CreateTaskPage() {
 
   return (
     <div className="page narrow-page">
-      <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to={paths.tasks}>Tasks</Link> / <span aria-current="page">New</span>
-      </nav>
+      <Breadcrumb list={{ to: paths.tasks, label: "Tasks" }} current="New" />
       <h1>Create a task</h1>
       <form onSubmit={submit} className="stack" noValidate>
         <section className="panel" aria-labelledby="basics-title">

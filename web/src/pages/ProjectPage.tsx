@@ -2,7 +2,7 @@
 // task per subset), backup, delete.
 
 import { useState } from "react";
-import { Link, useNavigate, useParams } from "react-router-dom";
+import { Link, useParams } from "react-router-dom";
 import { apiQuery, emptyQuery, type ListQuery } from "../api/query";
 import { projects, tasks, type ProjectWrite } from "../api/resources";
 import { DataActions } from "../components/DataActions";
@@ -10,83 +10,59 @@ import { EditableTitle } from "../components/Details";
 import { useLoad } from "../components/hooks";
 import { LabelsSection } from "../components/labels/LabelsSection";
 import { ListToolbar, Pager } from "../components/ListControls";
-import { useConfirm } from "../components/Modal";
-import { useNotify } from "../components/Notifications";
 import { paths } from "../components/paths";
+import { ResourceHeader, detailGate, useDeleteResource, useSave } from "../components/resource";
 import { Empty, ErrorNote, StatusBadge, userName, when } from "../components/ui";
 import { UserSelect } from "../components/UserSelect";
-import NotFoundPage from "./NotFoundPage";
 import { COMMON_SORTS } from "./ProjectsPage";
+
+const LIST = { to: paths.projects, label: "Projects" };
 
 export default function ProjectPage() {
   const id = Number(useParams().projectId);
   const project = useLoad(() => projects.get(id), String(id));
-  const notify = useNotify();
-  const confirm = useConfirm();
-  const navigate = useNavigate();
+  const save = useSave((body: ProjectWrite) => projects.update(id, body), project.set);
+  const remove = useDeleteResource();
   const [imports, setImports] = useState(0); // a finished dataset import lists the tasks again
 
-  if (!Number.isInteger(id)) return <NotFoundPage />;
-  if (project.error) return <div className="page"><ErrorNote error={project.error} title="The project could not be loaded" /></div>;
-  if (!project.data) return <p role="status" className="page-status">Loading…</p>;
+  const gate = detailGate(id, project, "Project", LIST);
+  if (gate || !project.data) return gate;
   const p = project.data;
 
-  const update = async (body: ProjectWrite, what: string) => {
-    try {
-      project.set(await projects.update(p.id, body));
-      notify.success(`${what} saved`);
-    } catch (e) {
-      notify.error(`${what} was not saved`, (e as Error).message);
-      throw e;
-    }
-  };
-
-  const remove = async () => {
-    const ok = await confirm({
-      title: "Delete project",
+  const onDelete = () =>
+    remove({
+      what: "project",
+      name: p.name,
       message: (
         <p>
           Delete the project <strong>{p.name}</strong> and its {p.tasks.count} task{p.tasks.count === 1 ? "" : "s"}? This
           cannot be undone.
         </p>
       ),
-      confirmLabel: "Delete project",
-      danger: true,
+      remove: () => projects.remove(p.id),
+      then: paths.projects,
     });
-    if (!ok) return;
-    try {
-      await projects.remove(p.id);
-      notify.success(`Project "${p.name}" deleted`);
-      navigate(paths.projects);
-    } catch (e) {
-      notify.error("The project was not deleted", (e as Error).message);
-    }
-  };
 
   return (
     <div className="page">
-      <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to={paths.projects}>Projects</Link> / <span aria-current="page">#{p.id}</span>
-      </nav>
-      <div className="page-header">
-        <EditableTitle value={p.name} what="project" onSave={(name) => update({ name }, "The name")} />
-        <div className="row">
-          <Link className="button primary" to={paths.createTask(p.id)}>
-            + Create task
-          </Link>
-          <DataActions target="project" id={p.id} name={p.name} hasData onImported={() => setImports((n) => n + 1)} />
-          <button type="button" className="danger" onClick={remove}>
-            Delete
-          </button>
-        </div>
-      </div>
+      <ResourceHeader
+        list={LIST}
+        id={p.id}
+        title={<EditableTitle value={p.name} what="project" onSave={(name) => save({ name }, "The name")} />}
+        onDelete={onDelete}
+      >
+        <Link className="button primary" to={paths.createTask(p.id)}>
+          + Create task
+        </Link>
+        <DataActions target="project" id={p.id} name={p.name} hasData onImported={() => setImports((n) => n + 1)} />
+      </ResourceHeader>
       <section className="panel" aria-label="Details">
         <dl className="details">
           <dt>Owner</dt>
           <dd>{userName(p.owner)}</dd>
           <dt>Assignee</dt>
           <dd>
-            <UserSelect label="Assignee of the project" hideLabel value={p.assignee} onChange={(assignee_id) => update({ assignee_id }, "The assignee")} />
+            <UserSelect label="Assignee of the project" hideLabel value={p.assignee} onChange={(assignee_id) => save({ assignee_id }, "The assignee")} />
           </dd>
           <dt>Subsets</dt>
           <dd>{p.task_subsets.join(", ") || "—"}</dd>

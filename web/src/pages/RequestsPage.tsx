@@ -8,10 +8,11 @@ import { requests } from "../api/resources";
 import type { BackgroundRequest } from "../api/types";
 import { localPath } from "../api/upload";
 import { useList } from "../components/hooks";
-import { ListToolbar, Pager, type FilterSpec, type SortSpec } from "../components/ListControls";
+import type { FilterSpec, SortSpec } from "../components/ListControls";
+import { ListPage, ListTable } from "../components/ListPage";
 import { useNotify } from "../components/Notifications";
 import { paths } from "../components/paths";
-import { Empty, ErrorNote, ProgressBar, StatusBadge, when } from "../components/ui";
+import { ProgressBar, StatusBadge, when } from "../components/ui";
 
 const FILTERS: FilterSpec[] = [
   { name: "status", label: "Status", options: ["queued", "started", "finished", "failed"] },
@@ -53,70 +54,53 @@ export default function RequestsPage() {
   };
 
   return (
-    <div className="page">
-      <div className="page-header">
-        <h1>Requests</h1>
-      </div>
-      <ListToolbar what="requests" query={query} onChange={setQuery} filters={FILTERS} sorts={SORTS} searchable={false} />
-      <ErrorNote error={list.error} title="The requests could not be loaded" />
-      {list.data && list.data.results.length === 0 && (
-        <Empty>
-          <p>No background requests. Creating a task, exporting, importing or backing up starts one.</p>
-        </Empty>
-      )}
-      {list.data && list.data.results.length > 0 && (
-        <table className="list-table">
-          <thead>
-            <tr>
-              <th scope="col">What</th>
-              <th scope="col">Of</th>
-              <th scope="col">Status</th>
-              <th scope="col">Progress</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
+    <ListPage
+      title="Requests"
+      what="requests"
+      {...{ query, setQuery, list }}
+      filters={FILTERS}
+      sorts={SORTS}
+      searchable={false}
+      empty="No background requests. Creating a task, exporting, importing or backing up starts one."
+    >
+      {(items) => (
+        <ListTable columns={["What", "Of", "Status", "Progress", "Created", { hidden: "Actions" }]}>
+          {items.map((r) => (
+            <tr key={r.id}>
+              <td>
+                {r.operation.type}
+                {r.operation.format && <span className="muted small"> · {r.operation.format}</span>}
+              </td>
+              <td>{subject(r)}</td>
+              <td>
+                <StatusBadge value={r.status} />
+                {r.status === "failed" && r.message && <div className="error-text small">{r.message}</div>}
+              </td>
+              <td className="progress-cell">
+                <ProgressBar value={r.status === "queued" ? 0 : percent(r)} label={`Progress of ${r.operation.type} ${r.id}`} />
+              </td>
+              <td>{when(r.created_date)}</td>
+              <td>
+                {r.status === "finished" && r.result_url && (
+                  <a className="button" href={localPath(r.result_url)} download>
+                    Download
+                  </a>
+                )}
+                {r.status === "finished" && r.result_id !== null && r.operation.type.startsWith("import:backup") && (
+                  <Link className="button" to={r.operation.target === "project" ? paths.project(r.result_id) : paths.task(r.result_id)}>
+                    Open
+                  </Link>
+                )}
+                {(r.status === "queued" || r.status === "started") && (
+                  <button type="button" onClick={() => cancel(r)}>
+                    Cancel
+                  </button>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {list.data.results.map((r) => (
-              <tr key={r.id}>
-                <td>
-                  {r.operation.type}
-                  {r.operation.format && <span className="muted small"> · {r.operation.format}</span>}
-                </td>
-                <td>{subject(r)}</td>
-                <td>
-                  <StatusBadge value={r.status} />
-                  {r.status === "failed" && r.message && <div className="error-text small">{r.message}</div>}
-                </td>
-                <td className="progress-cell">
-                  <ProgressBar value={r.status === "queued" ? 0 : percent(r)} label={`Progress of ${r.operation.type} ${r.id}`} />
-                </td>
-                <td>{when(r.created_date)}</td>
-                <td>
-                  {r.status === "finished" && r.result_url && (
-                    <a className="button" href={localPath(r.result_url)} download>
-                      Download
-                    </a>
-                  )}
-                  {r.status === "finished" && r.result_id !== null && r.operation.type.startsWith("import:backup") && (
-                    <Link className="button" to={r.operation.target === "project" ? paths.project(r.result_id) : paths.task(r.result_id)}>
-                      Open
-                    </Link>
-                  )}
-                  {(r.status === "queued" || r.status === "started") && (
-                    <button type="button" onClick={() => cancel(r)}>
-                      Cancel
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </ListTable>
       )}
-      {list.data && <Pager what="requests" query={query} count={list.data.count} onChange={setQuery} />}
-    </div>
+    </ListPage>
   );
 }

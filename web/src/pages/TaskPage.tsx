@@ -2,7 +2,7 @@
 // project's), the jobs with their workflow fields, delete.
 
 import { useState } from "react";
-import { Link, useNavigate, useParams } from "react-router-dom";
+import { Link, useParams } from "react-router-dom";
 import { apiQuery, emptyQuery, type ListQuery } from "../api/query";
 import { jobs as jobsApi, labels as labelsApi, projects, tasks, type TaskWrite } from "../api/resources";
 import type { Job, Task } from "../api/types";
@@ -12,70 +12,46 @@ import { useLoad } from "../components/hooks";
 import { JobsTable } from "../components/JobsTable";
 import { LabelsSection } from "../components/labels/LabelsSection";
 import { Pager } from "../components/ListControls";
-import { useConfirm } from "../components/Modal";
-import { useNotify } from "../components/Notifications";
 import { paths } from "../components/paths";
+import { ResourceHeader, detailGate, useDeleteResource, useSave } from "../components/resource";
 import { Empty, ErrorNote, StatusBadge, userName, when } from "../components/ui";
 import { UserSelect } from "../components/UserSelect";
-import NotFoundPage from "./NotFoundPage";
+
+const LIST = { to: paths.tasks, label: "Tasks" };
 
 export default function TaskPage() {
   const id = Number(useParams().taskId);
   const task = useLoad(() => tasks.get(id), String(id));
-  const notify = useNotify();
-  const confirm = useConfirm();
-  const navigate = useNavigate();
+  const save = useSave((body: TaskWrite) => tasks.update(id, body), task.set);
+  const remove = useDeleteResource();
 
-  if (!Number.isInteger(id)) return <NotFoundPage />;
-  if (task.error) return <div className="page"><ErrorNote error={task.error} title="The task could not be loaded" /></div>;
-  if (!task.data) return <p role="status" className="page-status">Loading…</p>;
+  const gate = detailGate(id, task, "Task", LIST);
+  if (gate || !task.data) return gate;
   const t = task.data;
 
-  const update = async (body: TaskWrite, what: string) => {
-    try {
-      task.set(await tasks.update(t.id, body));
-      notify.success(`${what} saved`);
-    } catch (e) {
-      notify.error(`${what} was not saved`, (e as Error).message);
-      throw e;
-    }
-  };
-
-  const remove = async () => {
-    const ok = await confirm({
-      title: "Delete task",
+  const onDelete = () =>
+    remove({
+      what: "task",
+      name: t.name,
       message: (
         <p>
           Delete the task <strong>{t.name}</strong> with its data, jobs and annotations? This cannot be undone.
         </p>
       ),
-      confirmLabel: "Delete task",
-      danger: true,
+      remove: () => tasks.remove(t.id),
+      then: paths.tasks,
     });
-    if (!ok) return;
-    try {
-      await tasks.remove(t.id);
-      notify.success(`Task "${t.name}" deleted`);
-      navigate(paths.tasks);
-    } catch (e) {
-      notify.error("The task was not deleted", (e as Error).message);
-    }
-  };
 
   return (
     <div className="page">
-      <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to={paths.tasks}>Tasks</Link> / <span aria-current="page">#{t.id}</span>
-      </nav>
-      <div className="page-header">
-        <EditableTitle value={t.name} what="task" onSave={(name) => update({ name }, "The name")} />
-        <div className="row">
-          <DataActions target="task" id={t.id} name={t.name} hasData={t.size > 0} dimension={t.dimension} />
-          <button type="button" className="danger" onClick={remove}>
-            Delete
-          </button>
-        </div>
-      </div>
+      <ResourceHeader
+        list={LIST}
+        id={t.id}
+        title={<EditableTitle value={t.name} what="task" onSave={(name) => save({ name }, "The name")} />}
+        onDelete={onDelete}
+      >
+        <DataActions target="task" id={t.id} name={t.name} hasData={t.size > 0} dimension={t.dimension} />
+      </ResourceHeader>
 
       <section className="panel details-panel" aria-label="Details">
         {t.size > 0 && <img className="task-preview" src={tasks.previewUrl(t.id)} alt={`First frame of ${t.name}`} />}
@@ -90,7 +66,7 @@ export default function TaskPage() {
           <dd>{userName(t.owner)}</dd>
           <dt id="task-assignee">Assignee</dt>
           <dd>
-            <UserSelect label="Assignee of the task" hideLabel value={t.assignee} onChange={(assignee_id) => update({ assignee_id }, "The assignee")} />
+            <UserSelect label="Assignee of the task" hideLabel value={t.assignee} onChange={(assignee_id) => save({ assignee_id }, "The assignee")} />
           </dd>
           <dt>Subset</dt>
           <dd>{t.subset || "—"}</dd>
