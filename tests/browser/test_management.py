@@ -406,32 +406,51 @@ def test_export_and_backup_end_in_a_download(server: Server, page: Any, tmp_path
         assert "task.json" in zf.namelist()
 
 
-def test_a_task_backup_restores_as_a_new_task(
-    server: Server, page: Any, http: httpx.Client, tmp_path: Path
-) -> None:
-    name = unique("round trip")
-    api = Api(server, name=name)
+def annotated_task(server: Server, http: httpx.Client, **fields: Any) -> tuple[Api, dict[str, Any]]:
+    """A task of two frames with one box on frame 1; (the task, the box)."""
+    api = Api(server, **fields)
     done = api.create([(f"{i}.png", png(street_picture(i))) for i in range(2)])
     assert done["status"] == "finished", done
     car = http.get("/api/labels", params={"task_id": api.task_id}).json()["results"][0]["id"]
     box = {"type": "rectangle", "frame": 1, "label_id": car, "points": [10.0, 20.0, 90.0, 60.0]}
     r = http.put(f"/api/tasks/{api.task_id}/annotations", json={"shapes": [box]})
     assert r.status_code == 200, r.text
-    signed_in(page, server, f"/tasks/{api.task_id}")
+    return api, box
+
+
+def backup_download(page: Any, path: Path) -> Path:
+    """Backup on the open project or task page, then the toast's download, saved at `path`."""
     toasts = page.get_by_role("region", name="Notifications")
     page.get_by_role("button", name="Backup").click()
     with page.expect_download() as download:
         toasts.get_by_role("link", name="Download").click()
-    backup = tmp_path / "backup.zip"
-    download.value.save_as(backup)
+    download.value.save_as(path)
     for toast in toasts.get_by_role("button", name="Dismiss notification").all():
         toast.click()
+    return path
+
+
+def restore_backup(page: Any, kind: str, path: Path) -> None:
+    """Restore from backup on the open list page; returns once the upload is done."""
+    dialog = page.get_by_role("dialog", name=f"Restore a {kind} from a backup")
+    page.get_by_role("button", name="Restore from backup").click()
+    dialog.get_by_label("Backup file").set_input_files(str(path))
+    dialog.get_by_role("button", name="Restore").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_a_task_backup_restores_as_a_new_task(
+    server: Server, page: Any, http: httpx.Client, tmp_path: Path
+) -> None:
+    name = unique("round trip")
+    api, box = annotated_task(server, http, name=name)
+    signed_in(page, server, f"/tasks/{api.task_id}")
+    backup = backup_download(page, tmp_path / "backup.zip")
 
     # A chunk size (README's knob for proxies) that sends this backup in three TUS chunks.
     chunk = backup.stat().st_size // 3 + 1
     page.evaluate("n => localStorage.setItem('vellum.uploadChunkBytes', String(n))", chunk)
     page.goto("/tasks")
-    dialog = page.get_by_role("dialog", name="Restore a task from a backup")
     chunks: list[int] = []  # the Upload-Offset of each PATCH
     page.on(
         "request",
@@ -442,23 +461,18 @@ def test_a_task_backup_restores_as_a_new_task(
         ),
     )
 
-    def restore(path: Path) -> None:
-        page.get_by_role("button", name="Restore from backup").click()
-        dialog.get_by_label("Backup file").set_input_files(str(path))
-        dialog.get_by_role("button", name="Restore").click()
-        expect(dialog).to_be_hidden()
-
     # A file that is no backup: the failure says why, and no task is made.
+    toasts = page.get_by_role("region", name="Notifications")
     count = http.get("/api/tasks", params={"search": name}).json()["count"]
     broken = tmp_path / "notes.zip"
     broken.write_bytes(b"not a zip at all")
-    restore(broken)
+    restore_backup(page, "task", broken)
     failure = toasts.get_by_role("alert").filter(has_text="Restore of notes.zip failed")
     expect(failure).to_contain_text("not a zip archive", timeout=30_000)
     assert http.get("/api/tasks", params={"search": name}).json()["count"] == count
 
     chunks.clear()
-    restore(backup)
+    restore_backup(page, "task", backup)
     assert chunks == [0, chunk, 2 * chunk]
     toasts.get_by_role("link", name="Open the task").click(timeout=60_000)
     expect(page).to_have_url(re.compile(r"/tasks/\d+$"))
@@ -469,6 +483,42 @@ def test_a_task_backup_restores_as_a_new_task(
     shapes = http.get(f"/api/tasks/{restored}/annotations").json()["shapes"]
     assert [(s["frame"], s["points"]) for s in shapes] == [(box["frame"], box["points"])]
     page.goto(f"/tasks?search={quote(name)}")  # the list has both
+    expect(page.get_by_role("link", name=name, exact=True)).to_have_count(2)
+
+
+def test_a_project_backup_restores_with_its_task_and_shapes(
+    server: Server, page: Any, http: httpx.Client, tmp_path: Path
+) -> None:
+    name = unique("project trip")
+    r = http.post("/api/projects", json={"name": name, "labels": [{"name": "car"}]})
+    assert r.status_code == 201, r.text
+    project_id = r.json()["id"]
+    api, box = annotated_task(
+        server, http, name=unique("its task"), project_id=project_id, labels=[]
+    )
+    signed_in(page, server, f"/projects/{project_id}")
+    backup = backup_download(page, tmp_path / "project.zip")
+
+    page.goto("/projects")
+    restore_backup(page, "project", backup)
+    toasts = page.get_by_role("region", name="Notifications")
+    toasts.get_by_role("link", name="Open the project").click(timeout=60_000)
+    expect(page).to_have_url(re.compile(r"/projects/\d+$"))
+    restored = int(page.url.rsplit("/", 1)[1])
+    assert restored != project_id
+    assert http.get(f"/api/projects/{restored}").json()["name"] == name
+    made = http.get("/api/tasks", params={"project_id": restored}).json()["results"]
+    original = http.get(f"/api/tasks/{api.task_id}").json()
+    assert [(t["name"], t["size"]) for t in made] == [(original["name"], original["size"])]
+    shapes = http.get(f"/api/tasks/{made[0]['id']}/annotations").json()["shapes"]
+    restored_car = http.get("/api/labels", params={"project_id": restored}).json()["results"]
+    assert [(s["frame"], s["points"], s["label_id"]) for s in shapes] == [
+        (box["frame"], box["points"], restored_car[0]["id"])
+    ]
+    # The restored project's page lists its task.
+    tasks_region = page.get_by_role("region", name="Tasks")
+    expect(tasks_region.get_by_role("link", name=original["name"], exact=True)).to_be_visible()
+    page.goto(f"/projects?search={quote(name)}")  # the list has both
     expect(page.get_by_role("link", name=name, exact=True)).to_have_count(2)
 
 
