@@ -2,6 +2,7 @@ import { useState, type RefObject } from "react";
 import type { CanvasController } from "./canvas/controller";
 import { labelColor } from "./canvas/renderer";
 import type { SceneObject } from "./canvas/scene";
+import { AttributeModePanel } from "./AttributeModePanel";
 import { HistoryPanel } from "./HistoryPanel";
 import { IssuesPanel } from "./IssuesPanel";
 import type { AttributeSpec } from "./model/types";
@@ -31,6 +32,18 @@ export function Sidebar({ ws, controller }: { ws: Workspace; controller: RefObje
 function ObjectsPanel({ ws }: { ws: Workspace; controller: RefObject<CanvasController | null> }) {
   // Tracks past an outside keyframe are listed only with "Show all interpolation tracks".
   const objects = ws.settings.showAllInterpolation ? ws.objects() : ws.objects().filter((o) => o.kind !== "track" || !o.outside);
+  return (
+    <>
+      <div className="ws-row ws-objects-head">
+        <strong>{objects.length} object{objects.length === 1 ? "" : "s"} on frame {ws.frame}{ws.filter.rules.length ? " (filtered)" : ""}</strong>
+        <label className="ws-aam"><input type="checkbox" checked={ws.attributeMode} onChange={(e) => ws.setAttributeMode(e.target.checked)} /> Attribute mode</label>
+      </div>
+      {ws.attributeMode ? <AttributeModePanel ws={ws} /> : <ObjectList ws={ws} objects={objects} />}
+    </>
+  );
+}
+
+function ObjectList({ ws, objects }: { ws: Workspace; objects: SceneObject[] }) {
   const [scroll, setScroll] = useState(0);
   const height = 320;
   const first = Math.max(0, Math.floor(scroll / ROW) - 5);
@@ -38,10 +51,6 @@ function ObjectsPanel({ ws }: { ws: Workspace; controller: RefObject<CanvasContr
   const active = ws.active;
   return (
     <>
-      <div className="ws-row ws-objects-head">
-        <strong>{objects.length} object{objects.length === 1 ? "" : "s"} on frame {ws.frame}{ws.filter.rules.length ? " (filtered)" : ""}</strong>
-        <label className="ws-aam"><input type="checkbox" checked={ws.attributeMode} onChange={(e) => { ws.attributeMode = e.target.checked; ws.notify(); }} /> Attribute mode</label>
-      </div>
       <div className="ws-list" style={{ height }} onScroll={(e) => setScroll(e.currentTarget.scrollTop)} role="listbox" aria-label="Objects on this frame"
         aria-activedescendant={active ? `obj-${active.key.replace(":", "-")}` : undefined} tabIndex={0}
         onKeyDown={(e) => {
@@ -122,17 +131,17 @@ function Details({ ws, o }: { ws: Workspace; o: SceneObject }) {
           {o.kind === "track" && <button type="button" disabled={ws.readOnly} onClick={() => ws.split(o)} title="Split the track here (Alt+M)">Split</button>}
         </div>
       )}
-      {(label?.attributes ?? []).map((spec, i) => (
+      {(label?.attributes ?? []).map((spec) => (
         <AttributeInput key={spec.id} spec={spec} value={values.get(spec.id) ?? spec.default_value} disabled={ws.readOnly}
-          active={ws.attributeMode && ws.activeAttribute === i} onChange={(v) => ws.setAttribute(o, spec.id, v)} />
+          onChange={(v) => ws.setAttribute(o, spec.id, v)} />
       ))}
       <button type="button" className="ws-danger" disabled={ws.readOnly} onClick={() => ws.remove([o.key], true)} title="Delete (Del)">Delete</button>
     </section>
   );
 }
 
-function AttributeInput({ spec, value, onChange, disabled, active }: { spec: AttributeSpec; value: string; onChange: (v: string) => void; disabled: boolean; active: boolean }) {
-  const cls = `ws-field ${active ? "ws-attr-active" : ""}`;
+function AttributeInput({ spec, value, onChange, disabled }: { spec: AttributeSpec; value: string; onChange: (v: string) => void; disabled: boolean }) {
+  const cls = "ws-field";
   const name = `${spec.name}${spec.mutable ? "" : " (fixed)"}`;
   if (spec.input_type === "checkbox") {
     return (
@@ -146,7 +155,7 @@ function AttributeInput({ spec, value, onChange, disabled, active }: { spec: Att
       <label className={cls}>
         {name}
         <select value={value} disabled={disabled} onChange={(e) => onChange(e.target.value)}>
-          {spec.values.map((v, i) => <option key={v} value={v}>{active ? `${(i + 1) % 10}: ` : ""}{v}</option>)}
+          {spec.values.map((v) => <option key={v} value={v}>{v}</option>)}
         </select>
       </label>
     );

@@ -74,27 +74,12 @@ export const SHORTCUTS: Shortcut[] = [
   { edits: true, keys: "O", what: "Outside on / off (tracks)", group: "Tracks", match: plain("o"), run: (ws) => ws.toggleOutside() },
   { keys: "R", what: "Next keyframe of the active track", group: "Tracks", match: plain("r"), run: (ws) => jumpKeyframe(ws, 1) },
   { keys: "E", what: "Previous keyframe of the active track", group: "Tracks", match: plain("e"), run: (ws) => jumpKeyframe(ws, -1) },
-  { keys: "Up / Down", what: "Previous / next attribute", group: "Attribute annotation mode", match: (e, ws) => ws.attributeMode && (e.key === "ArrowUp" || e.key === "ArrowDown"), run: (ws, _c, e) => {
-      const n = ws.labelById.get(ws.active?.labelId ?? -1)?.attributes.length ?? 0;
-      if (n) ws.activeAttribute = (ws.activeAttribute + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
-      ws.notify();
-    } },
-  { keys: "Tab / Shift+Tab", what: "Next / previous object", group: "Attribute annotation mode", match: (e, ws) => ws.attributeMode && e.key === "Tab" && !!(e.target as HTMLElement)?.closest?.("canvas"), run: (ws, _c, e) => {
-      const objs = ws.objects();
-      if (!objs.length) return;
-      const i = objs.findIndex((o) => o.key === ws.active?.key);
-      const next = objs[(i + (e.shiftKey ? objs.length - 1 : 1) + (i < 0 && e.shiftKey ? 1 : 0)) % objs.length];
-      ws.select(next.key);
-    } },
-  { keys: "0..9", what: "Set a value of the current attribute", group: "Attribute annotation mode", match: (e, ws) => ws.attributeMode && /^[0-9]$/.test(e.key) && !e.ctrlKey, run: (ws, _c, e) => {
-      const o = ws.active;
-      if (!o) return;
-      const spec = ws.labelById.get(o.labelId)?.attributes[ws.activeAttribute];
-      if (!spec) return;
-      const values = spec.input_type === "checkbox" ? ["false", "true"] : spec.values;
-      const v = values[(Number(e.key) + 9) % 10];
-      if (v !== undefined && (spec.input_type === "select" || spec.input_type === "radio" || spec.input_type === "checkbox")) ws.setAttribute(o, spec.id, v);
-    } },
+  { keys: "Up / Down", what: "Previous / next attribute", group: "Attribute annotation mode", match: (e, ws) => ws.attributeMode && (e.key === "ArrowUp" || e.key === "ArrowDown"),
+    run: (ws, _c, e) => ws.nextAttribute(e.key === "ArrowDown" ? 1 : -1) },
+  { keys: "Tab / Shift+Tab", what: "Next / previous object", group: "Attribute annotation mode", match: (e, ws) => ws.attributeMode && e.key === "Tab" && !!(e.target as HTMLElement)?.closest?.("canvas"),
+    run: (ws, _c, e) => ws.nextObject(e.shiftKey ? -1 : 1) },
+  { edits: true, keys: "1..9, 0", what: "Set the current attribute to that value (the panel numbers them)", group: "Attribute annotation mode", match: (e, ws) => ws.attributeMode && /^[0-9]$/.test(e.key) && !e.ctrlKey,
+    run: (ws, _c, e) => ws.pickValue(Number(e.key)) },
   { keys: "Ctrl+R / Ctrl+Shift+R", what: "Rotate the image clockwise / anticlockwise", group: "Image", match: (e) => ctrl("r")(e) || ctrl("r", true)(e), run: (ws, _c, e) => ws.rotate(e.shiftKey ? -90 : 90) },
   { keys: "Shift+B+= / Shift+B+-", what: "Brightness up / down (Shift+C: contrast)", group: "Image", match: () => false, run: () => undefined },
   { keys: "Alt+Click on a point", what: "Delete the point (polygon, polyline, points)", group: "Objects", match: () => false, run: () => undefined },

@@ -5,7 +5,7 @@ import { createCmd, deleteCmd, editCmd, updateCmd, type OpCommand } from "./mode
 import type { JobState } from "./model/apply";
 import type { RealtimeClient } from "./model/realtime";
 import type { JobStore } from "./model/store";
-import type { AttributeVal, Label, Shape, ShapeType, Track, TrackedShape } from "./model/types";
+import type { AttributeSpec, AttributeVal, Label, Shape, ShapeType, Track, TrackedShape } from "./model/types";
 import { frameObjects, keyOf, type SceneObject } from "./canvas/scene";
 import { bbox, translate } from "./canvas/geometry";
 import { compile, NO_FILTER, type Filter, type Matcher } from "./filters";
@@ -283,6 +283,7 @@ export class Workspace {
     if (clamped === this.frame) return;
     this.frame = clamped;
     this.hoverKey = null;
+    if (this.attributeMode) this.ensureCurrent();
     this.notify();
   }
 
@@ -519,6 +520,59 @@ export class Workspace {
     const objs = this.objects();
     const z = delta > 0 ? (objs.at(-1)?.zOrder ?? 0) + 1 : (objs[0]?.zOrder ?? 0) - 1;
     this.change(o, { z_order: z }, delta > 0 ? "To foreground" : "To background");
+  }
+
+  // --- attribute annotation mode (CVAT's AAM) ---------------------------------------------
+
+  /** Turn AAM on or off; on, some object of the frame is the current one. */
+  setAttributeMode(on: boolean): void {
+    this.attributeMode = on;
+    this.activeAttribute = 0;
+    if (on) this.ensureCurrent();
+    this.notify();
+  }
+
+  /** AAM: the current object, or the frame's first one when there is none here. */
+  private ensureCurrent(): void {
+    if (this.active) return;
+    const first = this.aamObjects()[0];
+    this.selection = first ? [first.key] : [];
+  }
+
+  /** The objects AAM steps through: the frame's visible ones (the filter applies). */
+  aamObjects(): SceneObject[] {
+    return this.objects().filter((o) => !o.outside && !this.hidden.has(o.key));
+  }
+
+  /** Tab / Shift+Tab: the next / previous object on the frame. */
+  nextObject(dir: 1 | -1): void {
+    const objs = this.aamObjects();
+    if (!objs.length) return;
+    const i = objs.findIndex((o) => o.key === this.active?.key);
+    const next = i < 0 ? (dir > 0 ? 0 : objs.length - 1) : (i + dir + objs.length) % objs.length;
+    this.select(objs[next].key);
+  }
+
+  /** Up / Down: the previous / next attribute of the current object's label. */
+  nextAttribute(dir: 1 | -1): void {
+    const n = this.labelById.get(this.active?.labelId ?? -1)?.attributes.length ?? 0;
+    if (n) this.activeAttribute = (this.activeAttribute + dir + n) % n;
+    this.notify();
+  }
+
+  /** The values the digits pick for an attribute (1 the first, ..., 0 the tenth), or null for
+   * number and text attributes. */
+  static choices(spec: AttributeSpec): string[] | null {
+    if (spec.input_type === "checkbox") return ["false", "true"];
+    return spec.input_type === "select" || spec.input_type === "radio" ? spec.values.slice(0, 10) : null;
+  }
+
+  /** A digit in AAM: that value for the current attribute of the current object. */
+  pickValue(digit: number): void {
+    const o = this.active;
+    const spec = o && this.labelById.get(o.labelId)?.attributes[this.activeAttribute];
+    const v = spec && Workspace.choices(spec)?.[(digit + 9) % 10];
+    if (o && spec && v !== undefined) this.setAttribute(o, spec.id, v);
   }
 
   /** G (CVAT): start picking a new group (nothing picked yet, so a click on the active

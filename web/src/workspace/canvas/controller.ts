@@ -64,7 +64,7 @@ export class CanvasController {
   ) {
     this.ctx = canvas.getContext("2d")!;
     this.renderer = new Renderer(ws.labelById);
-    this.disposers.push(ws.subscribe(() => this.invalidate()));
+    this.disposers.push(ws.subscribe(() => { this.followCurrent(); this.invalidate(); })); // prettier-ignore
     this.disposers.push(ws.store.subscribe(() => this.invalidate()));
     this.disposers.push(frames.onLoad(() => this.invalidate()));
     if (ws.rt) this.disposers.push(ws.rt.subscribe(() => this.invalidate()));
@@ -127,6 +127,45 @@ export class CanvasController {
     this.invalidate();
   }
 
+  /** AAM: the current object zoomed and centred (CVAT's AAM zoom margin, 100 px) whenever
+   * it or the frame changes; leaving AAM fits the image again. */
+  private aamKey: string | null = null;
+  private followCurrent(): void {
+    const o = this.ws.attributeMode ? this.ws.active : undefined;
+    const key = o ? `${o.key}@${this.ws.frame}` : null;
+    if (key === this.aamKey) return;
+    const was = this.aamKey;
+    this.aamKey = key;
+    if (o) this.zoomTo(o, 100);
+    else if (was) this.fit();
+  }
+
+  /** Zoom and pan so that `o` fills the canvas but for `margin` screen pixels around it. */
+  zoomTo(o: SceneObject, margin: number): void {
+    const { width, height } = this.size;
+    if (!width || !height) return;
+    const b = this.imageBox(o);
+    const unit = { scale: 1, x: 0, y: 0, rotation: this.ws.settings.rotation };
+    const corners = ([[b.x1, b.y1], [b.x2, b.y1], [b.x1, b.y2], [b.x2, b.y2]] as Pt[]).map((p) => toScreen(unit, this.centre, p));
+    const [xs, ys] = [corners.map((p) => p[0]), corners.map((p) => p[1])];
+    const [w, h] = [Math.max(1, Math.max(...xs) - Math.min(...xs)), Math.max(1, Math.max(...ys) - Math.min(...ys))];
+    const scale = Math.min(64, Math.max(0.02, Math.min((width - 2 * margin) / w, (height - 2 * margin) / h)));
+    const mid = toScreen({ ...unit, scale }, this.centre, [(b.x1 + b.x2) / 2, (b.y1 + b.y2) / 2]);
+    this.view = { scale, x: width / 2 - mid[0], y: height / 2 - mid[1] };
+    this.invalidate();
+  }
+
+  private imageBox(o: SceneObject) {
+    return o.type === "skeleton" ? boxObj(o.elements.filter((e) => !e.outside).flatMap((e) => e.points)) : bbox(o.type as never, o.points, o.rotation);
+  }
+
+  /** What is drawn and can be clicked: in AAM only the current object (as CVAT). */
+  private shown(): SceneObject[] {
+    const ws = this.ws;
+    const current = ws.attributeMode ? ws.active : undefined;
+    return current ? [current] : ws.objects();
+  }
+
   /** The view with the image's rotation, as drawn. */
   private get turned(): ViewTransform {
     return { ...this.view, rotation: this.ws.settings.rotation };
@@ -184,10 +223,12 @@ export class CanvasController {
       mask: this.maskCanvas,
       drawing: this.drawingOverlay(),
     };
-    const objects = ws.objects();
+    const objects = this.shown();
     if (ws.settings.rotation !== this.rotation) {
       this.rotation = ws.settings.rotation;
       this.fit();
+      this.aamKey = null;
+      this.followCurrent();
     }
     this.renderer.draw(
       this.ctx, this.size, this.turned, img ?? this.lastImage, ws.sizes(ws.frame),
@@ -216,7 +257,7 @@ export class CanvasController {
   /** The topmost visible object under `p` (smallest area first among equals in z). */
   hit(p: Pt): SceneObject | undefined {
     const tol = 4 / this.view.scale;
-    const objs = this.ws.objects();
+    const objs = this.shown();
     for (let i = objs.length - 1; i >= 0; i--) {
       const o = objs[i];
       if (o.type === "tag" || o.outside || this.ws.hidden.has(o.key)) continue;
@@ -558,7 +599,7 @@ export class CanvasController {
 
   /** Where the canvas shows an object (for the "fit selected" action and tests). */
   screenBox(o: SceneObject): { x1: number; y1: number; x2: number; y2: number } {
-    const b = o.type === "skeleton" ? boxObj(o.elements.flatMap((e) => e.points)) : bbox(o.type as never, o.points, o.rotation);
+    const b = this.imageBox(o);
     const corners = ([[b.x1, b.y1], [b.x2, b.y2]] as Pt[]).map((p) => toScreen(this.turned, this.centre, p));
     const [xs, ys] = [corners.map((p) => p[0]), corners.map((p) => p[1])];
     return { x1: Math.min(...xs), y1: Math.min(...ys), x2: Math.max(...xs), y2: Math.max(...ys) };
