@@ -53,7 +53,7 @@ def test_every_management_page_passes_the_audit(server: Server, page: Any) -> No
     pages = [
         "/projects", "/projects/create", f"/projects/{project.json()['id']}", "/tasks",
         "/tasks/create", f"/tasks/{api.task_id}", "/jobs", "/requests", "/cloudstorages",
-        "/cloudstorages/create", "/no/such/page",
+        "/cloudstorages/create", "/no/such/page", "/tasks/987654321",
     ]  # fmt: skip
     signed_in(page, server, pages[0])
     for path in pages:

@@ -10,6 +10,7 @@ import CloudStoragePage from "./pages/CloudStoragePage";
 import CloudStoragesPage from "./pages/CloudStoragesPage";
 import CreateProjectPage from "./pages/CreateProjectPage";
 import CreateTaskPage from "./pages/CreateTaskPage";
+import JobRoute from "./pages/JobRoute";
 import JobsPage from "./pages/JobsPage";
 import NotFoundPage from "./pages/NotFoundPage";
 import ProjectPage from "./pages/ProjectPage";
@@ -41,7 +42,9 @@ export function App() {
                     path="/tasks/:taskId/jobs/:jobId"
                     element={
                       <RequireAuth>
-                        <WorkspacePage />
+                        <JobRoute>
+                          <WorkspacePage />
+                        </JobRoute>
                       </RequireAuth>
                     }
                   />

@@ -106,6 +106,7 @@ export interface JobWrite {
 
 export const jobs = {
   list: (query: string) => api<Paginated<Job>>("GET", `/api/jobs${query}`),
+  get: (id: number) => api<Job>("GET", `/api/jobs/${id}`),
   update: (id: number, body: JobWrite) => api<Job>("PATCH", `/api/jobs/${id}`, body),
 };
 

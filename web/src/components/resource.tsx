@@ -25,11 +25,19 @@ export function Breadcrumb({ list, current }: { list: ListRef; current: string }
   );
 }
 
-/** Before the object: a clear "not found" (a bad id, or a 404: missing or not visible to
- * this user) with the way back, another load error, or loading; null once it is loaded. */
+/** No such object for this user: a bad id in the address, or a 404 (missing or not visible). */
+export function missing(id: number, error: Error | null): boolean {
+  return !Number.isInteger(id) || id < 1 || (error instanceof ApiError && error.status === 404);
+}
+
+export function NotFound({ what, id, list }: { what: string; id: number; list: ListRef }) {
+  return <NotFoundPage what={`${what} #${Number.isNaN(id) ? "?" : id}`} back={list} />;
+}
+
+/** Before the object: a clear "not found" with the way back, another load error, or
+ * loading; null once it is loaded. */
 export function detailGate(id: number, loaded: Pick<Loaded<unknown>, "data" | "error">, what: string, list: ListRef): ReactElement | null {
-  const missing = loaded.error instanceof ApiError && loaded.error.status === 404;
-  if (!Number.isInteger(id) || id < 1 || missing) return <NotFoundPage what={`${what} #${Number.isNaN(id) ? "?" : id}`} back={list} />;
+  if (missing(id, loaded.error)) return <NotFound what={what} id={id} list={list} />;
   if (loaded.error) {
     return (
       <div className="page">
