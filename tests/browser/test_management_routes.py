@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from tests.api.iam_helpers import PASSWORD, register
 from tests.api.test_task_data import Api
-from tests.browser.test_management import png, signed_in, street_picture, unique
+from tests.browser.test_management import png, sign_in_form, signed_in, street_picture, unique
 from tests.conftest import Server
 
 LOADED = "canvas.ws-canvas[data-loaded='1']"
@@ -76,3 +76,20 @@ def test_objects_one_may_not_see_are_not_found_either(
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Task #{task_id} not found")
     page.goto(f"/tasks/{task_id}/jobs/{job_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Job #{job_id} not found")
+
+
+def test_a_session_that_ends_sends_to_sign_in_and_back_to_the_job(
+    server: Server, page: Any, task: tuple[int, int]
+) -> None:
+    task_id, job_id = task
+    signed_in(page, server, f"/tasks/{task_id}")
+    open_link = page.get_by_role("link", name=f"Open job #{job_id}")
+    expect(open_link).to_be_visible()
+    # The session ends while the page is open (expired, or signed out elsewhere); the app
+    # only learns of it from the next request's 401.
+    page.context.clear_cookies(name="sessionid")
+    open_link.click()  # a client-side navigation: no page load asks who is signed in
+    expect(page).to_have_url(re.compile(r"/auth/login\?next="))
+    sign_in_form(page, *server.admin)
+    expect(page).to_have_url(re.compile(rf"/tasks/{task_id}/jobs/{job_id}$"))
+    page.wait_for_selector(LOADED)

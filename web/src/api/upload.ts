@@ -10,7 +10,7 @@
 // (backend/api/file_upload.py): Upload-Start, the file over TUS, Upload-Finish with
 // ?filename=, answered by {rq_id}; so no request carries more than one TUS chunk.
 
-import { ApiError, api, cookie, errorMessage } from "./client";
+import { ApiError, UNAUTHORIZED, api, cookie, errorMessage } from "./client";
 
 export const MAX_BATCH_BYTES = 64 * 2 ** 20; // below the server's 100 MiB per request
 export const MAX_BATCH_FILES = 500;
@@ -83,7 +83,10 @@ export function xhr(
       }
       const result = { status: req.status, body: parsed, header: (n: string) => req.getResponseHeader(n) };
       if (req.status >= 200 && req.status < 300) resolve(result);
-      else reject(new ApiError(req.status, errorMessage(parsed, req.status), parsed));
+      else {
+        if (req.status === 401) window.dispatchEvent(new Event(UNAUTHORIZED)); // as api() does
+        reject(new ApiError(req.status, errorMessage(parsed, req.status), parsed));
+      }
     };
     req.onerror = () => reject(new ApiError(0, "The upload failed: the server could not be reached.", null));
     req.onabort = () => reject(new DOMException("Upload cancelled", "AbortError"));
