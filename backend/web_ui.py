@@ -36,6 +36,8 @@ def web_routes(settings: Settings) -> list[BaseRoute]:
         path = request.path_params.get("path", "")
         if request.method not in ("GET", "HEAD") or path == "api" or path.startswith("api/"):
             raise HTTPException(404)  # answered as any unknown path is (errors.handle)
+        if not index.is_file():  # `make web` is writing a new build into web/dist
+            raise HTTPException(503, "The UI is being rebuilt; try again in a moment.")
         # The page itself is never cached: a new build must reach browsers at once.
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
