@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.test_workspace import Job, answer, click, drag, http, open_job, tool
+from tests.browser.test_workspace import Job, answer, click, drag, http, open_job, screen, tool
 from tests.conftest import Server
 
 __all__ = ["http"]  # the module-scoped admin client fixture
@@ -102,3 +102,51 @@ def test_propagate_asks_in_the_page(server: Server, http: httpx.Client, page: An
     data = job.wait(lambda d: len(d["shapes"]) == 3)
     assert sorted(s["frame"] for s in data["shapes"]) == [0, 1, 2]
     assert page.evaluate("document.activeElement.tagName") == "CANVAS"
+
+
+def test_cuboid_faces_and_skeleton_points(server: Server, http: httpx.Client, page: Any) -> None:
+    """A cuboid's face handle moves that face's points together and a front corner resizes
+    the front face with the back face following (still a cuboid); one skeleton point goes
+    outside from the sidebar and occluded with Shift+Q under the pointer; all saved."""
+    job = Job(http, frames=2)
+    front = [200, 200, 200, 280, 300, 200, 300, 280]
+    cuboid = front + [v + (20 if i % 2 == 0 else -20) for i, v in enumerate(front)]
+    head, tail = job.labels["head"]["id"], job.labels["tail"]["id"]
+    skeleton = {
+        "type": "skeleton", "frame": 0, "label_id": job.labels["body"]["id"], "points": [],
+        "elements": [{"type": "points", "frame": 0, "label_id": head, "points": [480, 100]},
+                     {"type": "points", "frame": 0, "label_id": tail, "points": [560, 160]}],
+    }  # fmt: skip
+    car = job.labels["car"]["id"]
+    shapes = [{"type": "cuboid", "frame": 0, "label_id": car, "points": cuboid}, skeleton]
+    assert http.put(f"/api/jobs/{job.id}/annotations", json={"shapes": shapes}).status_code == 200
+    open_job(page, job, server.admin)
+
+    def shape(kind: str) -> Any:
+        return lambda d: next(s for s in d["shapes"] if s["type"] == kind)
+
+    click(page, 250, 240)
+    drag(page, (300, 240), (340, 250))  # the right face's handle: x only
+    data = job.wait(lambda d: shape("cuboid")(d)["points"][4] > 330)
+    points = shape("cuboid")(data)["points"]
+    assert points == pytest.approx(
+        [200, 200, 200, 280, 340, 200, 340, 280, 220, 180, 220, 260, 360, 180, 360, 260], abs=1.5
+    )
+    page.wait_for_function("window.__vellum.ws.store.queued === 0")
+    drag(page, (340, 280), (360, 300))  # the front's bottom right corner
+    data = job.wait(lambda d: shape("cuboid")(d)["points"][3] > 290)
+    assert shape("cuboid")(data)["points"] == pytest.approx(
+        [200, 200, 200, 300, 360, 200, 360, 300, 220, 180, 220, 280, 380, 180, 380, 280], abs=1.5
+    )
+
+    click(page, 480, 100)  # the skeleton, by its head
+    page.get_by_role("group", name="Point tail").get_by_role("button", name="Outside").click()
+    job.wait(lambda d: [e["outside"] for e in shape("skeleton")(d)["elements"]] == [False, True])
+    page.locator("canvas").focus()
+    page.mouse.move(*screen(page, 480, 100))
+    page.keyboard.press("Shift+Q")
+    data = job.wait(lambda d: shape("skeleton")(d)["elements"][0]["occluded"])
+    assert [(e["outside"], e["occluded"]) for e in shape("skeleton")(data)["elements"]] == [
+        (False, True),
+        (True, False),
+    ]

@@ -131,6 +131,22 @@ function Details({ ws, o }: { ws: Workspace; o: SceneObject }) {
           {o.kind === "track" && <button type="button" disabled={ws.readOnly} onClick={() => ws.split(o)} title="Split the track here (Alt+M)">Split</button>}
         </div>
       )}
+      {o.type === "skeleton" && (
+        <fieldset className="ws-points">
+          <legend>Points <small>(Shift+O / Shift+Q on the one under the pointer)</small></legend>
+          {o.elements.map((e) => {
+            const name = ws.labelById.get(e.labelId)?.name ?? `point ${e.id}`;
+            return (
+              <div key={e.id} className={`ws-row ws-point ${ws.activeElement === e.id ? "ws-point-active" : ""}`} role="group" aria-label={`Point ${name}`}
+                onFocus={() => ws.setActiveElement(e.id)}>
+                <span className="ws-grow">{name}</span>
+                <button type="button" aria-pressed={e.outside} disabled={ws.readOnly} onClick={() => ws.setElementState(o, e.id, { outside: !e.outside })}>Outside</button>
+                <button type="button" aria-pressed={e.occluded} disabled={ws.readOnly} onClick={() => ws.setElementState(o, e.id, { occluded: !e.occluded })}>Occluded</button>
+              </div>
+            );
+          })}
+        </fieldset>
+      )}
       {(label?.attributes ?? []).map((spec) => (
         <AttributeInput key={spec.id} spec={spec} value={values.get(spec.id) ?? spec.default_value} disabled={ws.readOnly}
           onChange={(v) => ws.setAttribute(o, spec.id, v)} />

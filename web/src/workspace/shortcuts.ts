@@ -57,6 +57,8 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: "Backspace", what: "Remove the last point drawn", group: "Modes", match: (e) => e.key === "Backspace", run: (_ws, c) => c?.undoPoint() },
   { keys: "L", what: "Lock / unlock the active object", group: "Objects", match: plain("l"), run: (ws) => ws.toggleLocal(ws.locked) },
   { keys: "H", what: "Hide / show the active object", group: "Objects", match: plain("h"), run: (ws) => ws.toggleLocal(ws.hidden) },
+  { edits: true, keys: "Shift+O", what: "Outside on / off for the skeleton point under the pointer (or picked in the sidebar)", group: "Objects", match: (e) => e.shiftKey && e.key.toLowerCase() === "o" && !e.ctrlKey && !e.metaKey && !e.altKey, run: (ws) => ws.toggleElement("outside") },
+  { edits: true, keys: "Shift+Q", what: "Occluded on / off for that skeleton point", group: "Objects", match: (e) => e.shiftKey && e.key.toLowerCase() === "q" && !e.ctrlKey && !e.metaKey && !e.altKey, run: (ws) => ws.toggleElement("occluded") },
   { edits: true, keys: "Q or /", what: "Occluded", group: "Objects", match: (e) => plain("q")(e) || e.key === "/", run: (ws) => ws.toggleOccluded() },
   { edits: true, keys: "Del, Shift+Del", what: "Delete the selected objects (Shift: locked ones too)", group: "Objects", match: (e) => e.key === "Delete", run: (ws, _c, e) => ws.remove(ws.selection, e.shiftKey) },
   { edits: true, keys: "- or _", what: "Send to background", group: "Objects", match: (e) => (e.key === "-" || e.key === "_") && !e.ctrlKey, run: (ws) => ws.zOrder(-1) },

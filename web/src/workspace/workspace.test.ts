@@ -227,6 +227,29 @@ describe("Workspace edits", () => {
     expect(last(store)).toMatchObject({ type: "update", shapes: [{ id: 1, group: 1 }, { id: 2, group: 1 }] });
   });
 
+  it("one skeleton point goes outside or occluded alone, on a shape and as a track keyframe", () => {
+    const pt = (id: number, x: number) => ({ id, type: "points", frame: 0, label_id: 1, points: [x, x], outside: false, occluded: false });
+    const { ws, store } = workspace({
+      shapes: [{ id: 5, type: "skeleton", frame: 0, label_id: 1, points: [], elements: [pt(6, 1), pt(7, 9)] }] as never,
+      tracks: [{ id: 8, frame: 0, label_id: 1, shapes: [{ frame: 0, type: "skeleton", points: [] }],
+        elements: [{ id: 9, frame: 0, label_id: 1, shapes: [{ frame: 0, type: "points", points: [2, 2] }] },
+          { id: 10, frame: 0, label_id: 1, shapes: [{ frame: 0, type: "points", points: [8, 8] }] }] }] as never,
+    }); // prettier-ignore
+    ws.select("shape:5");
+    ws.setActiveElement(7);
+    ws.toggleElement("outside");
+    expect(last(store)).toMatchObject({ type: "update", shapes: [{ id: 5, elements: [{ id: 7, outside: true }] }] });
+    expect(ws.active!.elements.map((e) => e.outside)).toEqual([false, true]); // shown at once
+    ws.select("track:8");
+    ws.goto(3);
+    ws.setActiveElement(9);
+    ws.toggleElement("occluded");
+    const cmd = last(store);
+    expect(cmd).toMatchObject({ type: "set_keyframe", track_id: 8, shape: { frame: 3 } });
+    if (cmd.type !== "set_keyframe") return;
+    expect(cmd.elements!.map((e) => [e.element_id, e.shape.occluded, e.shape.outside])).toEqual([[9, true, false], [10, false, false]]);
+  });
+
   it("review events show in the issue list before the API's list has them", () => {
     let issues = foldIssue([], "IssueCreated", { issue_id: 3, frame: 2, position: [1, 2, 3, 4] }, 7);
     expect(issues).toMatchObject([{ id: 3, frame: 2, job: 7, resolved: false }]);

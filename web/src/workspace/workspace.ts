@@ -23,6 +23,9 @@ export interface JobInfo {
   data_compressed_chunk_type?: string;
 }
 
+/** A skeleton point's own state. */
+export type ElementState = { outside?: boolean; occluded?: boolean };
+
 export interface FrameSize {
   width: number;
   height: number;
@@ -439,16 +442,44 @@ export class Workspace {
     }
   }
 
-  /** A keyframe of a skeleton track here: its body and every point (moved ones at `moved`). */
-  private skeletonKeyframe(o: SceneObject, moved: Map<number, number[]>, changes: { occluded?: boolean; outside?: boolean }): OpCommand {
+  /** A keyframe of a skeleton track here: its body and every point (moved ones at `moved`,
+   * one point's own outside/occluded in `own`). */
+  private skeletonKeyframe(o: SceneObject, moved: Map<number, number[]>, changes: { occluded?: boolean; outside?: boolean }, own?: { id: number } & ElementState): OpCommand {
     const elements = o.elements.map((e) => ({
       element_id: e.id,
       shape: {
-        type: "points", points: moved.get(e.id) ?? e.points, outside: changes.outside ?? e.outside,
-        occluded: changes.occluded ?? e.occluded, z_order: 0, rotation: 0, attributes: [], frame: this.frame,
+        type: "points", points: moved.get(e.id) ?? e.points,
+        outside: (own?.id === e.id ? own.outside : undefined) ?? changes.outside ?? e.outside,
+        occluded: (own?.id === e.id ? own.occluded : undefined) ?? changes.occluded ?? e.occluded,
+        z_order: 0, rotation: 0, attributes: [], frame: this.frame,
       } as unknown as TrackedShape,
     })); // prettier-ignore
     return { type: "set_keyframe", track_id: o.id, shape: this.keyframe(o, { ...changes, points: [] }), elements };
+  }
+
+  /** The skeleton point that Shift+O / Shift+Q act on: the one last hovered or dragged on
+   * the image, or picked in the sidebar. */
+  activeElement: number | null = null;
+
+  setActiveElement(id: number | null): void {
+    if (id === this.activeElement) return;
+    this.activeElement = id;
+    this.notify();
+  }
+
+  /** One skeleton point's outside or occluded (the others stay as they are). */
+  setElementState(o: SceneObject, elementId: number, state: ElementState): void {
+    if (!this.guard(o) || o.type !== "skeleton") return;
+    const what = state.outside !== undefined ? "Point outside" : "Point occluded";
+    if (o.kind === "shape") this.edit(updateCmd({ shapes: [{ id: o.id, elements: [{ id: elementId, ...state }] }] }), what);
+    else this.edit(this.skeletonKeyframe(o, new Map(), {}, { id: elementId, ...state }), what);
+  }
+
+  /** Shift+O / Shift+Q: toggle the active skeleton point's outside / occluded. */
+  toggleElement(what: keyof ElementState, o = this.active): void {
+    const e = o?.type === "skeleton" ? o.elements.find((x) => x.id === this.activeElement) : undefined;
+    if (!o || !e) return this.say("Point at a skeleton's point (or pick one in the sidebar) first");
+    this.setElementState(o, e.id, { [what]: !e[what] });
   }
 
   moveSkeleton(o: SceneObject, dx: number, dy: number): void {

@@ -19,13 +19,14 @@ import {
   translate,
   type Pt,
 } from "./geometry";
+import { dragCuboidFace, dragCuboidVertex } from "./cuboid";
 import type { FrameCache } from "./frames";
 import { keyOf, type SceneObject } from "./scene";
 
 type Drag =
   | { kind: "pan"; start: Pt; origin: ViewTransform; moved: boolean }
   | { kind: "move"; key: string; start: Pt; obj: SceneObject; moved: boolean; additive: boolean }
-  | { kind: "vertex"; key: string; obj: SceneObject; handle: Handle }
+  | { kind: "vertex"; key: string; obj: SceneObject; handle: Handle; start: Pt }
   | { kind: "box"; start: Pt; end: Pt }
   | { kind: "area"; start: Pt; end: Pt }
   | { kind: "paint"; last: Pt };
@@ -323,7 +324,8 @@ export class CanvasController {
       return;
     }
     if (h) {
-      this.drag = { kind: "vertex", key: h.obj.key, obj: h.obj, handle: h.handle };
+      this.drag = { kind: "vertex", key: h.obj.key, obj: h.obj, handle: h.handle, start: p };
+      if (h.handle.kind === "element") this.ws.setActiveElement(h.handle.index);
       return;
     }
     const o = this.hit(p);
@@ -349,6 +351,8 @@ export class CanvasController {
     const d = this.drag;
     if (!d) {
       if (this.ws.tool.kind === "select") {
+        const h = this.ws.active?.type === "skeleton" ? this.hitHandle(p) : undefined;
+        if (h?.handle.kind === "element") this.ws.setActiveElement(h.handle.index);
         const key = this.hit(p)?.key ?? null;
         if (key !== this.ws.hoverKey) {
           this.ws.hoverKey = key;
@@ -381,7 +385,7 @@ export class CanvasController {
         break;
       }
       case "vertex":
-        this.overlay.drag = { key: d.key, ...this.reshape(d.obj, d.handle, p) };
+        this.overlay.drag = { key: d.key, ...this.reshape(d.obj, d.handle, p, e.shiftKey, d.start) };
         break;
       case "box":
       case "area":
@@ -446,8 +450,12 @@ export class CanvasController {
   }
 
   /** New geometry of `o` while its handle is dragged to `p`. */
-  private reshape(o: SceneObject, h: Handle, p: Pt): { points: number[]; rotation: number; elements?: Map<number, number[]> } {
+  private reshape(o: SceneObject, h: Handle, p: Pt, shift: boolean, start: Pt): { points: number[]; rotation: number; elements?: Map<number, number[]> } {
     if (h.kind === "element") return { points: o.points, rotation: o.rotation, elements: new Map([[h.index, [p[0], p[1]]]]) };
+    if (o.type === "cuboid") {
+      const points = h.kind === "face" ? dragCuboidFace(o.points, h.index, p[0] - start[0], p[1] - start[1]) : dragCuboidVertex(o.points, h.index, p, shift);
+      return { points, rotation: 0 };
+    }
     if (o.type === "rectangle") {
       const [x1, y1, x2, y2] = o.points;
       const c: Pt = [(x1 + x2) / 2, (y1 + y2) / 2];

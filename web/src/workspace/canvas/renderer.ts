@@ -6,6 +6,7 @@
 import type { Label } from "../model/types";
 import type { Settings } from "../settings";
 import { bbox, cuboidEdges, decodeMask, pairs, parseSkeleton, rectCorners, toScreen, type Pt, type ViewTransform } from "./geometry";
+import { cuboidFaceHandles } from "./cuboid";
 import type { SceneObject } from "./scene";
 
 export type { ViewTransform };
@@ -281,7 +282,8 @@ export class Renderer {
       ctx.lineWidth = px;
       for (const h of handles(active, drag?.points ?? active.points, drag?.rotation ?? active.rotation, px, drag?.elements)) {
         ctx.beginPath();
-        ctx.arc(h.p[0], h.p[1], 4 * px, 0, Math.PI * 2);
+        if (h.kind === "face") ctx.rect(h.p[0] - 3.5 * px, h.p[1] - 3.5 * px, 7 * px, 7 * px);
+        else ctx.arc(h.p[0], h.p[1], 4 * px, 0, Math.PI * 2);
         ctx.fill();
         ctx.stroke();
       }
@@ -365,8 +367,9 @@ export class Renderer {
 }
 
 export interface Handle {
-  /** vertex index (points pair), or "rotate", or an element id for skeletons */
-  kind: "vertex" | "rotate" | "element";
+  /** vertex index (points pair), or "rotate", or an element id for skeletons, or a cuboid
+   * face's edge handle (an index of CUBOID_FACES) */
+  kind: "vertex" | "rotate" | "element" | "face";
   index: number;
   p: Pt;
 }
@@ -388,6 +391,11 @@ export function handles(o: SceneObject, points: number[], rotation: number, px: 
       const [cx, cy, x2, y2] = points;
       return [{ kind: "vertex", index: 1, p: [x2, y2] }, { kind: "vertex", index: 0, p: [cx, cy] }];
     }
+    case "cuboid":
+      return [
+        ...pairs(points).map((p, index) => ({ kind: "vertex" as const, index, p })),
+        ...cuboidFaceHandles(points).map((p, index) => ({ kind: "face" as const, index, p })),
+      ];
     case "mask":
     case "tag":
       return [];
