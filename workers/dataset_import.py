@@ -36,6 +36,7 @@ from backend.media.build import Received, build, header_size
 from backend.media.images import MediaError
 from backend.media.spec import DataParams
 from backend.media.storage import StoredData, TaskStorage
+from backend.projections.runner import BACKGROUND_WAIT_S
 from backend.services import requests
 from backend.services.annotation_import import replace_annotations
 from backend.services.job_annotations import EventMetadata
@@ -113,7 +114,8 @@ def _build(
 async def _discard(container: Container, task_ids: list[int], actor: int) -> None:
     for task_id in task_ids:
         try:
-            await container.waiter.wait(await container.resources.delete_task(actor, task_id))
+            position = await container.resources.delete_task(actor, task_id)
+            await container.waiter.wait(position, BACKGROUND_WAIT_S)
         except DomainError:
             pass
         await asyncio.to_thread(TaskStorage(container.settings.data_dir, task_id).remove_all)
@@ -191,7 +193,7 @@ async def import_project_dataset(ctx: dict[str, Any], rq_id: str) -> str:
                 )
                 position = max((o.position for o in outcomes), default=0)
                 if position:
-                    await container.waiter.wait(position)
+                    await container.waiter.wait(position, BACKGROUND_WAIT_S)
                 summary.append(f"task {task_id} {part.name!r}: {len(names)} images")
                 progress.set(0.2 + 0.8 * (index + 1) / len(parts))
                 await progress.check_cancelled()
@@ -227,7 +229,7 @@ async def _add_labels(
     position = await container.resources.update_project(
         actor, project_id, domain.ProjectFields(), edits
     )
-    await container.waiter.wait(position)
+    await container.waiter.wait(position, BACKGROUND_WAIT_S)
     async with container.pool.connection() as conn:
         cur = await conn.execute(
             "SELECT id FROM labels WHERE project_id = %s AND name = ANY(%s)",
@@ -245,7 +247,7 @@ async def _remove_labels(
         position = await container.resources.update_project(
             actor, project_id, domain.ProjectFields(), edits
         )
-        await container.waiter.wait(position)
+        await container.waiter.wait(position, BACKGROUND_WAIT_S)
 
 
 def _publish(storage: TaskStorage, build_dir: Path) -> None:

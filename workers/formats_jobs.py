@@ -41,6 +41,7 @@ from backend.formats.masks import masks_to_polygons
 from backend.formats.model import ExportSource, FormatError, Importer
 from backend.media import chunk_cache, file_uploads
 from backend.media.archive import ArchiveLimits
+from backend.projections.runner import BACKGROUND_WAIT_S
 from backend.services import requests
 from backend.services.annotation_import import replace_annotations
 from backend.services.job_annotations import EventMetadata
@@ -193,7 +194,7 @@ async def export_dataset(ctx: dict[str, Any], rq_id: str) -> str:
         exporter = info.exporter
         assert exporter is not None
         # the read models hold at least what the request's version says (it may be reused)
-        await container.waiter.wait(int(row.params.get("position") or 0))
+        await container.waiter.wait(int(row.params.get("position") or 0), BACKGROUND_WAIT_S)
         target = pipeline.exports_dir(data_dir, rq_id) / str(row.params["filename"])
         progress = Progress(container, rq_id)
         save_images = bool(row.params.get("save_images"))
@@ -363,7 +364,8 @@ async def import_annotations(ctx: dict[str, Any], rq_id: str) -> str:
         )  # fmt: skip
         position = max((o.position for o in outcomes), default=0)
         if position:
-            await container.waiter.wait(position)  # a client sees the import once finished
+            # a client sees the import once finished; the events are appended: never fail
+            await container.waiter.wait(position, BACKGROUND_WAIT_S)
         log.info("annotations imported", rq_id=rq_id, format=info.display_name, jobs=len(outcomes))
         return Done(message=report_message(report, context))
 

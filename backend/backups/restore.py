@@ -55,7 +55,7 @@ from backend.media.build import Received, build
 from backend.media.images import MediaError
 from backend.media.spec import DataParams, TaskDataSpec
 from backend.media.storage import StoredData, TaskStorage, write_meta
-from backend.projections.runner import ProjectionLag
+from backend.projections.runner import BACKGROUND_WAIT_S
 from backend.services.job_annotations import EventMetadata
 from backend.services.labels import labels_for_task
 
@@ -238,18 +238,6 @@ def prepare_task(
                     history=history)  # fmt: skip
 
 
-async def _projected(container: Container, position: int, wait_s: float = 120.0) -> None:
-    waited = 0.0
-    while position > 0:
-        try:
-            await container.waiter.wait(position)
-            return
-        except ProjectionLag:
-            waited += container.settings.read_your_writes_timeout_s
-            if waited >= wait_s:
-                raise
-
-
 async def create_task(
     container: Container, plan: TaskPlan, actor: int, *, rq_id: str,
     project_id: int | None = None,
@@ -273,7 +261,7 @@ async def create_task(
         position = await container.resources.attach_data(
             actor, task_id, msgspec.convert(msgspec.to_builtins(spec), domain.TaskData)
         )
-        await _projected(container, position)
+        await container.waiter.wait(position, BACKGROUND_WAIT_S)
         await _fill_jobs(container, plan, task_id, actor, rq_id)
     except BaseException:
         await discard_task(container, task_id, actor)
@@ -323,7 +311,7 @@ async def _fill_jobs(
                 EventMetadata(actor=actor, source="import", request_id=request_id),
             )
             position = max(position, outcome.position)
-    await _projected(container, position)
+    await container.waiter.wait(position, BACKGROUND_WAIT_S)
 
 
 async def _restore_history(

@@ -175,6 +175,12 @@ async def wait_for_projection(
             await ring(min(left, 0.25))
 
 
+# How long background work (imports, exports, restores) waits for the read models: under
+# load (several big imports at once) the projector lags far more than an HTTP request may
+# wait, and work already appended must not be reported as failed because of that lag.
+BACKGROUND_WAIT_S = 120.0
+
+
 class ProjectionWaiter:
     """Read-your-writes for a whole process with ONE listening connection: a background
     task follows the projectors' checkpoints (NOTIFY on each commit, polling as a fallback)
@@ -224,13 +230,15 @@ class ProjectionWaiter:
                 await self._task
             self._task = None
 
-    async def wait(self, position: int) -> None:
+    async def wait(self, position: int, timeout_s: float | None = None) -> None:
+        """Return once every read model has applied `position`; ProjectionLag after
+        `timeout_s` (default: the request bound; background work passes BACKGROUND_WAIT_S)."""
         if self.low >= position:
             return
         self.start()
         self._waiting += 1
         try:
-            async with asyncio.timeout(self.timeout_s), self._changed:
+            async with asyncio.timeout(timeout_s or self.timeout_s), self._changed:
                 await self._changed.wait_for(lambda: self.low >= position)
         except TimeoutError:
             raise ProjectionLag(f"read models have not reached position {position}") from None
