@@ -127,3 +127,34 @@ def test_sidebar_layout(server: Server, http: httpx.Client, page: Any) -> None:
         overflow, height, right, edge = style
         assert overflow == "ellipsis" and height < 30 and right <= edge, style
     assert "replaced the annotations" in rows.first.get_attribute("title")
+
+
+def test_filter_operators_and_groups(server: Server, http: httpx.Client, page: Any) -> None:
+    """CVAT's list operator and a nested group with its own join and Not, built in the dialog."""
+    job = Job(http, frames=2)
+    car, person = job.labels["car"]["id"], job.labels["person"]["id"]
+    shapes = [{"type": "rectangle", "frame": 0, "label_id": label,
+               "points": [10 + 60 * i, 10, 50 + 60 * i, 50]}
+              for i, label in enumerate([car, person, car])]  # fmt: skip
+    assert http.put(f"/api/jobs/{job.id}/annotations", json={"shapes": shapes}).status_code == 200
+    a, b, c = sorted(s["id"] for s in job.annotations()["shapes"])
+    open_job(page, job, server.admin)
+    page.wait_for_function("window.__vellum.ws.objects().length === 3")
+
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_label("Rule 1 field").select_option(label="Object id")
+    page.get_by_label("Rule 1 operator").select_option("in")
+    page.get_by_label("Rule 1 value").fill(f"{a}, 999")
+    page.get_by_role("button", name="Add group", exact=True).click()
+    page.get_by_label("Rule 2.1 value").select_option("person")
+    page.get_by_role("group", name="Join of the filter").get_by_label("any").check()
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_function("window.__vellum.ws.objects().length === 2")
+    assert sorted(shown(page)) == [a, b]
+    assert page.get_by_role("button", name="Filter (2)").is_visible()
+
+    page.get_by_role("button", name="Filter (2)").click()
+    page.get_by_role("group", name="Join of group 2").get_by_label("Not").check()
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_function(f"window.__vellum.ws.objects().map(o => o.id).includes({c})")
+    assert sorted(shown(page)) == [a, c]

@@ -3,7 +3,7 @@ import { Link } from "react-router-dom";
 import type { CanvasController } from "./canvas/controller";
 import { userColor } from "./canvas/renderer";
 import { useRealtime } from "./hooks";
-import { describeFilter } from "./filters";
+import { countRules, describeFilter } from "./filters";
 import { FPS_CHOICES } from "./settings";
 import type { Workspace } from "./workspace";
 
@@ -72,7 +72,7 @@ export function TopBar({ ws, controller }: { ws: Workspace; controller: RefObjec
         <button type="button" onClick={() => ws.rotate(90)} aria-label="Rotate clockwise" title="Rotate the image clockwise (Ctrl+R)">⟳</button>
         <button type="button" aria-pressed={ws.filter.rules.length > 0} onClick={() => { ws.showFilter = true; ws.notify(); }}
           title={ws.filter.rules.length ? `Filter: ${describeFilter(ws.filter)}` : "Filter the objects shown"}>
-          Filter{ws.filter.rules.length ? ` (${ws.filter.rules.length})` : ""}
+          Filter{ws.filter.rules.length ? ` (${countRules(ws.filter)})` : ""}
         </button>
         <button type="button" onClick={() => { ws.showSettings = true; ws.notify(); }} title="Settings (F2)">Settings</button>
         <button type="button" onClick={() => { ws.showHelp = true; ws.notify(); }} title="Shortcuts (F1)">Shortcuts</button>

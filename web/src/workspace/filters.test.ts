@@ -47,6 +47,30 @@ describe("filters", () => {
       .toBe("color == red or id > 3");
   });
 
+  it("CVAT's other operators: between, in, like, starts / ends with, is empty", () => {
+    const one = (r: object) => ids({ join: "and", rules: [r as never] });
+    expect(one({ field: "width", op: "between", value: "20", value2: "5" })).toEqual([2, 3]);
+    expect(one({ field: "width", op: "not between", value: "5", value2: "20" })).toEqual([1]);
+    expect(one({ field: "width", op: "between", value: "5" })).toEqual([1, 2, 3, 4]); // incomplete: ignored
+    expect(one({ field: "id", op: "in", value: "1, 3" })).toEqual([1, 3]);
+    expect(one({ field: "label", op: "not in", value: "car,nothing" })).toEqual([3, 4]);
+    expect(one({ field: "label", op: "like", value: "ERS" })).toEqual([3, 4]);
+    expect(one({ field: "shape", op: "starts with", value: "rect" })).toEqual([1, 2, 3]);
+    expect(one({ field: "shape", op: "ends with", value: "ag" })).toEqual([4]);
+    expect(one({ field: "width", op: "is empty", value: "" })).toEqual([4]); // a tag has no size
+    expect(one({ field: "attribute", attribute: "color", op: "is not empty", value: "" })).toEqual([1, 2]);
+  });
+
+  it("groups nest with their own join and Not", () => {
+    const f: Filter = { join: "and", rules: [
+      { field: "shape", op: "==", value: "rectangle" },
+      { join: "or", not: true, rules: [{ field: "id", op: "==", value: "1" }, { field: "label", op: "==", value: "person" }] },
+    ] }; // prettier-ignore
+    expect(ids(f)).toEqual([2]);
+    expect(describeFilter(f)).toBe("shape == rectangle and not (id == 1 or label == person)");
+    expect(compile({ join: "and", rules: [{ join: "or", rules: [] }] }, ws.labelById)).toBeNull();
+  });
+
   it("hides what does not match, and Left/Right seek frames with a match, else with objects", () => {
     const w = workspace({ shapes: [box(1, 0, 1, 5), box(2, 3, 2, 5), box(3, 6, 1, 5), box(4, 8, 2, 5)] as never });
     w.setFilter({ join: "and", rules: [{ field: "label", op: "==", value: "person" }] });
