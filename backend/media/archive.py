@@ -45,6 +45,11 @@ class Head(Protocol):
 class ArchiveLimits:
     max_members: int = 100_000
     max_unpacked_bytes: int = 16 * 1024**3
+    # extract_tree: an archive unpacking to more than this many times its size (past the
+    # slack) is a zip bomb; real annotation files deflate about 10-20:1 (a 50,000-shape
+    # CVAT XML 13:1), while a member of zeros deflates about 1000:1.
+    max_ratio: int = 200
+    ratio_slack_bytes: int = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -314,7 +319,13 @@ def extract_tree(path: Path, archive: str, dest: Path, limits: ArchiveLimits) ->
     special or encrypted members, no path out of `dest`, bounded count and size, all
     checked before the first byte is written. Returns the number of files written."""
     with _entries(path, archive) as entries:
-        _check_tree(entries, archive, limits)
+        unpacked = _check_tree(entries, archive, limits)
+    packed = max(path.stat().st_size, 1)
+    if unpacked > limits.ratio_slack_bytes and unpacked > limits.max_ratio * packed:
+        raise MediaError(
+            f"{archive}: unpacks to {unpacked} bytes from {packed} "
+            f"({unpacked // packed}:1, more than {limits.max_ratio}:1; a zip bomb?)"
+        )
     written = 0
     with _entries(path, archive) as entries:
         for entry in entries:
@@ -329,7 +340,8 @@ def extract_tree(path: Path, archive: str, dest: Path, limits: ArchiveLimits) ->
     return written
 
 
-def _check_tree(entries: Iterator[_Entry], archive: str, limits: ArchiveLimits) -> None:
+def _check_tree(entries: Iterator[_Entry], archive: str, limits: ArchiveLimits) -> int:
+    """Check every entry; the unpacked size of the files."""
     count = 0
     unpacked = 0
     names: set[str] = set()
@@ -346,3 +358,4 @@ def _check_tree(entries: Iterator[_Entry], archive: str, limits: ArchiveLimits) 
         unpacked += entry.size
         if unpacked > limits.max_unpacked_bytes:
             raise MediaError(f"{archive}: unpacks to more than {limits.max_unpacked_bytes} bytes")
+    return unpacked

@@ -370,6 +370,7 @@ def test_import_of_a_job_through_cvat_cli_and_http_tus(server: Any, tmp_path: Pa
         ("unknown.json", None, "truck"),
         ("far.json", None, "img_9"),
         ("escape.zip", zip_bytes({"../../evil.json": b"{}"}), "outside the archive"),
+        ("bomb.zip", None, "bomb.zip: unpacks to"),
     ],
 )
 def test_a_bad_file_fails_the_request_naming_the_problem_and_changes_nothing(
@@ -386,6 +387,11 @@ def test_a_bad_file_fails_the_request_naming_the_problem_and_changes_nothing(
         doc = json.loads(coco_file([coco_box(1, 1, 3.0)]))
         doc["images"][0]["file_name"] = "img_9.png"
         payload = json.dumps(doc).encode()
+    elif name == "bomb.zip":  # 256 MiB of zeros in about 250 KiB
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("annotations/instances_default.json", bytes(256 * 2**20))
+        payload = buffer.getvalue()
     assert payload is not None
     url = f"/api/tasks/{api.task_id}/annotations/"
     r = api.http.post(url, params={"format": COCO}, files={"annotation_file": (name, payload)})

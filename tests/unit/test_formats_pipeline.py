@@ -76,6 +76,25 @@ def test_extract_tree_refuses_before_writing_anything(
     assert not (tmp_path / "out").exists()
 
 
+def test_extract_tree_refuses_a_zip_bomb_by_its_ratio(tmp_path: Path) -> None:
+    limits = ArchiveLimits(max_unpacked_bytes=10**9, max_ratio=50, ratio_slack_bytes=100_000)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("annotations.xml", b"\0" * 2_000_000)  # about 1000:1
+    with pytest.raises(MediaError, match=r"bomb.zip: unpacks to 2000000 bytes .*zip bomb") as info:
+        archive.extract_tree(bomb, "bomb.zip", tmp_path / "out", limits)
+    assert "more than 50:1" in str(info.value)
+    assert not (tmp_path / "out").exists()
+    # the same ratio under the slack, and real text past it, unpack
+    small = write_zip(tmp_path / "small.zip", {"a.xml": b"\0" * 90_000})
+    assert archive.extract_tree(small, "small.zip", tmp_path / "small", limits) == 1
+    text = b"".join(b"<box xtl='%d' ytl='%d'/>\n" % (i, i * 7 % 997) for i in range(20_000))
+    real = tmp_path / "real.zip"
+    with zipfile.ZipFile(real, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("annotations.xml", text)
+    assert archive.extract_tree(real, "real.zip", tmp_path / "real", limits) == 1
+
+
 def test_extract_tree_refuses_links_and_duplicates(tmp_path: Path) -> None:
     link = tmp_path / "link.zip"
     with zipfile.ZipFile(link, "w") as zf:
