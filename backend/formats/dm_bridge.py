@@ -639,6 +639,8 @@ def _describe(error: BaseException, root: Path) -> str:
     pieces: list[str] = []
     for item in chain:
         piece = str(item) or type(item).__name__
+        if type(item) is KeyError:  # datumaro reading a document without a field it needs
+            piece = f"missing field {piece}"
         if piece.startswith(("Failed to import dataset", "Failed to find dataset")) and (
             len(chain) > 1
         ):

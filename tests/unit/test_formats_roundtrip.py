@@ -667,6 +667,17 @@ def test_datumaro_broken_json(tmp_path: Path) -> None:
         FORMATS["Datumaro 1.0"].importer(out, fs.source(fs.frames(1)))  # type: ignore[misc]
 
 
+def test_datumaro_missing_field_is_named(tmp_path: Path) -> None:
+    out = _export("Datumaro 1.0", fs.source(fs.frames(1), shapes=[fs.box(0)]), tmp_path)
+    path = out / "annotations/default.json"
+    data = json.loads(path.read_text())
+    for label in data["categories"]["label"]["labels"]:
+        del label["parent"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(FormatError, match=r"missing field 'parent'"):
+        FORMATS["Datumaro 1.0"].importer(out, fs.source(fs.frames(1)))  # type: ignore[misc]
+
+
 def test_masks_survive_the_rle_both_ways() -> None:
     rng = np.random.default_rng(7)
     image = rng.random((fs.H, fs.W)) > 0.6
