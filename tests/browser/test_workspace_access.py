@@ -77,3 +77,27 @@ def test_assignee_turns_read_only_in_validation_and_back(
     drag(page, (300, 200), (400, 260))
     data = job.wait(lambda d: len(d["shapes"]) == 2)
     assert next(s for s in data["shapes"] if s["id"] == rect["id"])["points"] == rect["points"]
+
+
+def test_a_session_ended_while_the_job_is_open_goes_to_sign_in_and_back(
+    server: Server, http: httpx.Client, page: Any
+) -> None:
+    """The socket is authenticated when it opens: once the session is gone, its reconnect is
+    refused (4001) and the workspace hands over to sign-in, as a REST 401 does, instead of
+    reconnecting for ever."""
+    job = Job(http, frames=2)
+    other = register(server.url)
+    assert http.patch(f"/api/jobs/{job.id}", json={"assignee": other["id"]}).status_code == 200
+    user = (str(other["username"]), PASSWORD)
+    open_job(page, job, user)
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    out = page.request.post("/api/auth/logout", headers={"X-CSRFToken": csrf})
+    assert out.ok, out.text()  # signed out elsewhere: the session no longer exists
+    page.context.set_offline(True)  # the socket drops and must open again
+    page.context.set_offline(False)
+    page.wait_for_url("**/auth/login?**")
+    page.get_by_label("Username").fill(user[0])
+    page.get_by_label("Password").fill(user[1])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**{job.path}")
+    page.wait_for_selector(".ws-conn[data-state='live']")

@@ -3,7 +3,7 @@
 // sidebar. Everything that changes per mouse move stays outside React (canvas/controller).
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { api, ApiError } from "../api/client";
+import { api, ApiError, UNAUTHORIZED } from "../api/client";
 import { CanvasView } from "./CanvasView";
 import { FilterDialog } from "./FilterDialog";
 import { HelpDialog } from "./HelpDialog";
@@ -56,6 +56,7 @@ async function load(jobId: number): Promise<Omit<Loaded, "frames"> & { frameList
     store,
     online: () => navigator.onLine,
     onMessage: (text) => ws?.say(text),
+    onUnauthorized: () => window.dispatchEvent(new Event(UNAUTHORIZED)),
   });
   const storage = typeof localStorage === "undefined" ? null : localStorage;
   ws = new Workspace(job, frameList, sizes, labels.results.filter((l) => !l.parent_id), store, rt, storage);

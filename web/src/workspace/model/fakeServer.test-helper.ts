@@ -38,6 +38,12 @@ export class FakeSocket implements SocketLike {
     this.server.sockets.delete(this);
     this.onclose?.({ code: 1000 });
   }
+  /** The server ends the connection with a close code (4001: credentials no longer valid). */
+  closeWith(code: number): void {
+    this.readyState = 3;
+    this.server.sockets.delete(this);
+    this.onclose?.({ code });
+  }
   /** The network fails: the client hears nothing more and gets a close. */
   cut(): void {
     this.readyState = 3;

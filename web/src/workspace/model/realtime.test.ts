@@ -35,6 +35,27 @@ afterEach(() => {
 });
 
 describe("RealtimeClient", () => {
+  it("a 4001 close (the session ended) hands over to the app instead of reconnecting", async () => {
+    const server = new FakeServer();
+    const store = new JobStore();
+    const factory = server.socketFactory(1);
+    let opened = 0;
+    let unauthorized = 0;
+    const rt = new RealtimeClient({
+      url: "ws://x/api/ws", job: 1, store, backoff: { baseMs: 100, maxMs: 1000 }, random: () => 0.5,
+      makeSocket: (url) => { opened++; return factory(url); },
+      onUnauthorized: () => unauthorized++,
+    }); // prettier-ignore
+    rt.start();
+    await settle();
+    expect(opened).toBe(1);
+    [...server.sockets][0].closeWith(4001);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(unauthorized).toBe(1);
+    expect(opened).toBe(1); // no reconnect loop against a server that will refuse it
+    rt.stop();
+  });
+
   it("two clients see each other's edits, each applied once", async () => {
     const server = new FakeServer();
     const a = client(server, 1);

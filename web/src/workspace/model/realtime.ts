@@ -46,6 +46,8 @@ export interface RealtimeOptions {
   makeSocket?: (url: string) => SocketLike;
   /** Short user-facing messages: a refused edit, a lost permission. */
   onMessage?: (text: string) => void;
+  /** The server closed the socket for want of credentials (4001): the session has ended. */
+  onUnauthorized?: () => void;
   /** Reconnect delays: base * 2^attempt, capped, with +-20% jitter. */
   backoff?: { baseMs: number; maxMs: number };
   random?: () => number;
@@ -201,6 +203,10 @@ export class RealtimeClient {
     this.opts.store.markAllUnsent();
     this.presence.clear();
     if (this.stopped) return;
+    if (code === 4001 && this.opts.onUnauthorized) {
+      this.opts.onUnauthorized();  // the app goes back to signing in (as a REST 401 does)
+      return;
+    }
     if (code === 4001 || code === 4003) {
       this.opts.onMessage?.("Not allowed to open this job (signed out?)");
     }
