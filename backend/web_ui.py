@@ -1,13 +1,15 @@
 """Serving the built browser UI (web/dist): hashed assets under /assets with long caching,
 and index.html for every other non-API path so the single-page app's own routes
-(/tasks/3, /jobs/7) survive a reload. The API, /metrics and the websocket keep their routes;
-an unknown /api path stays a JSON 404 instead of turning into the page."""
+(/tasks/3, /jobs/7) survive a reload. The API, /metrics and the websocket keep their routes:
+the page's route never matches an /api path, so an unknown API path stays a JSON 404 and a
+known one called with the wrong method a 405, as without the UI."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -17,7 +19,22 @@ from starlette.types import Scope
 
 from backend.settings import Settings
 
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+class _PagePath(Convertor[str]):
+    """Any path but /api and below (a route that matched those, even only by path, would
+    turn the API's 404s and 405s into this page's answers)."""
+
+    regex = r"(?!api(?:/|$)).*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("page", _PagePath())
+
 _CHECKOUT_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
@@ -33,9 +50,6 @@ def web_routes(settings: Settings) -> list[BaseRoute]:
         return []
 
     async def page(request: Request) -> Response:
-        path = request.path_params.get("path", "")
-        if request.method not in ("GET", "HEAD") or path == "api" or path.startswith("api/"):
-            raise HTTPException(404)  # answered as any unknown path is (errors.handle)
         if not index.is_file():  # `make web` is writing a new build into web/dist
             raise HTTPException(503, "The UI is being rebuilt; try again in a moment.")
         # The page itself is never cached: a new build must reach browsers at once.
@@ -44,7 +58,7 @@ def web_routes(settings: Settings) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     if (root / "assets").is_dir():
         routes.append(Mount("/assets", app=_ImmutableStatic(directory=root / "assets")))
-    routes += [Route("/", page), Route("/{path:path}", page, methods=_ALL_METHODS)]
+    routes += [Route("/", page), Route("/{path:page}", page)]
     return routes
 
 

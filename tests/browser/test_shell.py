@@ -13,11 +13,15 @@ def test_index_and_spa_routes_are_the_page(server: Server) -> None:
         assert r.headers["cache-control"] == "no-cache"
 
 
-def test_api_paths_stay_json_404(server: Server) -> None:
+def test_api_paths_answer_as_without_the_ui(server: Server) -> None:
     for method in ("GET", "POST"):
         r = httpx.request(method, server.url + "/api/no-such-thing")
         assert r.status_code == 404
         assert r.headers["content-type"].startswith("application/json")
+    # a known API path with a method it does not take stays a 405 (the page must not match it)
+    r = httpx.put(server.url + "/api/server/about", auth=server.admin)
+    assert r.status_code == 405
+    assert httpx.get(server.url + "/api").status_code == 404
 
 
 def test_assets_are_immutable(server: Server) -> None:
