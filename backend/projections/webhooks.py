@@ -116,8 +116,8 @@ class WebhookSnapshotsProjection:
     def __init__(self, linker: Linker | None = None) -> None:
         self.linker = linker or _default_linker()
 
-    async def boundary(self, conn: Conn, events: Sequence[RecordedEvent]) -> int:
-        return await boundary(conn, events)
+    # No `boundary` of its own: the step's boundary is one decision for every projection, and
+    # WebhooksProjection (always registered beside this one) makes it.
 
     async def apply(self, conn: Conn, events: Sequence[RecordedEvent]) -> None:
         changes = [(r, c) for r in events if (c := change_of(r)) and c.action != "create"]
